@@ -1,0 +1,214 @@
+// The ENIPool custom resource (DESIGN.md "State"): one per node, cluster-scoped, named after the
+// node. The single source of truth shared by webhook (reserves), extender (reads) and allocator
+// (everything else). Every write is a compare-and-swap on metadata.resourceVersion.
+// The CRD manifest lives in charts/eni-ipam/crds/enipools.yaml and must match these types.
+
+export const GROUP = 'eni-ipam.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const ENIPOOL_KIND = 'ENIPool';
+export const ENIPOOL_PLURAL = 'enipools';
+export const SGP_KIND = 'SecurityGroupPolicy';
+export const SGP_PLURAL = 'securitygrouppolicies';
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }[];
+  finalizers?: string[];
+}
+
+export interface WarmPoolPolicy {
+  /** Floor: IPs the node keeps even when idle. */
+  minIPs: number;
+  /** Free (reservable) IPs to keep on hand (Cilium's pre-allocate). */
+  targetFree: number;
+  /** Extra IPs allowed above the target before excess is released (saves calls). */
+  maxAboveTarget: number;
+  /** Cap on IPs for this node; 0 = the instance limit. */
+  maxIPs: number;
+  /** How long an IP must stay excess before it is marked `releasing`. */
+  releaseDelaySeconds: number;
+  /** How long an IP of a gone pod stays in `cooldown` before it is `free` again. */
+  cooldownSeconds: number;
+  /** How long a branch slot of a gone pod stays in `cooldown` before its ENI is deleted. */
+  branchCooldownSeconds: number;
+  /** How long a reservation may wait for the pod to be bound before it is reclaimed. */
+  unboundGraceSeconds: number;
+}
+
+export interface SubnetSelector {
+  /** Explicit subnet IDs; when set, tags are ignored. */
+  ids?: string[];
+  /** Subnets in the node's VPC and zone carrying all these tags (value "" = key present). */
+  tags?: Record<string, string>;
+}
+
+export interface ENIPoolSpec {
+  nodeName: string;
+  instanceID: string;
+  instanceType: string;
+  zone: string;
+  vpcID: string;
+  subnetSelector: SubnetSelector;
+  /** Security groups for new ENIs (empty: the primary ENI's groups). */
+  securityGroups: string[];
+  /** ENIs below this device index hold no pod IPs (1 = skip the primary ENI). */
+  firstInterfaceIndex: number;
+  policy: WarmPoolPolicy;
+}
+
+export type IPState = 'free' | 'reserved' | 'cooldown' | 'releasing';
+
+export interface PodRef { uid: string; namespace: string; name: string }
+
+export interface IPEntry {
+  /** ENI that holds the address in EC2. */
+  eni: string;
+  state: IPState;
+  /** Holder while reserved; the last holder while cooling down. */
+  pod?: PodRef;
+  /** RFC 3339 time the IP entered its current state. */
+  since: string;
+  /** cooldown: not reservable before this RFC 3339 time. */
+  until?: string;
+  /** free: RFC 3339 time it was first seen as excess (cleared when no longer excess). */
+  excessSince?: string;
+}
+
+export interface ENIEntry {
+  id: string;
+  deviceIndex: number;
+  subnetID: string;
+  subnetCIDR: string;
+  securityGroups: string[];
+  mac: string;
+  primaryIP: string;
+  /** The ENI the instance was launched with (never deleted by the allocator). */
+  primary?: boolean;
+}
+
+export type BranchState = 'pending' | 'attached' | 'cooldown' | 'deleting';
+
+export interface BranchSlot {
+  state: BranchState;
+  pod: PodRef;
+  securityGroups: string[];
+  since: string;
+  until?: string;
+  eniID?: string;
+  ip?: string;
+  mac?: string;
+  vlanID?: number;
+  associationID?: string;
+  subnetCIDR?: string;
+}
+
+export interface InstanceLimitsStatus {
+  maxENI: number;
+  ipv4PerENI: number;
+  branchENI: number;
+  trunking: boolean;
+}
+
+export interface SubnetStatus {
+  id: string;
+  cidr: string;
+  /** availableIpAddressCount as last observed from EC2. */
+  available: number;
+  /** Time of that observation (RFC 3339). */
+  observedAt: string;
+}
+
+export interface UnmetDemand {
+  /** IPs asked for by bindings that found nothing free. */
+  ips: number;
+  /** Branch slots asked for by bindings that found none. */
+  branch: number;
+  since: string;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+/** Counts for printer columns and quick reads; recomputed by `summarize` on every write. */
+export interface PoolSummary {
+  enis: number;
+  ips: number;
+  free: number;
+  reserved: number;
+  cooldown: number;
+  releasing: number;
+  /** "used/limit" for branch ENIs, e.g. "3/18". */
+  branch: string;
+}
+
+export interface ENIPoolStatus {
+  limits?: InstanceLimitsStatus;
+  enis: ENIEntry[];
+  /** Every secondary IP of the node's pod ENIs, keyed by address. */
+  ips: Record<string, IPEntry>;
+  trunkENI?: string;
+  /** Branch slots keyed by pod UID. */
+  branches: Record<string, BranchSlot>;
+  subnets: SubnetStatus[];
+  unmetDemand?: UnmetDemand;
+  conditions?: Condition[];
+  summary?: PoolSummary;
+  observedGeneration?: number;
+  /** RFC 3339 time the allocator last mirrored EC2 into this status. */
+  lastSync?: string;
+}
+
+export interface ENIPool {
+  apiVersion: typeof API_VERSION;
+  kind: typeof ENIPOOL_KIND;
+  metadata: ObjectMeta;
+  spec: ENIPoolSpec;
+  status?: ENIPoolStatus;
+}
+
+export interface SecurityGroupPolicySpec {
+  podSelector?: LabelSelector;
+  serviceAccountSelector?: LabelSelector;
+  securityGroups: { groupIds: string[] };
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+}
+
+export interface SecurityGroupPolicy {
+  apiVersion: typeof API_VERSION;
+  kind: typeof SGP_KIND;
+  metadata: ObjectMeta;
+  spec: SecurityGroupPolicySpec;
+}
+
+export const DEFAULT_POLICY: WarmPoolPolicy = {
+  minIPs: 0,
+  targetFree: 8,
+  maxAboveTarget: 0,
+  maxIPs: 0,
+  releaseDelaySeconds: 180,
+  cooldownSeconds: 30,
+  branchCooldownSeconds: 60,
+  unboundGraceSeconds: 120,
+};
+
+export function emptyStatus(): ENIPoolStatus {
+  return { enis: [], ips: {}, branches: {}, subnets: [] };
+}
