@@ -1,0 +1,97 @@
+// Public data types of the EC2 simulator: the read-only views the admin API hands out, and the
+// knobs for throttling and fault injection. Kept apart from the model so importers stay light.
+
+export type EniStatus = 'available' | 'attaching' | 'in-use' | 'detaching';
+export type AttachmentStatus = 'attaching' | 'attached' | 'detaching' | 'detached';
+export type InterfaceType = 'interface' | 'trunk' | 'branch' | 'efa';
+
+export interface SimAttachment {
+  attachmentId: string;
+  instanceId: string;
+  deviceIndex: number;
+  networkCardIndex: number;
+  status: AttachmentStatus;
+  deleteOnTermination: boolean;
+  /** Clock milliseconds. */
+  attachTime: number;
+}
+
+export interface SimPrivateIp { address: string; primary: boolean }
+
+export interface SimEni {
+  id: string;
+  subnetId: string;
+  vpcId: string;
+  zone: string;
+  mac: string;
+  description: string;
+  interfaceType: InterfaceType;
+  groups: string[];
+  tags: Record<string, string>;
+  privateIps: SimPrivateIp[];
+  /** /28 prefixes, e.g. "10.0.1.16/28". */
+  ipv4Prefixes: string[];
+  status: EniStatus;
+  attachment?: SimAttachment;
+  /** Clock milliseconds when created (drives eventual consistency). */
+  createdAt: number;
+  sourceDestCheck: boolean;
+  requesterManaged: boolean;
+}
+
+export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated';
+
+export interface SimInstance {
+  id: string;
+  instanceType: string;
+  zone: string;
+  subnetId: string;
+  vpcId: string;
+  privateIp: string;
+  primaryEniId: string;
+  state: InstanceState;
+  securityGroups: string[];
+  tags: Record<string, string>;
+  launchTime: number;
+}
+
+export interface SimSubnet {
+  id: string;
+  vpcId: string;
+  cidr: string;
+  zone: string;
+  tags: Record<string, string>;
+}
+
+export interface SimTrunkAssociation {
+  associationId: string;
+  branchInterfaceId: string;
+  trunkInterfaceId: string;
+  vlanId: number;
+}
+
+export interface BucketSpec { capacity: number; refillPerSecond: number }
+
+export interface ThrottleOptions {
+  /** Multiplies every bucket's capacity and refill rate (0.1 makes tests hit limits quickly). */
+  scale?: number;
+  disabled?: boolean;
+  /** Per-action replacement buckets (the action name, e.g. "CreateNetworkInterface"). */
+  overrides?: Record<string, BucketSpec>;
+}
+
+export interface FaultSpec {
+  /** EC2 error code to answer, e.g. "UnauthorizedOperation". */
+  code: string;
+  /** Defaults by code: 403 for UnauthorizedOperation, 503 for RequestLimitExceeded/Unavailable, 500 for InternalError, else 400. */
+  httpStatus?: number;
+  /** 0..1; drawn from the seeded RNG. */
+  probability: number;
+  /** Extra clock-time delay before answering (applies whether or not the fault fires). */
+  latencyMs?: number;
+  /** Fire at most this many times, then the fault is removed. */
+  count?: number;
+  message?: string;
+}
+
+export interface CallStat { ok: number; throttled: number; errors: number }
