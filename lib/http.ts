@@ -1,0 +1,116 @@
+// Shared HTTP plumbing for the extender and webhook: a JSON express app with a body cap, 4xx
+// answers that say what is wrong, health/metrics endpoints, ajv validation, and listen/close.
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Registry } from 'prom-client';
+import type { Logger } from './log.ts';
+
+export interface JsonAppOptions {
+  /** Maximum request body, e.g. '1mb'. Larger bodies get 413. */
+  bodyLimit: string;
+  logger: Logger;
+  registry?: Registry;
+  /** /readyz answers 200 only while this returns true (e.g. informers synced). */
+  ready?: () => boolean;
+}
+
+export function createJsonApp(o: JsonAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Parse JSON regardless of the declared content type: kube-scheduler and the apiserver send
+  // application/json, but a missing header must still get a useful validation error, not an empty body.
+  app.use(express.json({ limit: o.bodyLimit, type: () => true, strict: false }));
+  app.get('/healthz', (_req, res) => { res.type('text/plain').send('ok'); });
+  app.get('/readyz', (_req, res) => {
+    const ok = o.ready ? o.ready() : true;
+    res.status(ok ? 200 : 503).type('text/plain').send(ok ? 'ok' : 'not ready');
+  });
+  if (o.registry) {
+    const registry = o.registry;
+    app.get('/metrics', async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    });
+  }
+  return app;
+}
+
+/** Final error handler: body-parser failures become 4xx with a message; nothing crashes the server. */
+export function jsonErrorHandler(logger: Logger) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const e = err as { type?: string; status?: number; message?: string; limit?: number };
+    if (e?.type === 'entity.too.large') {
+      res.status(413).json({ error: `request body too large: limit is ${e.limit} bytes` });
+      return;
+    }
+    if (e?.type === 'entity.parse.failed') {
+      res.status(400).json({ error: `request body is not valid JSON: ${e.message}` });
+      return;
+    }
+    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json({ error: e.message ?? 'bad request' });
+      return;
+    }
+    logger.error({ err: e?.message ?? String(err), path: req.path }, 'unhandled error in request');
+    if (!res.headersSent) res.status(500).json({ error: 'internal error' });
+  };
+}
+
+export function makeAjv(): Ajv {
+  return new Ajv({ allErrors: false, strict: false, coerceTypes: false });
+}
+
+/** Compiles a schema into a function returning undefined when valid, else a readable message. */
+export function compileValidator<T>(ajv: Ajv, schema: object, what: string): (v: unknown) => v is T {
+  const fn: ValidateFunction = ajv.compile(schema);
+  const check = ((v: unknown): boolean => fn(v)) as ((v: unknown) => v is T) & { lastError?: string };
+  Object.defineProperty(check, 'message', { get: () => formatAjvErrors(what, fn.errors) });
+  return check;
+}
+
+export function validationMessage(validator: unknown): string {
+  return (validator as { message: string }).message;
+}
+
+export function formatAjvErrors(what: string, errors: ErrorObject[] | null | undefined): string {
+  if (!errors || errors.length === 0) return `${what} is invalid`;
+  return errors
+    .slice(0, 3)
+    .map((e) => `${what}${e.instancePath ? e.instancePath.replace(/\//g, '.') : ''} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`)
+    .join('; ');
+}
+
+export interface Listening {
+  url: string;
+  port: number;
+  server: http.Server | https.Server;
+  close(): Promise<void>;
+}
+
+/** Starts an HTTP or HTTPS server for the handler; `port: 0` picks a free one. */
+export async function listen(
+  handler: http.RequestListener,
+  o: { host?: string; port?: number; tls?: https.ServerOptions },
+): Promise<Listening> {
+  const server = o.tls ? https.createServer(o.tls, handler) : http.createServer(handler);
+  // Keep-alive matters on the scheduling hot path: kube-scheduler reuses connections.
+  server.keepAliveTimeout = 65_000;
+  const host = o.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, host, () => { server.off('error', reject); resolve(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const scheme = o.tls ? 'https' : 'http';
+  return {
+    url: `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    server,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections?.();
+    }),
+  };
+}
