@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deficit, deficitRange, excess, podIpCapacity, type PolicyInput, type PoolCounts } from './policy.ts';
+
+const P = (p: Partial<PolicyInput> = {}): PolicyInput => ({ minIPs: 0, targetFree: 8, maxAboveTarget: 0, maxIPs: 0, ...p });
+const C = (c: Partial<PoolCounts> = {}): PoolCounts => {
+  const free = c.free ?? 0, used = c.used ?? 0, releasing = c.releasing ?? 0;
+  return { total: free + used + releasing, free, used, releasing, unmetDemand: 0, instanceCapacity: 27, ...c };
+};
+
+test('deficit / upTo table', () => {
+  const rows: { name: string; p: PolicyInput; c: PoolCounts; low?: boolean; need: number; upTo: number }[] = [
+    { name: 'new node fills target', p: P(), c: C(), need: 8, upTo: 8 },
+    { name: 'target met', p: P(), c: C({ free: 8, used: 3 }), need: 0, upTo: 0 },
+    { name: 'partly free', p: P(), c: C({ free: 5, used: 3 }), need: 3, upTo: 3 },
+    { name: 'maxAboveTarget widens upTo only', p: P({ maxAboveTarget: 4 }), c: C({ free: 5 }), need: 3, upTo: 7 },
+    { name: 'cooldown counts as used, not free', p: P(), c: C({ free: 0, used: 10 }), need: 8, upTo: 8 },
+    { name: 'releasing is not free', p: P(), c: C({ free: 2, releasing: 4 }), need: 6, upTo: 6 },
+    { name: 'minIPs floor dominates', p: P({ minIPs: 20, targetFree: 2 }), c: C({ free: 1, used: 1 }), need: 18, upTo: 18 },
+    { name: 'minIPs floor ignores releasing', p: P({ minIPs: 10, targetFree: 0 }), c: C({ free: 2, releasing: 3 }), need: 8, upTo: 8 },
+    { name: 'floor with slack uses the larger bound', p: P({ minIPs: 10, targetFree: 4, maxAboveTarget: 4 }), c: C({ free: 0, used: 0 }), need: 10, upTo: 10 },
+    { name: 'surge adds unmet demand on top of target', p: P(), c: C({ free: 0, used: 5, unmetDemand: 3 }), need: 11, upTo: 11 },
+    { name: 'surge with some free', p: P(), c: C({ free: 8, used: 5, unmetDemand: 3 }), need: 3, upTo: 3 },
+    { name: 'maxIPs caps', p: P({ maxIPs: 10 }), c: C({ free: 0, used: 6 }), need: 4, upTo: 4 },
+    { name: 'maxIPs reached', p: P({ maxIPs: 10 }), c: C({ free: 0, used: 10 }), need: 0, upTo: 0 },
+    { name: 'maxIPs above instance capacity is clipped', p: P({ maxIPs: 100 }), c: C({ free: 0, used: 24 }), need: 3, upTo: 3 },
+    { name: 'instance capacity counts releasing slots', p: P(), c: C({ free: 0, used: 20, releasing: 5 }), need: 2, upTo: 2 },
+    { name: 'instance full', p: P(), c: C({ free: 0, used: 27 }), need: 0, upTo: 0 },
+    { name: 'subnet low lowers target', p: P(), c: C({ free: 0 }), low: true, need: 2, upTo: 2 },
+    { name: 'subnet low keeps surge', p: P({ maxAboveTarget: 5 }), c: C({ free: 0, unmetDemand: 4 }), low: true, need: 6, upTo: 6 },
+    { name: 'zero target, no demand', p: P({ targetFree: 0 }), c: C(), need: 0, upTo: 0 },
+  ];
+  for (const r of rows) {
+    assert.deepEqual(deficitRange(r.p, r.c, { subnetLow: r.low }), { need: r.need, upTo: r.upTo }, r.name);
+    assert.equal(deficit(r.p, r.c, { subnetLow: r.low }), r.need, r.name);
+  }
+});
+
+test('excess table', () => {
+  const rows: { name: string; p: PolicyInput; c: PoolCounts; low?: boolean; want: number }[] = [
+    { name: 'at target', p: P(), c: C({ free: 8, used: 4 }), want: 0 },
+    { name: 'above target', p: P(), c: C({ free: 12, used: 4 }), want: 4 },
+    { name: 'within maxAboveTarget', p: P({ maxAboveTarget: 4 }), c: C({ free: 12 }), want: 0 },
+    { name: 'beyond maxAboveTarget', p: P({ maxAboveTarget: 4 }), c: C({ free: 14 }), want: 2 },
+    { name: 'reserved/cooldown never excess', p: P({ targetFree: 0 }), c: C({ free: 0, used: 20 }), want: 0 },
+    { name: 'minIPs floor protects', p: P({ minIPs: 10, targetFree: 0 }), c: C({ free: 12 }), want: 2 },
+    { name: 'floor counts used', p: P({ minIPs: 10, targetFree: 0 }), c: C({ free: 6, used: 6 }), want: 2 },
+    { name: 'unmet demand keeps IPs', p: P(), c: C({ free: 12, unmetDemand: 4 }), want: 0 },
+    { name: 'maxIPs lowered below held', p: P({ maxIPs: 10 }), c: C({ free: 3, used: 12 }), want: 3 },
+    { name: 'maxIPs over but nothing free', p: P({ maxIPs: 10 }), c: C({ free: 0, used: 12 }), want: 0 },
+    { name: 'subnet low shrinks', p: P({ maxAboveTarget: 4 }), c: C({ free: 8, used: 2 }), low: true, want: 6 },
+    { name: 'releasing not counted again', p: P(), c: C({ free: 8, releasing: 5 }), want: 0 },
+  ];
+  for (const r of rows) assert.equal(excess(r.p, r.c, { subnetLow: r.low }), r.want, r.name);
+});
+
+test('growing by anything in [need, upTo] never creates excess; deficit and excess never both positive', () => {
+  let checked = 0;
+  for (const minIPs of [0, 3, 12]) for (const targetFree of [0, 1, 8]) for (const maxAboveTarget of [0, 3]) for (const maxIPs of [0, 10, 40])
+    for (const free of [0, 2, 9]) for (const used of [0, 5, 20]) for (const releasing of [0, 2]) for (const unmetDemand of [0, 4]) for (const low of [false, true]) {
+      const p = P({ minIPs, targetFree, maxAboveTarget, maxIPs });
+      const c = C({ free, used, releasing, unmetDemand });
+      if (c.total > c.instanceCapacity) continue;
+      const { need, upTo } = deficitRange(p, c, { subnetLow: low });
+      const ex = excess(p, c, { subnetLow: low });
+      assert.ok(!(need > 0 && ex > 0), `both positive: ${JSON.stringify({ p, c, low, need, ex })}`);
+      assert.ok(upTo >= need);
+      for (const d of [need, upTo]) {
+        if (d === 0) continue;
+        const after = { ...c, free: free + d, total: c.total + d };
+        assert.equal(excess(p, after, { subnetLow: low }), 0, `excess after growing ${d}: ${JSON.stringify({ p, c, low })}`);
+        assert.ok(after.total <= c.instanceCapacity);
+      }
+      checked++;
+    }
+  assert.ok(checked > 1000);
+});
+
+test('podIpCapacity', () => {
+  assert.equal(podIpCapacity({ maxENI: 3, ipv4PerENI: 10 }), 27);
+  assert.equal(podIpCapacity({ maxENI: 3, ipv4PerENI: 10 }, 1), 18);
+  assert.equal(podIpCapacity({ maxENI: 3, ipv4PerENI: 10 }, 1, 1), 9);
+  assert.equal(podIpCapacity({ maxENI: 1, ipv4PerENI: 10 }, 2), 0);
+});
