@@ -1,0 +1,48 @@
+// Injected failures per action, drawn from a seeded RNG so a run can be replayed.
+import type { FaultSpec } from './types.ts';
+
+/** mulberry32: small, fast, seedable; good enough for fault dice and IDs. */
+export function seededRng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface FaultDecision { latencyMs: number; fault?: FaultSpec }
+
+export class FaultInjector {
+  private faults = new Map<string, FaultSpec[]>();
+  constructor(private readonly rng: () => number) {}
+
+  add(action: string, f: FaultSpec): void {
+    if (!(f.probability >= 0 && f.probability <= 1)) throw new Error(`fault probability must be within 0..1, got ${f.probability}`);
+    if (!f.code) throw new Error('fault code must be set');
+    const list = this.faults.get(action) ?? [];
+    list.push({ ...f });
+    this.faults.set(action, list);
+  }
+
+  clear(): void { this.faults.clear(); }
+
+  /** Rolls the dice for one call of `action` ("*" faults apply to every action). */
+  decide(action: string): FaultDecision {
+    let latencyMs = 0;
+    let fired: FaultSpec | undefined;
+    for (const key of [action, '*']) {
+      const list = this.faults.get(key);
+      if (!list) continue;
+      for (const f of [...list]) {
+        latencyMs = Math.max(latencyMs, f.latencyMs ?? 0);
+        if (fired || this.rng() >= f.probability) continue;
+        fired = f;
+        if (f.count !== undefined && --f.count <= 0) list.splice(list.indexOf(f), 1);
+      }
+    }
+    return { latencyMs, fault: fired };
+  }
+}
