@@ -6,7 +6,7 @@ import {
   CreateTagsCommand, DeleteNetworkInterfaceCommand, DeleteTagsCommand, DescribeInstancesCommand, DescribeInstanceTypesCommand,
   DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, DescribeTrunkInterfaceAssociationsCommand, DetachNetworkInterfaceCommand,
   DisassociateTrunkInterfaceCommand, ModifyNetworkInterfaceAttributeCommand, RunInstancesCommand, TerminateInstancesCommand,
-  UnassignPrivateIpAddressesCommand, type EC2Client,
+  UnassignPrivateIpAddressesCommand, type EC2Client, type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { ManualClock } from '../../lib/clock.ts';
 import { ec2Client, startEc2Sim, type Ec2Sim, type Ec2SimOptions } from './index.ts';
@@ -139,7 +139,7 @@ test('RunInstances, DescribeInstances (reservations, ENIs), TerminateInstances',
   assert.equal(sim.admin.instance(i0.InstanceId!)?.state, 'terminated');
   await rejectsWith(ec2.send(new TerminateInstancesCommand({ InstanceIds: ['i-00000000000000000'] })), 'InvalidInstanceID.NotFound');
   await rejectsWith(ec2.send(new RunInstancesCommand({ InstanceType: 'm5.large', SubnetId: 'subnet-00000000000000000', MinCount: 1, MaxCount: 1 })), 'InvalidSubnetID.NotFound');
-  await rejectsWith(ec2.send(new RunInstancesCommand({ InstanceType: 'x9.nope', SubnetId: subnet, MinCount: 1, MaxCount: 1 })), 'InvalidParameterValue');
+  await rejectsWith(ec2.send(new RunInstancesCommand({ InstanceType: 'x9.nope' as _InstanceType, SubnetId: subnet, MinCount: 1, MaxCount: 1 })), 'InvalidParameterValue');
 });
 
 test('attach is asynchronous: attaching → attached after attachLatencyMs; detach → available after detachLatencyMs', async () => {
@@ -402,5 +402,5 @@ test('DescribeInstanceTypes: limits from the table, paging, unknown type', async
   assert.ok(page.NextToken);
   const f = await ec2.send(new DescribeInstanceTypesCommand({ Filters: [{ Name: 'instance-type', Values: ['m5.*'] }], MaxResults: 100 }));
   assert.ok(f.InstanceTypes!.length > 5 && f.InstanceTypes!.every((t) => t.InstanceType!.startsWith('m5.')));
-  await rejectsWith(ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['x9.nope'] })), 'InvalidInstanceType');
+  await rejectsWith(ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['x9.nope' as _InstanceType] })), 'InvalidInstanceType');
 });
