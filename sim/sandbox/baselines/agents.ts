@@ -1,0 +1,219 @@
+// The baselines' node-side IPAM, driving EC2 the way each anchor does. Each agent owns one node's
+// datastore, hands out IPs to pods when the kubelet stand-in sets up their network (undefined =
+// no IP: the pod is stuck in ContainerCreating and retried), and keeps the warm pool with its
+// anchor's algorithm (ipamd.ts, cilium.ts).
+import type { Clock, TimerHandle } from '../../../lib/clock.ts';
+import type { Logger } from '../../../lib/log.ts';
+import { NodeDatastore } from './datastore.ts';
+import type { BaselineEc2, BaselineSubnet } from './ec2ops.ts';
+import { growAction, poolTooHigh, poolTooLow, shrinkAction, type IpamdConfig } from './ipamd.ts';
+import { maintain, excessIPs, type CiliumConfig } from './cilium.ts';
+
+export interface AgentNode {
+  name: string; instanceId: string; instanceType: string; zone: string; vpcId: string;
+  primaryEniId: string; primarySubnetId: string; primaryGroups: string[];
+  maxENI: number; ipv4PerENI: number; branchENI: number; trunking: boolean;
+}
+
+export interface PodNetRequest { uid: string; branch: boolean }
+
+export interface NodeAgent {
+  readonly node: AgentNode;
+  start(): void;
+  stop(): void;
+  setUp(pod: PodNetRequest): string | undefined;
+  tearDown(podUid: string): void;
+}
+
+abstract class BaseAgent implements NodeAgent {
+  protected readonly ds = new NodeDatastore();
+  private timer?: TimerHandle;
+  private running = false;
+  private stopped = false;
+  /** Subnet → clock ms until which it is not tried (after InsufficientFreeAddressesInSubnet). */
+  protected readonly subnetPause = new Map<string, number>();
+
+  constructor(readonly node: AgentNode, protected readonly ec2: BaselineEc2, protected readonly clock: Clock, protected readonly log: Logger, private readonly intervalMs: number) {
+    this.ds.upsertEni({ id: node.primaryEniId, deviceIndex: 0, primary: true, ips: [], createdAtMs: clock.now(), subnetId: node.primarySubnetId });
+  }
+
+  start(): void {
+    this.timer = this.clock.setInterval(() => { void this.runOnce(); }, this.intervalMs);
+    void this.runOnce();
+  }
+  stop(): void { this.stopped = true; this.timer?.cancel(); }
+
+  /** Serialises cycles: one EC2 action at a time per node, like both anchors. */
+  protected async runOnce(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    try { await this.cycle(); } catch (err) {
+      const e = err as { name?: string; message?: string };
+      this.log.debug({ node: this.node.name, err: e.name ?? e.message }, 'baseline agent cycle failed');
+    } finally { this.running = false; }
+  }
+
+  protected abstract cycle(): Promise<void>;
+
+  setUp(pod: PodNetRequest): string | undefined { return this.ds.assign(pod.uid, this.clock.now()); }
+  tearDown(podUid: string): void { this.ds.release(podUid, this.clock.now(), this.cooldownMs()); }
+  protected abstract cooldownMs(): number;
+
+  protected nextDeviceIndex(): number {
+    const used = new Set([...this.ds.enis.values()].map((e) => e.deviceIndex));
+    let i = 1;
+    while (used.has(i)) i++;
+    return i;
+  }
+
+  /** Subnets to create an ENI in, best first, per the anchor's rule; paused ones skipped. */
+  protected abstract candidateSubnets(all: BaselineSubnet[]): BaselineSubnet[];
+
+  protected async createEni(count: number, tags: Record<string, string>, description: string): Promise<void> {
+    const now = this.clock.now();
+    const subnets = this.candidateSubnets(await this.ec2.subnets(this.node.vpcId, this.node.zone)).filter((s) => (this.subnetPause.get(s.id) ?? 0) <= now);
+    for (const s of subnets) {
+      const deviceIndex = this.nextDeviceIndex();
+      try {
+        const r = await this.ec2.createEni({ instanceId: this.node.instanceId, subnetId: s.id, count, deviceIndex, groups: this.node.primaryGroups, tags, description });
+        this.ds.upsertEni({ id: r.eniId, deviceIndex, primary: false, ips: r.ips, createdAtMs: this.clock.now(), subnetId: s.id });
+        return;
+      } catch (err) {
+        const name = (err as { name?: string }).name ?? '';
+        if (name === 'InsufficientFreeAddressesInSubnet' || name === 'InsufficientCidrBlocks') { this.subnetPause.set(s.id, now + 120_000); continue; }
+        throw err;
+      }
+    }
+  }
+
+  protected async assignOn(eniId: string, count: number): Promise<void> {
+    try {
+      this.ds.addIps(eniId, await this.ec2.assign(eniId, count));
+    } catch (err) {
+      const name = (err as { name?: string }).name ?? '';
+      const subnet = this.ds.enis.get(eniId)?.subnetId;
+      if ((name === 'InsufficientFreeAddressesInSubnet' || name === 'InsufficientCidrBlocks') && subnet) this.subnetPause.set(subnet, this.clock.now() + 120_000);
+      throw err;
+    }
+  }
+}
+
+/** ipamd: a 5 s pool check per node, grow by whole ENIs with WARM_ENI_TARGET, shrink at most every 30 s. */
+export class IpamdAgent extends BaseAgent {
+  private lastDecrease = 0;
+  constructor(node: AgentNode, ec2: BaselineEc2, clock: Clock, log: Logger, private readonly cfg: Omit<IpamdConfig, 'maxENI' | 'ipv4PerENI' | 'maxPods' | 'trunkSlot'> & { maxPods: number; ipCooldownMs: number; podEni: boolean }, private readonly clusterName: string) {
+    super(node, ec2, clock, log, 5_000);
+  }
+  private config(): IpamdConfig {
+    return { ...this.cfg, maxENI: this.node.maxENI, ipv4PerENI: this.node.ipv4PerENI, trunkSlot: this.cfg.podEni && this.node.trunking };
+  }
+  protected cooldownMs(): number { return this.cfg.ipCooldownMs; }
+  protected candidateSubnets(all: BaselineSubnet[]): BaselineSubnet[] {
+    // Node subnet unless tagged cni=0; others only when tagged kubernetes.io/role/cni (≠ 0); most free first.
+    return all.filter((s) => (s.id === this.node.primarySubnetId ? s.tags['kubernetes.io/role/cni'] !== '0' : (s.tags['kubernetes.io/role/cni'] ?? '0') !== '0'))
+      .sort((a, b) => b.available - a.available);
+  }
+  protected async cycle(): Promise<void> {
+    const now = this.clock.now();
+    const c = this.config();
+    const enis = this.ds.perEni(now).map((e) => ({ ...e, trunk: false }));
+    const stats = { ...this.ds.stats(now), enis };
+    if (poolTooLow(c, stats)) {
+      const a = growAction(c, stats);
+      if (a.kind === 'assign') {
+        try { await this.assignOn(a.eniId, a.count); } catch {
+          // ipamd retries with 1, then tries a new ENI next cycle.
+          await this.assignOn(a.eniId, 1).catch(() => undefined);
+        }
+      } else if (a.kind === 'createEni') {
+        await this.createEni(a.count, { 'node.k8s.amazonaws.com/instance_id': this.node.instanceId, 'cluster.k8s.amazonaws.com/name': this.clusterName, 'eks:eni:owner': 'amazon-vpc-cni' }, `aws-K8S-${this.node.instanceId}`);
+      }
+      return;
+    }
+    if (now - this.lastDecrease < 30_000) return;
+    if (!poolTooHigh(c, stats) && c.warmIpTarget === undefined && c.minimumIpTarget === undefined) {
+      const a = shrinkAction(c, stats, now);
+      if (a.kind === 'deleteEni') { this.lastDecrease = now; this.ds.removeEni(a.eniId); await this.ec2.deleteEni(a.eniId); }
+      return;
+    }
+    const a = shrinkAction(c, stats, now);
+    this.lastDecrease = now;
+    if (a.kind === 'deleteEni') { this.ds.removeEni(a.eniId); await this.ec2.deleteEni(a.eniId); }
+    else if (a.kind === 'unassign') {
+      const free = enis.find((e) => e.id === a.eniId)?.free.slice(0, a.count) ?? [];
+      if (free.length) { this.ds.removeIps(a.eniId, free); await this.ec2.unassign(a.eniId, free); }
+    }
+  }
+}
+
+/** Cilium operator: one action per node per cycle through the shared 4 QPS limiter, release after 180 s with a handshake. */
+export class CiliumAgent extends BaseAgent {
+  private excessSince?: number;
+  private pendingSurge = 0;
+  constructor(node: AgentNode, ec2: BaselineEc2, clock: Clock, log: Logger, private readonly cfg: Omit<CiliumConfig, 'maxENI' | 'ipv4PerENI'>, private readonly clusterName: string) {
+    super(node, ec2, clock, log, 1_000);
+  }
+  private config(): CiliumConfig { return { ...this.cfg, maxENI: this.node.maxENI, ipv4PerENI: this.node.ipv4PerENI }; }
+  protected cooldownMs(): number { return 0; }
+  protected candidateSubnets(all: BaselineSubnet[]): BaselineSubnet[] {
+    const tagged = all.filter((s) => (s.tags['kubernetes.io/role/cni'] ?? '0') !== '0').sort((a, b) => b.available - a.available);
+    if (tagged.length) return tagged;
+    const own = all.find((s) => s.id === this.node.primarySubnetId);
+    return own && own.available >= this.node.ipv4PerENI ? [own] : [...all].sort((a, b) => b.available - a.available);
+  }
+  override setUp(pod: PodNetRequest): string | undefined {
+    const ip = super.setUp(pod);
+    if (!ip) this.pendingSurge++;
+    return ip;
+  }
+  protected async cycle(): Promise<void> {
+    const now = this.clock.now();
+    const c = this.config();
+    const enis = this.ds.perEni(now);
+    const available = enis.reduce((a, e) => a + e.ips, 0);
+    const used = this.ds.stats(now).assigned;
+    const excess = excessIPs(c, available, used);
+    if (excess > 0) this.excessSince ??= now; else this.excessSince = undefined;
+    const surge = this.pendingSurge;
+    this.pendingSurge = 0;
+    const a = maintain(c, enis.map((e) => ({ id: e.id, ips: e.ips, free: e.free.length })), used, { surge, excessSinceMs: this.excessSince, nowMs: now });
+    if (a.kind === 'assign') await this.assignOn(a.eniId, a.count);
+    else if (a.kind === 'createEni') await this.createEni(a.count, { 'io.cilium/cilium-managed': 'true', 'io.cilium/cluster-name': this.clusterName }, `Cilium-CNI (${this.node.instanceId})`);
+    else if (a.kind === 'release') {
+      // Handshake: the agent stops handing these out first, then the operator unassigns them.
+      const ips = enis.find((e) => e.id === a.eniId)?.free.slice(0, a.count) ?? [];
+      ips.forEach((ip) => this.ds.releasing.add(ip));
+      await this.ec2.unassign(a.eniId, ips);
+      this.ds.removeIps(a.eniId, ips);
+      this.excessSince = undefined;
+    }
+  }
+}
+
+/**
+ * The AWS resource controller's branch-ENI accounting, modelled in memory: a slot is taken while the
+ * pod runs and for `cooldownMs` after it finishes, but the default scheduler stops counting the pod
+ * as soon as it finishes — the source of stuck security-group pods.
+ */
+export class BranchSlots {
+  private readonly attached = new Set<string>();
+  private readonly cooling: number[] = [];
+  constructor(private readonly limit: number, private readonly cooldownMs: number, private readonly clock: Clock) {}
+  private gc(): void {
+    const now = this.clock.now();
+    while (this.cooling.length && this.cooling[0]! <= now) this.cooling.shift();
+  }
+  take(podUid: string): boolean {
+    if (this.attached.has(podUid)) return true;
+    this.gc();
+    if (this.attached.size + this.cooling.length >= this.limit) return false;
+    this.attached.add(podUid);
+    return true;
+  }
+  give(podUid: string): void {
+    if (!this.attached.delete(podUid)) return;
+    this.cooling.push(this.clock.now() + this.cooldownMs);
+    this.cooling.sort((a, b) => a - b);
+  }
+  inUse(): number { this.gc(); return this.attached.size + this.cooling.length; }
+}

@@ -1,0 +1,96 @@
+// The few EC2 operations the baseline node agents need, over the real SDK, the way the anchors do
+// them: fill existing ENIs with AssignPrivateIpAddresses; otherwise Create → Attach → Modify
+// (DeleteOnTermination), deleting the ENI if attach fails; free an ENI with Detach → wait → Delete.
+import {
+  AssignPrivateIpAddressesCommand, AttachNetworkInterfaceCommand, CreateNetworkInterfaceCommand, DeleteNetworkInterfaceCommand,
+  DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, DetachNetworkInterfaceCommand, ModifyNetworkInterfaceAttributeCommand,
+  UnassignPrivateIpAddressesCommand, type EC2Client,
+} from '@aws-sdk/client-ec2';
+import type { Clock } from '../../../lib/clock.ts';
+
+/** Spends one token per EC2 call (Cilium's operator-wide limiter); ipamd has none. */
+export type CallGate = () => Promise<void>;
+export const noGate: CallGate = async () => {};
+
+export interface BaselineSubnet { id: string; cidr: string; available: number; tags: Record<string, string> }
+
+export class BaselineEc2 {
+  constructor(private readonly ec2: EC2Client, private readonly clock: Clock, private readonly gate: CallGate = noGate) {}
+
+  private async call<T>(f: (ec2: EC2Client) => Promise<T>): Promise<T> {
+    await this.gate();
+    return f(this.ec2);
+  }
+
+  async subnets(vpcId: string, zone: string): Promise<BaselineSubnet[]> {
+    const r = await this.call((ec2) => ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'availability-zone', Values: [zone] }] })));
+    return (r.Subnets ?? []).map((s) => ({
+      id: s.SubnetId!, cidr: s.CidrBlock!, available: s.AvailableIpAddressCount ?? 0,
+      tags: Object.fromEntries((s.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+    }));
+  }
+
+  async assign(eniId: string, count: number): Promise<string[]> {
+    const r = await this.call((ec2) => ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: count })));
+    return (r.AssignedPrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress!);
+  }
+
+  async unassign(eniId: string, ips: string[]): Promise<void> {
+    await this.call((ec2) => ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, PrivateIpAddresses: ips })));
+  }
+
+  /** Create + attach + DeleteOnTermination; the ENI is deleted again if attach fails. */
+  async createEni(o: { instanceId: string; subnetId: string; count: number; deviceIndex: number; groups: string[]; tags: Record<string, string>; description: string }): Promise<{ eniId: string; ips: string[] }> {
+    const c = await this.call((ec2) => ec2.send(new CreateNetworkInterfaceCommand({
+      SubnetId: o.subnetId, SecondaryPrivateIpAddressCount: o.count > 0 ? o.count : undefined, Groups: o.groups.length ? o.groups : undefined, Description: o.description,
+      TagSpecifications: [{ ResourceType: 'network-interface', Tags: Object.entries(o.tags).map(([Key, Value]) => ({ Key, Value })) }],
+    })));
+    const eniId = c.NetworkInterface!.NetworkInterfaceId!;
+    try {
+      const a = await this.call((ec2) => ec2.send(new AttachNetworkInterfaceCommand({ InstanceId: o.instanceId, NetworkInterfaceId: eniId, DeviceIndex: o.deviceIndex })));
+      await this.call((ec2) => ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Attachment: { AttachmentId: a.AttachmentId!, DeleteOnTermination: true } })));
+    } catch (err) {
+      await this.call((ec2) => ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eniId }))).catch(() => undefined);
+      throw err;
+    }
+    const ips = (c.NetworkInterface!.PrivateIpAddresses ?? []).filter((p) => !p.Primary).map((p) => p.PrivateIpAddress!);
+    return { eniId, ips };
+  }
+
+  /** Detach, wait for EC2 to finish detaching, delete (ipamd sleeps 2 s; we poll). */
+  async deleteEni(eniId: string): Promise<void> {
+    const d = await this.call((ec2) => ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] })));
+    const att = d.NetworkInterfaces?.[0]?.Attachment?.AttachmentId;
+    if (att) await this.call((ec2) => ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: att })));
+    for (let i = 0; i < 30; i++) {
+      await this.clock.sleep(1000);
+      try {
+        await this.call((ec2) => ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eniId })));
+        return;
+      } catch (err) {
+        const name = (err as { name?: string }).name ?? '';
+        if (name.endsWith('NotFound')) return;
+        if (name !== 'InvalidParameterValue') throw err;
+      }
+    }
+    throw new Error(`ENI ${eniId} did not detach in time`);
+  }
+}
+
+/** A token bucket on the injected clock (Cilium: --limit-ipam-api-qps 4, burst 20). */
+export function tokenBucketGate(clock: Clock, qps: number, burst: number): CallGate {
+  let tokens = burst;
+  let last = clock.now();
+  let chain: Promise<void> = Promise.resolve();
+  const take = async () => {
+    for (;;) {
+      const now = clock.now();
+      tokens = Math.min(burst, tokens + ((now - last) / 1000) * qps);
+      last = now;
+      if (tokens >= 1) { tokens -= 1; return; }
+      await clock.sleep(((1 - tokens) / qps) * 1000);
+    }
+  };
+  // Serialised so concurrent callers queue fairly instead of racing for the same token.
+  return () => { const p = chain.then(take); chain = p.catch(() => undefined); return p; };
+}
