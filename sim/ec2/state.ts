@@ -294,7 +294,7 @@ export class Ec2State {
     const groups = o.securityGroups?.length ? [...o.securityGroups] : [this.vpc(subnet.vpcId).defaultSg];
     const eni = this.createNetworkInterface({ subnetId: subnet.id, groups, description: 'Primary network interface' });
     const instanceId = this.newId('i', (x) => this.instances.has(x));
-    const reservationId = o.reservationId ?? this.newId('r', () => false);
+    const reservationId = o.reservationId ?? this.newId('r', (x) => [...this.instances.values()].some((v) => v.reservationId === x));
     const now = this.clock.now();
     eni.attachment = {
       attachmentId: this.newId('eni-attach', (x) => this.attachmentIdTaken(x)),
