@@ -1,0 +1,167 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import jsonpatch from 'fast-json-patch';
+import type { Operation } from 'fast-json-patch';
+import { handleBinding, wantsBranch, type BindingDeps } from './binding.ts';
+import { decodePatch, type AdmissionReview } from './review.ts';
+import type { PodLike } from './pod.ts';
+import { reserveAll } from '../lib/enipool/reserve.ts';
+import { realClock } from '../lib/clock.ts';
+import { silentLogger } from '../lib/log.ts';
+import { API_VERSION, DEFAULT_POLICY, type ENIPool } from '../lib/enipool/types.ts';
+
+const NODE = 'ip-10-0-1-5';
+
+function bindingReview(name: string, o: { uid?: string; annotations?: Record<string, string>; dryRun?: boolean; node?: string } = {}): AdmissionReview {
+  return {
+    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    request: {
+      uid: `rev-${name}`,
+      kind: { group: '', version: 'v1', kind: 'Binding' },
+      resource: { group: '', version: 'v1', resource: 'pods' }, subResource: 'binding',
+      name, namespace: 'default', operation: 'CREATE', userInfo: { username: 'system:kube-scheduler' },
+      object: { kind: 'Binding', apiVersion: 'v1', metadata: { name, namespace: 'default', ...(o.uid ? { uid: o.uid } : {}), ...(o.annotations ? { annotations: o.annotations } : {}) }, target: { kind: 'Node', name: o.node ?? NODE } },
+      oldObject: null, dryRun: o.dryRun ?? false,
+    } as AdmissionReview['request'],
+  };
+}
+
+function mkPool(freeIPs: number): ENIPool {
+  const ips: NonNullable<ENIPool['status']>['ips'] = {};
+  for (let i = 0; i < freeIPs; i++) ips[`10.0.1.${20 + i}`] = { eni: 'eni-1', state: 'free', since: 't' };
+  return {
+    apiVersion: API_VERSION, kind: 'ENIPool', metadata: { name: NODE, resourceVersion: '1' },
+    spec: { nodeName: NODE, instanceID: 'i-1', instanceType: 'm5.large', zone: 'z', vpcID: 'v', subnetSelector: {}, securityGroups: [], firstInterfaceIndex: 1, policy: DEFAULT_POLICY },
+    status: {
+      enis: [{ id: 'eni-1', deviceIndex: 1, subnetID: 's', subnetCIDR: '10.0.1.0/24', securityGroups: [], mac: '02:aa', primaryIP: '10.0.1.10' }],
+      ips, branches: {}, subnets: [], limits: { maxENI: 3, ipv4PerENI: 10, branchENI: 2, trunking: true },
+    },
+  };
+}
+
+/** In-memory deps: the pool lives in a variable; reserve applies reserveAll to it as the CAS write would. */
+function memDeps(pool: ENIPool | undefined, pods: Record<string, PodLike>, o: Partial<BindingDeps['config']> = {}) {
+  const state = { pool, writes: 0, listeners: [] as (() => void)[] };
+  const deps: BindingDeps = {
+    config: { bindWaitMs: o.bindWaitMs ?? 0, allowUnmanagedNodes: o.allowUnmanagedNodes ?? true, branchResource: 'vpc.amazonaws.com/pod-eni', branchPodsNeedIP: o.branchPodsNeedIP ?? true },
+    clock: realClock(),
+    logger: silentLogger(),
+    getPod: async (_ns, name) => pods[name],
+    getPool: async (node) => (node === NODE ? state.pool : undefined),
+    reserve: async (_node, req, opt) => {
+      if (!state.pool) return { ok: false, shortage: 'nopool', reason: 'gone' };
+      const out = reserveAll(state.pool, [req], 'now', { recordDemandFor: opt.recordDemand ? new Set([0]) : undefined });
+      if (out.pool) { state.pool = out.pool; state.writes++; }
+      return out.results[0]!;
+    },
+    waitForPoolChange: (_node, ms) => new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      state.listeners.push(() => { clearTimeout(t); resolve(); });
+    }),
+  };
+  return { deps, state };
+}
+
+const pod = (name: string, uid: string, extra: Partial<PodLike['spec']> = {}): PodLike => ({ metadata: { name, namespace: 'default', uid }, spec: { containers: [{ name: 'c' }], ...extra } });
+
+test('binding: reserves an IP and returns a JSONPatch adding the whole annotations map; applies cleanly', async () => {
+  const { deps, state } = memDeps(mkPool(2), { p1: pod('p1', 'u1') });
+  const review = bindingReview('p1', { uid: 'u1' });
+  const r = await handleBinding(review, deps);
+  assert.equal(r.uid, 'rev-p1');
+  assert.equal(r.allowed, true);
+  assert.equal(r.patchType, 'JSONPatch');
+  const ops = decodePatch(r);
+  assert.deepEqual(ops.map((o) => [o.op, o.path]), [['add', '/metadata/annotations']]);
+  const bound = jsonpatch.applyPatch(structuredClone(review.request.object), ops as Operation[], true, false).newDocument as { metadata: { annotations: Record<string, string> } };
+  const alloc = JSON.parse(bound.metadata.annotations['eni-ipam.io/allocation']!);
+  assert.deepEqual(alloc, { ip: '10.0.1.20', eni: 'eni-1', deviceIndex: 1, subnetCIDR: '10.0.1.0/24', mac: '02:aa' });
+  assert.equal(state.pool!.status!.ips['10.0.1.20']!.state, 'reserved');
+  assert.deepEqual(state.pool!.status!.ips['10.0.1.20']!.pod, { uid: 'u1', namespace: 'default', name: 'p1' });
+
+  // A retried bind gets the same IP and writes nothing.
+  const again = await handleBinding(bindingReview('p1', { uid: 'u1', annotations: { other: 'x' } }), deps);
+  const ops2 = decodePatch(again);
+  assert.deepEqual(ops2.map((o) => o.path), ['/metadata/annotations/eni-ipam.io~1allocation']);
+  assert.equal(JSON.parse(ops2[0]!.value as string).ip, '10.0.1.20');
+  assert.equal(state.writes, 1);
+
+  // Once bound to this node, a re-sent bind still answers with the same IP; a bound pod without a
+  // reservation gets none (no write).
+  const onNode = memDeps(state.pool, { p1: pod('p1', 'u1', { nodeName: NODE }), q: pod('q', 'uq', { nodeName: NODE }) });
+  const r3 = await handleBinding(bindingReview('p1'), onNode.deps);
+  assert.equal(JSON.parse((decodePatch(r3)[0]!.value as Record<string, string>)['eni-ipam.io/allocation']!).ip, '10.0.1.20');
+  const r4 = await handleBinding(bindingReview('q'), onNode.deps);
+  assert.equal(r4.allowed, true);
+  assert.equal(r4.patch, undefined);
+  assert.equal(onNode.state.writes, 0);
+});
+
+test('binding: nothing free → unmet demand recorded, waits, then denies naming the node', async () => {
+  const { deps, state } = memDeps(mkPool(0), { p1: pod('p1', 'u1') }, { bindWaitMs: 60 });
+  const t0 = performance.now();
+  const r = await handleBinding(bindingReview('p1'), deps);
+  assert.ok(performance.now() - t0 >= 50, 'waited for the bound');
+  assert.equal(r.allowed, false);
+  assert.match(r.status!.message, /^node ip-10-0-1-5: no free IP \(0 free, 0 reserved, 0 cooling down\); the allocator was asked for 1 more IP; pod default\/p1 waited/);
+  assert.equal(state.pool!.status!.unmetDemand!.ips, 1, 'demand recorded once, not per retry');
+});
+
+test('binding: a waiting bind succeeds when an IP frees up before the bound', async () => {
+  const { deps, state } = memDeps(mkPool(0), { p1: pod('p1', 'u1') }, { bindWaitMs: 5000 });
+  const pending = handleBinding(bindingReview('p1'), deps);
+  await new Promise((r) => setTimeout(r, 20));
+  const p = structuredClone(state.pool!);
+  p.status!.ips['10.0.1.99'] = { eni: 'eni-1', state: 'free', since: 't' };
+  state.pool = p;
+  for (const l of state.listeners.splice(0)) l();
+  const r = await pending;
+  assert.equal(r.allowed, true);
+  assert.equal(JSON.parse((decodePatch(r)[0]!.value as Record<string, string>)['eni-ipam.io/allocation']!).ip, '10.0.1.99');
+});
+
+test('binding: hostNetwork, unknown pod, unmanaged node, uid mismatch, already bound', async () => {
+  const pods = { h: pod('h', 'uh', { hostNetwork: true }), p: pod('p', 'up'), b: pod('b', 'ub', { nodeName: 'other' }) };
+  let { deps } = memDeps(mkPool(1), pods);
+  assert.deepEqual(await handleBinding(bindingReview('h'), deps), { uid: 'rev-h', allowed: true });
+  const nf = await handleBinding(bindingReview('zzz'), deps);
+  assert.equal(nf.allowed, false);
+  assert.match(nf.status!.message, /pod default\/zzz not found.*node ip-10-0-1-5/);
+  assert.deepEqual(await handleBinding(bindingReview('p', { node: 'unmanaged' }), deps), { uid: 'rev-p', allowed: true });
+  const mm = await handleBinding(bindingReview('p', { uid: 'stale' }), deps);
+  assert.equal(mm.allowed, false);
+  assert.match(mm.status!.message, /uid stale, but the pod has uid up/);
+  assert.equal((await handleBinding(bindingReview('b'), deps)).patch, undefined);
+  ({ deps } = memDeps(mkPool(1), pods, { allowUnmanagedNodes: false }));
+  const um = await handleBinding(bindingReview('p', { node: 'unmanaged' }), deps);
+  assert.equal(um.allowed, false);
+  assert.match(um.status!.message, /node unmanaged has no ENIPool/);
+});
+
+test('binding: dryRun reserves nothing', async () => {
+  const { deps, state } = memDeps(mkPool(1), { p: pod('p', 'up') });
+  const r = await handleBinding(bindingReview('p', { dryRun: true }), deps);
+  assert.equal(r.allowed, true);
+  assert.equal(r.patch, undefined);
+  assert.match(r.warnings![0]!, /dry run: nothing reserved on node ip-10-0-1-5 \(10\.0\.1\.20 would be\)/);
+  assert.equal(state.writes, 0);
+  assert.equal(state.pool!.status!.ips['10.0.1.20']!.state, 'free');
+  const empty = memDeps(mkPool(0), { p: pod('p', 'up') }, { bindWaitMs: 5000 });
+  const d = await handleBinding(bindingReview('p', { dryRun: true }), empty.deps);
+  assert.equal(d.allowed, false);
+  assert.equal(empty.state.pool!.status!.unmetDemand, undefined);
+});
+
+test('binding: branch pods take a branch slot with their security groups', async () => {
+  const branchPod: PodLike = {
+    metadata: { name: 'sg', namespace: 'default', uid: 'usg', annotations: { 'eni-ipam.io/security-groups': 'sg-1,sg-2' } },
+    spec: { containers: [{ name: 'c', resources: { requests: { 'vpc.amazonaws.com/pod-eni': '1' }, limits: { 'vpc.amazonaws.com/pod-eni': '1' } } }] },
+  };
+  assert.equal(wantsBranch(branchPod, 'vpc.amazonaws.com/pod-eni'), true);
+  assert.equal(wantsBranch(pod('x', 'y'), 'vpc.amazonaws.com/pod-eni'), false);
+  const { deps, state } = memDeps(mkPool(1), { sg: branchPod });
+  const r = await handleBinding(bindingReview('sg'), deps);
+  assert.equal(r.allowed, true);
+  assert.deepEqual(state.pool!.status!.branches.usg!.securityGroups, ['sg-1', 'sg-2']);
+  assert.equal(state.pool!.status!.branches.usg!.state, 'pending');
+});

@@ -1,0 +1,142 @@
+// pods/binding CREATE admission: reserve one concrete IP (and a branch slot for branch-ENI pods) on
+// the target node's ENIPool and put the allocation into the Binding's annotations, which the
+// apiserver copies onto the Pod in the same write that sets spec.nodeName.
+import { ANN_ALLOCATION, ANN_SECURITY_GROUPS } from '../lib/annotations.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { Logger } from '../lib/log.ts';
+import { reserveAll, type ReservationRequest } from '../lib/enipool/reserve.ts';
+import type { ENIPool } from '../lib/enipool/types.ts';
+import type { PodLike } from './pod.ts';
+import type { ReserveOutcome } from './reserver.ts';
+import { allow, deny, escapePointer, type AdmissionResponse, type AdmissionReview, type PatchOp } from './review.ts';
+
+export interface BindingConfig {
+  /** How long a binding waits for an IP to become free before it is denied (clock ms). */
+  bindWaitMs: number;
+  /** Nodes without an ENIPool: allow without reservation (true) or deny (false). */
+  allowUnmanagedNodes: boolean;
+  branchResource: string;
+  /** Whether branch-ENI pods also take one of the node's secondary IPs. */
+  branchPodsNeedIP: boolean;
+}
+
+export interface BindingDeps {
+  config: BindingConfig;
+  clock: Clock;
+  logger: Logger;
+  /** The pod (informer first, GET fallback); `uid` is the Binding's, when set, to detect a stale cache. */
+  getPod(namespace: string, name: string, uid?: string): Promise<PodLike | undefined>;
+  /** The node's ENIPool (informer first, GET fallback). */
+  getPool(node: string): Promise<ENIPool | undefined>;
+  reserve(node: string, req: ReservationRequest, o: { recordDemand: boolean }): Promise<ReserveOutcome>;
+  /** Resolves when the node's pool changes or after ms (clock time), whichever is first. */
+  waitForPoolChange(node: string, ms: number): Promise<void>;
+  /** Observes how long a binding waited for a free IP (ms), and how it ended. */
+  onWait?: (ms: number, outcome: 'reserved' | 'denied') => void;
+}
+
+interface BindingLike {
+  metadata?: { name?: string; namespace?: string; uid?: string; annotations?: Record<string, string> };
+  target?: { kind?: string; name?: string };
+}
+
+function quantityPositive(v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  const n = Number.parseFloat(String(v));
+  return Number.isFinite(n) && n > 0;
+}
+
+/** Whether the pod asks for a branch ENI: the marker resource on any container. */
+export function wantsBranch(pod: PodLike, resource: string): boolean {
+  return (pod.spec?.containers ?? []).some((c) => quantityPositive(c.resources?.requests?.[resource]) || quantityPositive(c.resources?.limits?.[resource]));
+}
+
+function bindingPatch(binding: BindingLike, value: string): PatchOp[] {
+  // The scheduler's Binding has no annotations map; adding a key under a missing map would make the
+  // apiserver reject the bind whatever the failurePolicy, so the whole map is added then.
+  const ann = binding.metadata?.annotations;
+  if (!ann) return [{ op: 'add', path: '/metadata/annotations', value: { [ANN_ALLOCATION]: value } }];
+  return [{ op: 'add', path: `/metadata/annotations/${escapePointer(ANN_ALLOCATION)}`, value }];
+}
+
+function allowWith(uid: string, binding: BindingLike, r: Extract<ReserveOutcome, { ok: true }>, warnings: string[] = []): AdmissionResponse {
+  if (!r.allocation) return allow(uid, { warnings });
+  return allow(uid, { patch: bindingPatch(binding, JSON.stringify(r.allocation)), warnings });
+}
+
+export async function handleBinding(review: AdmissionReview, deps: BindingDeps): Promise<AdmissionResponse> {
+  const req = review.request;
+  if (req.operation !== 'CREATE' || req.subResource !== 'binding') return allow(req.uid);
+  const binding = req.object as BindingLike | null | undefined;
+  if (!binding || typeof binding !== 'object') return deny(req.uid, 'request.object must be a Binding', { code: 400, reason: 'BadRequest' });
+  const node = binding.target?.name;
+  const ns = req.namespace || binding.metadata?.namespace;
+  const name = req.name || binding.metadata?.name;
+  if (!node) return deny(req.uid, 'Binding has no target.name', { code: 400, reason: 'BadRequest' });
+  if (!ns || !name) return deny(req.uid, 'Binding names no pod (namespace and name are required)', { code: 400, reason: 'BadRequest' });
+
+  const pod = await deps.getPod(ns, name, binding.metadata?.uid || undefined);
+  if (!pod) return deny(req.uid, `pod ${ns}/${name} not found; cannot reserve an IP on node ${node}`, { code: 404, reason: 'NotFound' });
+  if (pod.spec?.hostNetwork) return allow(req.uid);
+  const uid = pod.metadata?.uid;
+  if (!uid) return deny(req.uid, `pod ${ns}/${name} has no uid; cannot reserve an IP on node ${node}`, { code: 400, reason: 'BadRequest' });
+  if (binding.metadata?.uid && binding.metadata.uid !== uid) {
+    return deny(req.uid, `Binding for pod ${ns}/${name} names uid ${binding.metadata.uid}, but the pod has uid ${uid}`, { code: 409, reason: 'Conflict' });
+  }
+  // Already bound elsewhere: the apiserver rejects this bind itself; reserving would only leak an IP.
+  const boundHere = pod.spec?.nodeName === node;
+  if (pod.spec?.nodeName && !boundHere) return allow(req.uid);
+
+  const pool = await deps.getPool(node);
+  if (!pool) {
+    if (deps.config.allowUnmanagedNodes) return allow(req.uid);
+    return deny(req.uid, `node ${node} has no ENIPool (not managed by eni-ipam); pod ${ns}/${name} cannot get an IP there`);
+  }
+
+  const branch = wantsBranch(pod, deps.config.branchResource);
+  const groups = (pod.metadata?.annotations?.[ANN_SECURITY_GROUPS] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const rr: ReservationRequest = {
+    pod: { uid, namespace: ns, name },
+    ip: !branch || deps.config.branchPodsNeedIP,
+    ...(branch ? { branch: { securityGroups: groups } } : {}),
+  };
+
+  if (boundHere) {
+    // A re-sent bind of a bound pod: answer with the reservation it holds, never a new one.
+    const r = reserveAll(pool, [rr], new Date(deps.clock.now()).toISOString()).results[0]!;
+    return r.ok && r.existing ? allowWith(req.uid, binding, r) : allow(req.uid);
+  }
+
+  if (req.dryRun) {
+    // Nothing is written on a dry run: report what would happen from the cached pool.
+    const r = reserveAll(pool, [rr], new Date(deps.clock.now()).toISOString()).results[0]!;
+    if (!r.ok) return deny(req.uid, `${r.reason} (dry run)`);
+    if (r.existing) return allowWith(req.uid, binding, r);
+    return allow(req.uid, { warnings: [`dry run: nothing reserved on node ${node}${r.ip ? ` (${r.ip} would be)` : ''}`] });
+  }
+
+  const started = deps.clock.now();
+  const deadline = started + deps.config.bindWaitMs;
+  let first = true;
+  for (;;) {
+    const r = await deps.reserve(node, rr, { recordDemand: first });
+    if (r.ok) {
+      if (!first) deps.onWait?.(deps.clock.now() - started, 'reserved');
+      deps.logger.debug({ pod: `${ns}/${name}`, node, ip: r.ip, existing: r.existing }, 'reserved');
+      return allowWith(req.uid, binding, r);
+    }
+    if (r.shortage === 'nopool') {
+      if (deps.config.allowUnmanagedNodes) return allow(req.uid);
+      return deny(req.uid, `${r.reason}; pod ${ns}/${name} cannot get an IP there`);
+    }
+    first = false;
+    const left = deadline - deps.clock.now();
+    if (left <= 0) {
+      deps.onWait?.(deps.clock.now() - started, 'denied');
+      const what = r.shortage === 'ip' ? '1 more IP' : '1 more branch ENI slot';
+      return deny(req.uid, `${r.reason}; the allocator was asked for ${what}; pod ${ns}/${name} waited ${Math.round(deps.config.bindWaitMs / 100) / 10}s`,
+        { code: 403, reason: 'Forbidden' });
+    }
+    await deps.waitForPoolChange(node, left);
+  }
+}

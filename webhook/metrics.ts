@@ -1,0 +1,23 @@
+// Prometheus metrics of the webhook, registered on the registry the composition root passes in.
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export interface WebhookMetrics {
+  admissions: Counter<'webhook' | 'result'>;
+  duration: Histogram<'webhook'>;
+  batches: Histogram<never>;
+  casAttempts: Counter<never>;
+  bindWait: Histogram<'outcome'>;
+  certReloads: Counter<never>;
+}
+
+export function webhookMetrics(registry: Registry | undefined): WebhookMetrics {
+  const registers = registry ? [registry] : [];
+  return {
+    admissions: new Counter({ name: 'eni_ipam_webhook_admissions_total', help: 'Admission reviews answered, by webhook and result (allowed, patched, denied, error, invalid).', labelNames: ['webhook', 'result'], registers }),
+    duration: new Histogram({ name: 'eni_ipam_webhook_admission_duration_seconds', help: 'Time to answer an admission review.', labelNames: ['webhook'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers }),
+    batches: new Histogram({ name: 'eni_ipam_webhook_reservation_batch_size', help: 'Reservations group-committed in one ENIPool status write.', buckets: [1, 2, 5, 10, 20, 50, 100, 200], registers }),
+    casAttempts: new Counter({ name: 'eni_ipam_webhook_cas_attempts_total', help: 'Compare-and-swap attempts on ENIPool status (more than batches = 409 conflicts).', registers }),
+    bindWait: new Histogram({ name: 'eni_ipam_webhook_bind_wait_seconds', help: 'Time bindings waited for a free IP, by outcome.', labelNames: ['outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers }),
+    certReloads: new Counter({ name: 'eni_ipam_webhook_cert_reloads_total', help: 'Serving certificate reloads from files.', registers }),
+  };
+}

@@ -1,0 +1,125 @@
+// Pod CREATE admission: security groups from SecurityGroupPolicies, the branch-ENI marker resource,
+// removal of annotations only the system may set, and (optionally) the eni-ipam scheduler name.
+// At this point a generateName pod has no name and no UID, so nothing here is keyed on either.
+import { ANN_SECURITY_GROUPS, SYSTEM_ONLY_ANNOTATIONS } from '../lib/annotations.ts';
+import { matchesSelector, type Labels } from '../lib/labels.ts';
+import type { LabelSelector, SecurityGroupPolicy } from '../lib/enipool/types.ts';
+import { allow, deny, escapePointer, type AdmissionResponse, type AdmissionReview, type PatchOp } from './review.ts';
+import { needsServiceAccount, resolveSecurityGroups } from './security-groups.ts';
+
+export interface PodCreateConfig {
+  /** Most groups one ENI can carry (EC2 default 5, raisable to 16). */
+  maxSecurityGroupsPerENI: number;
+  /** Extended resource that marks a branch-ENI pod (requests and limits of the first container). */
+  branchResource: string;
+  /** When set with schedulerNamespaceSelector: the schedulerName given to pods of matching namespaces. */
+  schedulerName?: string;
+  schedulerNamespaceSelector?: LabelSelector;
+}
+
+export interface PodCreateDeps {
+  config: PodCreateConfig;
+  /** SecurityGroupPolicies of one namespace (informer cache). */
+  listPolicies(namespace: string): SecurityGroupPolicy[];
+  /** Labels of a ServiceAccount; null when it does not exist. */
+  serviceAccountLabels(namespace: string, name: string): Promise<Labels | null>;
+  /** Labels of a Namespace; null when it does not exist. */
+  namespaceLabels(name: string): Promise<Labels | null>;
+}
+
+/** The subset of a Pod this webhook reads. */
+export interface PodLike {
+  metadata?: { name?: string; generateName?: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: {
+    hostNetwork?: boolean;
+    nodeName?: string;
+    serviceAccountName?: string;
+    serviceAccount?: string;
+    schedulerName?: string;
+    containers?: { name?: string; resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> } }[];
+  };
+}
+
+export function podDisplayName(ns: string, pod: PodLike): string {
+  const m = pod.metadata ?? {};
+  return `${ns}/${m.name || (m.generateName ? `${m.generateName}*` : '?')}`;
+}
+
+/** Parses `key=value` or `key` (namespace carries the label with any value) into a selector. */
+export function parseLabelRequirement(s: string): LabelSelector {
+  const i = s.indexOf('=');
+  if (i < 0) return { matchExpressions: [{ key: s.trim(), operator: 'Exists' }] };
+  return { matchLabels: { [s.slice(0, i).trim()]: s.slice(i + 1).trim() } };
+}
+
+/** JSONPatch ops turning annotation map `from` into `to` (the whole map is added when absent). */
+export function annotationPatch(from: Record<string, string> | undefined, to: Record<string, string>): PatchOp[] {
+  if (!from) return Object.keys(to).length > 0 ? [{ op: 'add', path: '/metadata/annotations', value: to }] : [];
+  const ops: PatchOp[] = [];
+  for (const k of Object.keys(from)) if (!Object.hasOwn(to, k)) ops.push({ op: 'remove', path: `/metadata/annotations/${escapePointer(k)}` });
+  for (const [k, v] of Object.entries(to)) if (from[k] !== v) ops.push({ op: 'add', path: `/metadata/annotations/${escapePointer(k)}`, value: v });
+  return ops;
+}
+
+function resourcePatch(pod: PodLike, resource: string): PatchOp[] {
+  const c = pod.spec?.containers?.[0];
+  if (!c) return [];
+  const base = '/spec/containers/0/resources';
+  if (!c.resources) return [{ op: 'add', path: base, value: { limits: { [resource]: '1' }, requests: { [resource]: '1' } } }];
+  const ops: PatchOp[] = [];
+  for (const part of ['limits', 'requests'] as const) {
+    const m = c.resources[part];
+    if (!m) ops.push({ op: 'add', path: `${base}/${part}`, value: { [resource]: '1' } });
+    else if (String(m[resource]) !== '1') ops.push({ op: 'add', path: `${base}/${part}/${escapePointer(resource)}`, value: '1' });
+  }
+  return ops;
+}
+
+export async function handlePodCreate(review: AdmissionReview, deps: PodCreateDeps): Promise<AdmissionResponse> {
+  const req = review.request;
+  if (req.operation !== 'CREATE' || req.kind.kind !== 'Pod' || req.subResource) return allow(req.uid);
+  const pod = req.object as PodLike | null | undefined;
+  if (!pod || typeof pod !== 'object' || Array.isArray(pod)) return deny(req.uid, 'request.object must be a Pod', { code: 400, reason: 'BadRequest' });
+  const ns = req.namespace || pod.metadata?.namespace || 'default';
+  if (pod.spec?.hostNetwork) return allow(req.uid);
+
+  const cfg = deps.config;
+  const warnings: string[] = [];
+  const before = pod.metadata?.annotations;
+  const after: Record<string, string> = { ...(before ?? {}) };
+  for (const k of SYSTEM_ONLY_ANNOTATIONS) {
+    if (Object.hasOwn(after, k)) {
+      delete after[k];
+      warnings.push(`annotation ${k} may only be set by eni-ipam; it was removed`);
+    }
+  }
+
+  const policies = deps.listPolicies(ns);
+  let saLabels: Labels | null = {};
+  if (needsServiceAccount(ns, policies)) {
+    const sa = pod.spec?.serviceAccountName || pod.spec?.serviceAccount || 'default';
+    saLabels = await deps.serviceAccountLabels(ns, sa);
+  }
+  const sg = resolveSecurityGroups({ namespace: ns, labels: pod.metadata?.labels }, policies, saLabels);
+  if (sg.groups.length > cfg.maxSecurityGroupsPerENI) {
+    return deny(req.uid,
+      `pod ${podDisplayName(ns, pod)} matches ${sg.groups.length} security groups (${sg.groups.join(', ')}) from SecurityGroupPolicies ${sg.policies.join(', ')} in namespace ${ns}, but an ENI carries at most ${cfg.maxSecurityGroupsPerENI}`,
+      { code: 400, reason: 'BadRequest' });
+  }
+
+  const patch: PatchOp[] = [];
+  if (sg.groups.length > 0) after[ANN_SECURITY_GROUPS] = sg.groups.join(',');
+  patch.push(...annotationPatch(before, after));
+  if (sg.groups.length > 0) patch.push(...resourcePatch(pod, cfg.branchResource));
+
+  if (cfg.schedulerName && cfg.schedulerNamespaceSelector) {
+    const current = pod.spec?.schedulerName;
+    if ((!current || current === 'default-scheduler') && current !== cfg.schedulerName) {
+      const labels = await deps.namespaceLabels(ns);
+      if (labels && matchesSelector(cfg.schedulerNamespaceSelector, labels)) {
+        patch.push({ op: 'add', path: '/spec/schedulerName', value: cfg.schedulerName });
+      }
+    }
+  }
+  return allow(req.uid, { patch, warnings });
+}

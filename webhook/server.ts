@@ -1,0 +1,233 @@
+// The webhook's HTTPS server: a thin express layer over the pure-ish handlers (createWebhookApp) and
+// the wiring of informers, the ENIPool reserver and certificate reload (startWebhook).
+import type { Express } from 'express';
+import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../lib/clock.ts';
+import type { Logger } from '../lib/log.ts';
+import { createJsonApp, jsonErrorHandler, listen, validationMessage, type Listening } from '../lib/http.ts';
+import { makeClients } from '../lib/kube/clients.ts';
+import { isNotFound } from '../lib/kube/errors.ts';
+import { startInformer, errText, type ResilientInformer } from '../lib/kube/informer.ts';
+import { ENIPoolClient } from '../lib/enipool/client.ts';
+import { ENIPOOL_PLURAL, GROUP, SGP_PLURAL, VERSION, type ENIPool, type SecurityGroupPolicy } from '../lib/enipool/types.ts';
+import { BRANCH_RESOURCE } from '../lib/annotations.ts';
+import { handleBinding, type BindingConfig, type BindingDeps } from './binding.ts';
+import { watchCertFiles, readPemPair, type CertWatcher, type PemPair } from './certreload.ts';
+import { webhookMetrics, type WebhookMetrics } from './metrics.ts';
+import { handlePodCreate, type PodCreateConfig, type PodCreateDeps, type PodLike } from './pod.ts';
+import { PoolReserver } from './reserver.ts';
+import { deny, isAdmissionReview, reviewResponse, type AdmissionResponse, type AdmissionReview } from './review.ts';
+
+export type ReviewHandler = (review: AdmissionReview) => Promise<AdmissionResponse>;
+
+export interface WebhookAppOptions {
+  logger: Logger;
+  registry?: Registry;
+  metrics?: WebhookMetrics;
+  ready?: () => boolean;
+  /** Request body cap (default 3mb, the apiserver's own request limit). */
+  bodyLimit?: string;
+  pod: ReviewHandler;
+  binding: ReviewHandler;
+}
+
+function resultOf(r: AdmissionResponse): string {
+  if (!r.allowed) return (r.status?.code ?? 403) >= 500 ? 'error' : 'denied';
+  return r.patch ? 'patched' : 'allowed';
+}
+
+/** Express app: POST /mutate/pod, POST /mutate/binding, /healthz, /readyz, /metrics. */
+export function createWebhookApp(o: WebhookAppOptions): Express {
+  const app = createJsonApp({ bodyLimit: o.bodyLimit ?? '3mb', logger: o.logger, registry: o.registry, ready: o.ready });
+  const route = (path: string, webhook: 'pod' | 'binding', handler: ReviewHandler) => {
+    app.post(path, async (req, res) => {
+      const end = o.metrics?.duration.startTimer({ webhook });
+      const body: unknown = req.body;
+      if (!isAdmissionReview(body)) {
+        o.metrics?.admissions.inc({ webhook, result: 'invalid' });
+        res.status(400).json({ error: validationMessage(isAdmissionReview) });
+        return;
+      }
+      let response: AdmissionResponse;
+      try {
+        response = await handler(body);
+      } catch (err) {
+        // A review we understood but could not decide (API unreachable, CAS retries exhausted):
+        // answer with a denial that says why rather than a bare 500, so the caller sees the reason.
+        const r = body.request;
+        o.logger.error({ webhook, namespace: r.namespace, name: r.name, err: errText(err) }, 'admission failed');
+        response = deny(r.uid, `eni-ipam webhook could not admit ${webhook} ${r.namespace ?? ''}/${r.name ?? ''}: ${errText(err)}`, { code: 500, reason: 'InternalError' });
+      }
+      o.metrics?.admissions.inc({ webhook, result: resultOf(response) });
+      end?.();
+      res.json(reviewResponse(response));
+    });
+  };
+  route('/mutate/pod', 'pod', o.pod);
+  route('/mutate/binding', 'binding', o.binding);
+  app.use(jsonErrorHandler(o.logger));
+  return app;
+}
+
+export interface WebhookOptions {
+  kubeConfig: KubeConfig;
+  clock: Clock;
+  logger: Logger;
+  registry?: Registry;
+  /** PEM files (reloaded when they change) or PEM strings. */
+  tls: { certFile: string; keyFile: string } | { cert: string; key: string };
+  port?: number;
+  host?: string;
+  /** How often cert files are checked for changes (clock ms; default 10 s). */
+  certPollMs?: number;
+  bodyLimit?: string;
+  pod?: Partial<PodCreateConfig>;
+  binding?: Partial<BindingConfig>;
+  /** CAS attempts per reservation batch (default 8). */
+  maxCASAttempts?: number;
+}
+
+export interface Webhook {
+  url: string;
+  port: number;
+  /** Resolves once every informer has synced. */
+  synced(): Promise<void>;
+  /** Checks the cert files now (tests); true when a new pair was loaded. */
+  reloadCerts(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_POD_CONFIG: PodCreateConfig = { maxSecurityGroupsPerENI: 5, branchResource: BRANCH_RESOURCE };
+export const DEFAULT_BINDING_CONFIG: BindingConfig = { bindWaitMs: 5000, allowUnmanagedNodes: true, branchResource: BRANCH_RESOURCE, branchPodsNeedIP: true };
+
+export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
+  const { logger, clock } = o;
+  const clients = makeClients(o.kubeConfig);
+  const pools = new ENIPoolClient(clients.custom);
+  const metrics = webhookMetrics(o.registry);
+  const podCfg: PodCreateConfig = { ...DEFAULT_POD_CONFIG, ...o.pod };
+  const bindCfg: BindingConfig = { ...DEFAULT_BINDING_CONFIG, branchResource: podCfg.branchResource, ...o.binding };
+
+  const inf = <T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>, fieldSelector?: string): ResilientInformer<T> =>
+    startInformer<T>({ kubeConfig: o.kubeConfig, path, list, fieldSelector, clock, logger });
+  // Only unbound pods matter to bindings; the field selector keeps the cache small on big clusters.
+  const pods = inf<V1Pod>('/api/v1/pods', () => clients.core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=' }), 'spec.nodeName=');
+  const poolInf = inf<ENIPool & KubernetesObject>(`/apis/${GROUP}/${VERSION}/${ENIPOOL_PLURAL}`,
+    async () => (await pools.list()) as unknown as KubernetesListObject<ENIPool & KubernetesObject>);
+  const sgps = inf<SecurityGroupPolicy & KubernetesObject>(`/apis/${GROUP}/${VERSION}/${SGP_PLURAL}`,
+    async () => (await clients.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: SGP_PLURAL })) as KubernetesListObject<SecurityGroupPolicy & KubernetesObject>);
+  const namespaces = inf<V1Namespace>('/api/v1/namespaces', () => clients.core.listNamespace());
+  const informers = [pods, poolInf, sgps, namespaces];
+  const allSynced = () => informers.every((i) => i.hasSynced());
+
+  // Bindings waiting for a free IP wake up when the node's pool changes.
+  const waiters = new Map<string, Set<() => void>>();
+  const wake = (p: ENIPool) => {
+    const name = p.metadata?.name;
+    if (!name) return;
+    const set = waiters.get(name);
+    if (set) { waiters.delete(name); for (const w of set) w(); }
+  };
+  poolInf.on('update', wake);
+  poolInf.on('add', wake);
+  const waitForPoolChange = (node: string, ms: number) => new Promise<void>((resolve) => {
+    let done = false;
+    const finish = () => { if (!done) { done = true; t.cancel(); waiters.get(node)?.delete(finish); resolve(); } };
+    const t = clock.setTimeout(finish, ms);
+    const set = waiters.get(node) ?? new Set();
+    set.add(finish);
+    waiters.set(node, set);
+  });
+
+  const reserver = new PoolReserver({
+    pools,
+    cached: (node) => poolInf.get(node) as ENIPool | undefined,
+    clock,
+    logger,
+    maxAttempts: o.maxCASAttempts,
+    onBatch: (size, attempts) => { metrics.batches.observe(size); metrics.casAttempts.inc(attempts); },
+  });
+
+  const podDeps: PodCreateDeps = {
+    config: podCfg,
+    listPolicies: (ns) => sgps.list(ns) as SecurityGroupPolicy[],
+    serviceAccountLabels: async (ns, name) => {
+      try {
+        return (await clients.core.readNamespacedServiceAccount({ namespace: ns, name })).metadata?.labels ?? {};
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw err;
+      }
+    },
+    namespaceLabels: async (name) => {
+      const cached = namespaces.get(name);
+      if (cached) return cached.metadata?.labels ?? {};
+      try {
+        return (await clients.core.readNamespace({ name })).metadata?.labels ?? {};
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw err;
+      }
+    },
+  };
+
+  const bindDeps: BindingDeps = {
+    config: bindCfg,
+    clock,
+    logger,
+    getPod: async (ns, name, uid) => {
+      const cached = pods.get(name, ns) as PodLike | undefined;
+      if (cached && (!uid || cached.metadata?.uid === uid)) return cached;
+      try {
+        return (await clients.core.readNamespacedPod({ namespace: ns, name })) as PodLike;
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    getPool: async (node) => (poolInf.get(node) as ENIPool | undefined) ?? pools.get(node),
+    reserve: (node, req, opt) => reserver.reserve(node, req, opt),
+    waitForPoolChange,
+    onWait: (ms, outcome) => metrics.bindWait.observe({ outcome }, ms / 1000),
+  };
+
+  const app = createWebhookApp({
+    logger, registry: o.registry, metrics, bodyLimit: o.bodyLimit, ready: allSynced,
+    pod: (r) => handlePodCreate(r, podDeps),
+    binding: (r) => handleBinding(r, bindDeps),
+  });
+
+  let pair: PemPair;
+  let watcher: CertWatcher | undefined;
+  let srv: Listening | undefined;
+  try {
+    pair = 'certFile' in o.tls ? await readPemPair(o.tls) : { cert: o.tls.cert, key: o.tls.key };
+    srv = await listen(app, { host: o.host, port: o.port, tls: { cert: pair.cert, key: pair.key } });
+    const server = srv.server as import('node:https').Server;
+    if ('certFile' in o.tls) {
+      watcher = await watchCertFiles({
+        ...o.tls, clock, logger, intervalMs: o.certPollMs ?? 10_000,
+        onChange: (p) => { server.setSecureContext({ cert: p.cert, key: p.key }); metrics.certReloads.inc(); },
+      });
+    }
+  } catch (err) {
+    await srv?.close();
+    await Promise.all(informers.map((i) => i.stop()));
+    throw err;
+  }
+  logger.info({ url: srv.url }, 'webhook listening');
+  const listening = srv;
+  return {
+    url: listening.url,
+    port: listening.port,
+    synced: async () => { await Promise.all(informers.map((i) => i.synced())); },
+    reloadCerts: () => watcher?.check() ?? Promise.resolve(false),
+    close: async () => {
+      watcher?.stop();
+      for (const set of waiters.values()) for (const w of set) w();
+      await listening.close();
+      await Promise.all(informers.map((i) => i.stop()));
+    },
+  };
+}
