@@ -63,13 +63,13 @@ test('errors: AlreadyExists, stale resourceVersion, missing namespace, generateN
 test('bad JSON is 400 and oversized bodies are 413, with Status bodies', async () => {
   const bad = await fetch(`${sim.url}/api/v1/namespaces/default/pods`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
   assert.equal(bad.status, 400);
-  assert.equal((await bad.json()).kind, 'Status');
+  assert.equal(((await bad.json()) as { kind: string }).kind, 'Status');
   const big = await fetch(`${sim.url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: { name: 'big' }, data: { x: 'a'.repeat(4 * 1024 * 1024) } }) });
   assert.equal(big.status, 413);
-  assert.equal((await big.json()).reason, 'RequestEntityTooLarge');
+  assert.equal(((await big.json()) as { reason: string }).reason, 'RequestEntityTooLarge');
   const nf = await fetch(`${sim.url}/api/v1/nothings`);
   assert.equal(nf.status, 404);
-  assert.equal((await nf.json()).kind, 'Status');
+  assert.equal(((await nf.json()) as { kind: string }).kind, 'Status');
 });
 
 test('CAS: 100 concurrent read-modify-write writers lose no update', async () => {

@@ -28,6 +28,8 @@ export interface ResourceInfo {
   validate?: (obj: KObject) => StatusCause[];
   /** Applies server-side defaults on create (e.g. pod status). */
   defaultOnCreate?: (obj: KObject) => void;
+  /** Append the default Age column to tables (default: only when no CRD printer columns are declared). */
+  age?: boolean;
   /** Set for resources served from a CRD (its name). */
   crd?: string;
 }
@@ -80,8 +82,8 @@ export function builtinResources(): ResourceInfo[] {
       printerColumns: [col('Webhooks', 'integer', '.webhooks[*].name')] }),
     builtin({ group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', kind: 'ValidatingWebhookConfiguration', namespaced: false }),
     builtin({ group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false,
-      shortNames: ['crd', 'crds'], status: true, generation: true,
-      printerColumns: [col('Created At', 'date', '.metadata.creationTimestamp')] }),
+      shortNames: ['crd', 'crds'], status: true, generation: true, age: false,
+      printerColumns: [col('Created At', 'string', '.metadata.creationTimestamp')] }),
     builtin({ group: 'apps', resource: 'deployments', kind: 'Deployment', shortNames: ['deploy'], status: true, generation: true, categories: ['all'] }),
     builtin({ group: 'apps', resource: 'daemonsets', kind: 'DaemonSet', shortNames: ['ds'], status: true, generation: true, categories: ['all'] }),
   ];

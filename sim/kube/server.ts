@@ -14,6 +14,7 @@ import { kubeConfigFor, type KubeSim, type KubeSimOptions } from './index.ts';
 import { PATCH_CONTENT_TYPES } from './patch.ts';
 import { apiVersionOf, type ResourceInfo } from './resources.ts';
 import { toTable } from './table.ts';
+import { openapiGroupVersion, openapiRoot } from './openapi.ts';
 import type { KObject } from './types.ts';
 
 interface Route {
@@ -265,6 +266,11 @@ export async function startKubeSimServer(o: KubeSimOptions): Promise<KubeSim> {
       if (!versions.includes(v)) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       if (segs.length === 3) return send(res, 200, resourceList(`${g}/${v}`, all.filter((x) => x.group === g && x.version === v)));
       return handleResource(req, res, url, route(segs.slice(3), g, v));
+    }
+    if (segs[0] === 'openapi' && segs[1] === 'v3' && method === 'GET') {
+      if (segs.length === 2) return send(res, 200, openapiRoot(engine.registry.all()));
+      const doc = openapiGroupVersion(engine.registry.all(), segs.slice(2).join('/'));
+      if (doc) return send(res, 200, doc);
     }
     if (method !== 'GET') throw methodNotAllowed(`method ${method} is not supported on ${url.pathname}`);
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');

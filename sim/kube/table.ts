@@ -94,7 +94,7 @@ function cellOf(obj: KObject, c: PrinterColumn, now: number): unknown {
 export function toTable(info: ResourceInfo, objs: KObject[], meta: { resourceVersion?: string; continue?: string; remainingItemCount?: number }, now: number, includeObject = 'Metadata', withColumns = true) {
   // CRDs with declared columns get exactly those (plus Name); built-ins and column-less CRDs get Age.
   const cols = info.printerColumns ?? [];
-  const withAge = !info.crd || !info.printerColumns;
+  const withAge = info.age ?? (!info.crd || !info.printerColumns);
   const columnDefinitions = [NAME_COL, ...cols.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0 })), ...(withAge ? [AGE_COL] : [])];
   const rows = objs.map((o) => {
     const cells: unknown[] = [o.metadata.name, ...cols.map((c) => cellOf(o, c, now))];
