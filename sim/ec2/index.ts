@@ -48,6 +48,10 @@ export interface Ec2SimAdmin {
   instance(id: string): SimInstance | undefined;
   snapshot(): unknown;
   restore(s: unknown): void;
+  /** Calls fn synchronously just before EC2 drops addresses from an ENI (unassign, delete, terminate). */
+  onAddressesReleased(fn: (eniId: string, ips: string[]) => void): void;
+  /** Marks n of a subnet's free addresses used by something outside the simulation. */
+  consumeAddresses(subnetId: string, n: number): void;
 }
 
 export interface Ec2Sim {

@@ -117,6 +117,8 @@ export class Ec2SimCore {
       instance: (id) => { const i = s.allInstances().find((x) => x.id === id); return i && s.instanceView(i); },
       snapshot: () => s.snapshot(),
       restore: (x) => s.restore(x),
+      onAddressesReleased: (fn) => s.onAddressesReleased(fn),
+      consumeAddresses: (subnetId, n) => s.consumeAddresses(subnetId, n),
     };
   }
 }

@@ -78,6 +78,22 @@ export class Ec2State {
   private securityGroups = new Set<string>();
   private clientTokens = new Map<string, string>();
   private pending = new Set<string>();
+  /** Observers told just before addresses leave an ENI (unassign, delete, terminate): invariant checks. */
+  private readonly releaseObservers: ((eniId: string, ips: string[]) => void)[] = [];
+
+  onAddressesReleased(fn: (eniId: string, ips: string[]) => void): void { this.releaseObservers.push(fn); }
+  private notifyRelease(eniId: string, ips: string[]): void {
+    if (ips.length) for (const fn of this.releaseObservers) fn(eniId, ips);
+  }
+
+  /** Takes n addresses of a subnet for something outside the simulation (other VPC tenants). */
+  consumeAddresses(subnetId: string, n: number): void {
+    this.subnet(subnetId);
+    const pool = this.pool(subnetId);
+    const ips = pool.lowestFree(n);
+    if (ips.length < n) throw new Ec2Error('InsufficientFreeAddressesInSubnet', `subnet ${subnetId} has only ${pool.free()} free addresses, ${n} requested`);
+    for (const ip of ips) pool.take(ip);
+  }
 
   constructor(o: StateOptions) {
     this.clock = o.clock;
@@ -381,6 +397,7 @@ export class Ec2State {
   }
 
   private removeEni(e: Eni): void {
+    this.notifyRelease(e.id, e.privateIps.map((p) => p.address));
     const pool = this.pool(e.subnetId);
     for (const p of e.privateIps) pool.release(ipToInt(p.address)!);
     for (const pr of e.ipv4Prefixes) pool.releasePrefix(parseCidr(pr)!.base);
@@ -507,6 +524,7 @@ export class Ec2State {
       if (p.primary) throw new Ec2Error('InvalidParameterValue', `Address ${ip} is the primary address of ${id} and cannot be unassigned`);
     }
     for (const pr of prefixes) if (!e.ipv4Prefixes.includes(pr)) throw new Ec2Error('InvalidParameterValue', `Some of the specified prefixes are not assigned to interface ${id}: ${pr}`);
+    this.notifyRelease(id, [...new Set(addrs)]);
     const pool = this.pool(e.subnetId);
     for (const ip of new Set(addrs)) pool.release(ipToInt(ip)!);
     for (const pr of new Set(prefixes)) pool.releasePrefix(parseCidr(pr)!.base);
