@@ -62,19 +62,34 @@ export interface RateLimiterOptions {
   random?: () => number;
 }
 
-interface Waiter { resolve: () => void; reject: (e: unknown) => void; enqueuedAt: number; priority: Priority; cleanup?: () => void }
+/** Tells the limiter the granted call has been answered (idempotent). */
+export type Done = () => void;
+
+interface Waiter { resolve: (d: Done) => void; reject: (e: unknown) => void; enqueuedAt: number; priority: Priority; cleanup?: () => void }
 
 class Bucket {
   tokens: number;
   last: number;
   pausedUntil = 0;
   streak = 0;
+  /** Granted calls not answered yet. */
+  inflight = 0;
   readonly queues: Waiter[][] = PRIORITIES.map(() => []);
   timer?: TimerHandle;
   timerAt = Infinity;
   constructor(readonly spec: BucketSpec, now: number) { this.tokens = spec.capacity; this.last = now; }
+  /**
+   * EC2 takes a call's token when the request arrives, which is after we granted it. While the
+   * request is in flight EC2's bucket may still be full and waste its refill, so for the cap we
+   * count in-flight calls as tokens still present: refill stops at capacity − inflight. That keeps
+   * our model at or below EC2's whatever the network delay (never more tokens than EC2 has).
+   */
   refill(now: number): void {
-    if (now > this.last) this.tokens = Math.min(this.spec.capacity, this.tokens + ((now - this.last) / 1000) * this.spec.refillPerSecond);
+    if (now > this.last) {
+      const ceiling = this.spec.capacity - this.inflight;
+      const grown = Math.min(ceiling, this.tokens + ((now - this.last) / 1000) * this.spec.refillPerSecond);
+      if (grown > this.tokens) this.tokens = grown;
+    }
     this.last = now;
   }
   waiting(): number { return this.queues.reduce((n, q) => n + q.length, 0); }
@@ -135,17 +150,20 @@ export class Ec2RateLimiter {
     return s;
   }
 
-  /** Resolves when a token for `action` is granted to this caller. */
-  acquire(action: string, priority: Priority, o: { unfiltered?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+  /**
+   * Resolves when a token for `action` is granted to this caller, with a `done` to call once EC2
+   * has answered (see Bucket.refill). Prefer `run`, which cannot forget it.
+   */
+  acquire(action: string, priority: Priority, o: { unfiltered?: boolean; signal?: AbortSignal } = {}): Promise<Done> {
     const b = this.bucket(action, !!o.unfiltered);
     const now = this.clock.now();
     b.refill(now);
     if (b.waiting() === 0 && b.tokens >= 1 && now >= b.pausedUntil) {
       b.tokens -= 1;
       this.granted(action, priority, 0);
-      return Promise.resolve();
+      return Promise.resolve(this.doneFor(action, b));
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Done>((resolve, reject) => {
       if (o.signal?.aborted) { reject(o.signal.reason); return; }
       const w: Waiter = { resolve, reject, enqueuedAt: now, priority };
       const q = b.queues[PRIORITIES.indexOf(priority)];
@@ -158,6 +176,24 @@ export class Ec2RateLimiter {
       }
       this.pump(action, b);
     });
+  }
+
+  /** acquire + fn + done, whatever fn does. */
+  async run<T>(action: string, priority: Priority, fn: () => Promise<T>, o: { unfiltered?: boolean; signal?: AbortSignal } = {}): Promise<T> {
+    const done = await this.acquire(action, priority, o);
+    try { return await fn(); } finally { done(); }
+  }
+
+  private doneFor(action: string, b: Bucket): Done {
+    b.inflight++;
+    let called = false;
+    return () => {
+      if (called) return;
+      called = true;
+      b.refill(this.clock.now());
+      b.inflight--;
+      if (b.waiting() > 0) this.pump(action, b);
+    };
   }
 
   private granted(action: string, priority: Priority, waitedMs: number): void {
@@ -178,7 +214,7 @@ export class Ec2RateLimiter {
       b.tokens -= 1;
       w.cleanup?.();
       this.granted(action, w.priority, now - w.enqueuedAt);
-      w.resolve();
+      w.resolve(this.doneFor(action, b));
     }
     if (b.waiting() === 0) { b.timer?.cancel(); b.timer = undefined; b.timerAt = Infinity; return; }
     const at = Math.max(b.pausedUntil, now + Math.ceil(((1 - b.tokens) / b.spec.refillPerSecond) * 1000));
