@@ -1,0 +1,312 @@
+// A scheduler loop that behaves like kube-scheduler for pods with its schedulerName(s): own filters
+// (fit.ts), then the configured HTTP extenders (sequential filter, concurrent prioritize), scoring,
+// an "assumed" reservation so concurrent attempts cannot both take a node's last slot, then a
+// Binding through the API server (and so through its admission chain). Failures set
+// PodScheduled=False via pods/status, emit a FailedScheduling event and back off (1 s → 10 s).
+// It is an API client like the real one: informers for pods and nodes, nothing read from the store.
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod, type V1PodCondition } from '@kubernetes/client-node';
+import type { Clock } from '../../../lib/clock.ts';
+import type { Logger } from '../../../lib/log.ts';
+import { startInformer, type ResilientInformer } from '../../../lib/kube/informer.ts';
+import { bodyMessage, isNotFound } from '../../../lib/kube/errors.ts';
+import { parseSchedulerConfig, type KubeSchedulerConfigurationInput, type SchedulerConfig } from './config.ts';
+import { EventRecorder } from './events.ts';
+import { HttpExtender } from './extender.ts';
+import { fitNode } from './fit.ts';
+import { fitErrorMessage, NO_NODES_MESSAGE } from './message.ts';
+import { SchedulingQueue } from './queue.ts';
+import { podRequests, type ResourceList } from './resources.ts';
+import { addExtenderScores, leastAllocatedScore, numFeasibleNodesToFind, rankHosts } from './score.ts';
+import { ClusterState, isTerminal, podKey } from './state.ts';
+
+export interface SchedulerOptions {
+  kubeConfig: KubeConfig;
+  clock: Clock;
+  logger: Logger;
+  /** Overrides the config's profiles; default: the profiles' names, else 'default-scheduler'. */
+  schedulerName?: string;
+  /** KubeSchedulerConfiguration as YAML text or object (extenders, back-off, parallelism, ...). */
+  config?: string | KubeSchedulerConfigurationInput;
+  /** Concurrent scheduling attempts (default: config.parallelism, else 16). */
+  parallelism?: number;
+  percentageOfNodesToScore?: number;
+  /** Tie-break randomness; inject for reproducible runs. */
+  rand?: () => number;
+}
+
+export interface SchedulerStats {
+  attempts: number;
+  scheduled: number;
+  unschedulable: number;
+  /** Attempts that ended in an error (extender failure, bind rejected, API error). */
+  errors: number;
+  bindFailures: number;
+  extenderCalls: number;
+  extenderErrors: number;
+  /** Assignments re-done because a concurrent attempt took the chosen node's capacity first. */
+  assumeRaces: number;
+  queue: { active: number; backoff: number; inFlight: number };
+  assumed: number;
+  /** Clock ms from dequeue to a successful Binding. */
+  latencyMs: { count: number; sum: number; max: number };
+}
+
+export interface Scheduler {
+  /** Resolves once pods and nodes have been listed and workers are running. */
+  synced(): Promise<void>;
+  stats(): SchedulerStats;
+  stop(): Promise<void>;
+}
+
+type Outcome = 'success' | 'retry' | 'drop';
+type Placement = { node: string } | { unschedulable: string } | { error: string } | { raced: true };
+
+const COND_TYPE = 'PodScheduled';
+const MAX_ASSUME_RETRIES = 3;
+
+export function startScheduler(o: SchedulerOptions): Scheduler {
+  const cfg: SchedulerConfig = parseSchedulerConfig(o.config ?? null);
+  const names = new Set(o.schedulerName ? [o.schedulerName] : cfg.schedulerNames);
+  const component = [...names][0]!;
+  const log = o.logger.child({ component: 'scheduler', schedulerName: component });
+  const clock = o.clock;
+  const core = o.kubeConfig.makeApiClient(CoreV1Api);
+  const rand = o.rand ?? Math.random;
+  const parallelism = Math.max(1, o.parallelism ?? cfg.parallelism);
+  const pct = o.percentageOfNodesToScore ?? cfg.percentageOfNodesToScore;
+  const extenders = cfg.extenders.map((e) => new HttpExtender(e, clock));
+  const state = new ClusterState();
+  const queue = new SchedulingQueue(clock, cfg.podInitialBackoffMs, cfg.podMaxBackoffMs);
+  const events = new EventRecorder(core, clock, log, component);
+  const stats: Omit<SchedulerStats, 'queue' | 'assumed'> = {
+    attempts: 0, scheduled: 0, unschedulable: 0, errors: 0, bindFailures: 0, extenderCalls: 0, extenderErrors: 0, assumeRaces: 0,
+    latencyMs: { count: 0, sum: 0, max: 0 },
+  };
+  let stopped = false;
+  let nextStartNode = 0;
+
+  const responsible = (p: V1Pod): boolean =>
+    !p.spec?.nodeName && names.has(p.spec?.schedulerName ?? 'default-scheduler') && !isTerminal(p) && !p.metadata?.deletionTimestamp;
+
+  // Every assigned pod counts, whichever scheduler placed it (like upstream's assigned-pod cache).
+  const pods: ResilientInformer<V1Pod> = startInformer<V1Pod>({
+    kubeConfig: o.kubeConfig, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), clock, logger: log,
+  });
+  const nodes: ResilientInformer<V1Node> = startInformer<V1Node>({
+    kubeConfig: o.kubeConfig, path: '/api/v1/nodes', list: () => core.listNode(), clock, logger: log,
+  });
+  const onPod = (p: V1Pod) => {
+    state.upsertPod(p);
+    const key = podKey(p);
+    if (responsible(p)) queue.add(key);
+    else if (p.spec?.nodeName || isTerminal(p)) { queue.remove(key); events.forgetPod(p.metadata?.namespace ?? 'default', p.metadata?.name ?? ''); }
+  };
+  pods.on('add', onPod);
+  pods.on('update', onPod);
+  pods.on('delete', (p) => {
+    state.deletePod(p);
+    queue.remove(podKey(p));
+    events.forgetPod(p.metadata?.namespace ?? 'default', p.metadata?.name ?? '');
+  });
+
+  function sortedNodes(): V1Node[] {
+    return nodes.list().slice().sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1));
+  }
+
+  async function findPlacement(pod: V1Pod, req: ResourceList): Promise<Placement> {
+    const all = sortedNodes();
+    if (all.length === 0) return { unschedulable: NO_NODES_MESSAGE };
+    const want = numFeasibleNodesToFind(all.length, pct);
+    const reasons = new Map<string, string[]>();
+    let feasible: V1Node[] = [];
+    const start = nextStartNode % all.length;
+    let processed = 0;
+    for (let i = 0; i < all.length && feasible.length < want; i++) {
+      const n = all[(start + i) % all.length]!;
+      processed++;
+      const r = fitNode(pod, req, n, state.nodeUsage(n.metadata!.name!), cfg.ignoredResources);
+      if (r.length > 0) reasons.set(n.metadata!.name!, r); else feasible.push(n);
+    }
+    // Rotate the starting node so sampling spreads across the cluster, as upstream does.
+    nextStartNode = (start + processed) % all.length;
+
+    for (const ext of extenders) {
+      if (feasible.length === 0) break;
+      if (!ext.cfg.filterVerb || !ext.isInterested(pod)) continue;
+      stats.extenderCalls++;
+      try {
+        const out = await ext.filter(pod, feasible);
+        for (const [n, msg] of Object.entries(out.failed)) reasons.set(n, [...(reasons.get(n) ?? []), msg]);
+        for (const [n, msg] of Object.entries(out.failedAndUnresolvable)) reasons.set(n, [...(reasons.get(n) ?? []), msg]);
+        const passed = new Set(out.passed);
+        feasible = feasible.filter((n) => passed.has(n.metadata!.name!));
+      } catch (err) {
+        stats.extenderErrors++;
+        const msg = (err as Error).message;
+        if (ext.cfg.ignorable) {
+          log.warn({ pod: podKey(pod), extender: ext.name, err: msg }, 'ignorable extender failed; skipping it');
+          continue;
+        }
+        return { error: msg };
+      }
+    }
+    if (feasible.length === 0) return { unschedulable: fitErrorMessage(all.length, reasons) };
+
+    let ranked: string[];
+    if (feasible.length === 1) {
+      ranked = [feasible[0]!.metadata!.name!];
+    } else {
+      const totals = new Map<string, number>();
+      for (const n of feasible) totals.set(n.metadata!.name!, leastAllocatedScore(req, n, state.nodeUsage(n.metadata!.name!)));
+      // Prioritize errors only cost that extender's contribution; `ignorable` does not matter here.
+      await Promise.all(extenders.filter((e) => e.cfg.prioritizeVerb && e.isInterested(pod)).map(async (e) => {
+        stats.extenderCalls++;
+        try { addExtenderScores(totals, await e.prioritize(pod, feasible), e.cfg.weight); } catch (err) {
+          stats.extenderErrors++;
+          log.debug({ pod: podKey(pod), extender: e.name, err: (err as Error).message }, 'prioritize failed; no score from this extender');
+        }
+      }));
+      ranked = rankHosts(totals, rand);
+    }
+    // Synchronous re-check + assume: another worker may have used the capacity while we awaited.
+    const byName = new Map(feasible.map((n) => [n.metadata!.name!, n]));
+    for (const name of ranked) {
+      const n = nodes.get(name) ?? byName.get(name)!;
+      if (fitNode(pod, req, n, state.nodeUsage(name), cfg.ignoredResources).length === 0) {
+        state.assume(pod, name);
+        return { node: name };
+      }
+    }
+    return { raced: true };
+  }
+
+  async function bind(pod: V1Pod, node: string): Promise<void> {
+    const name = pod.metadata!.name!;
+    const namespace = pod.metadata!.namespace ?? 'default';
+    for (const ext of extenders) {
+      if (!ext.cfg.bindVerb || !ext.isInterested(pod)) continue;
+      try {
+        await ext.bind({ podName: name, podNamespace: namespace, podUID: pod.metadata?.uid ?? '', node });
+        return;
+      } catch (err) {
+        if (!ext.cfg.ignorable) throw err;
+        log.warn({ pod: podKey(pod), extender: ext.name, err: (err as Error).message }, 'ignorable extender bind failed; using the API');
+      }
+    }
+    await core.createNamespacedPodBinding({
+      name, namespace,
+      body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, uid: pod.metadata?.uid }, target: { kind: 'Node', name: node } },
+    });
+  }
+
+  async function markFailed(key: string, reason: 'Unschedulable' | 'SchedulerError', message: string): Promise<void> {
+    const [ns, name] = splitKey(key);
+    const pod = pods.get(name, ns);
+    if (!pod || pod.spec?.nodeName) return;
+    await Promise.all([setCondition(pod, reason, message), events.record(pod, 'Warning', 'FailedScheduling', message)]);
+  }
+
+  async function setCondition(pod: V1Pod, reason: string, message: string): Promise<void> {
+    const conds = (pod.status?.conditions ?? []) as V1PodCondition[];
+    const cur = conds.find((c) => c.type === COND_TYPE);
+    if (cur && cur.status === 'False' && cur.reason === reason && cur.message === message) return;
+    const next = {
+      type: COND_TYPE, status: 'False', reason, message, lastProbeTime: null,
+      lastTransitionTime: cur?.status === 'False' && cur.lastTransitionTime ? cur.lastTransitionTime : new Date(clock.now()).toISOString(),
+    };
+    try {
+      await core.patchNamespacedPodStatus({
+        name: pod.metadata!.name!, namespace: pod.metadata!.namespace ?? 'default',
+        body: { status: { conditions: [...conds.filter((c) => c.type !== COND_TYPE), next] } },
+      }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    } catch (err) {
+      if (!isNotFound(err)) log.warn({ pod: podKey(pod), err: bodyMessage(err) }, 'could not update PodScheduled condition');
+    }
+  }
+
+  async function scheduleOne(key: string): Promise<Outcome> {
+    const [ns, name] = splitKey(key);
+    const pod = pods.get(name, ns);
+    if (!pod || !responsible(pod) || state.isAssumed(key)) return 'drop';
+    stats.attempts++;
+    const t0 = clock.now();
+    const req = podRequests(pod);
+    let placed: Placement = { raced: true };
+    for (let i = 0; i < MAX_ASSUME_RETRIES && 'raced' in placed; i++) {
+      if (i > 0) stats.assumeRaces++;
+      placed = await findPlacement(pod, req);
+    }
+    if ('raced' in placed) placed = { error: 'concurrent scheduling attempts kept taking the chosen nodes; retrying' };
+    if ('unschedulable' in placed) {
+      stats.unschedulable++;
+      log.debug({ pod: key, msg: placed.unschedulable }, 'pod unschedulable');
+      await markFailed(key, 'Unschedulable', placed.unschedulable);
+      return 'retry';
+    }
+    if ('error' in placed) {
+      stats.errors++;
+      log.info({ pod: key, err: placed.error }, 'scheduling attempt failed');
+      await markFailed(key, 'SchedulerError', placed.error);
+      return 'retry';
+    }
+    const node = placed.node;
+    try {
+      await bind(pod, node);
+    } catch (err) {
+      state.forget(key);
+      stats.errors++;
+      stats.bindFailures++;
+      const msg = `binding rejected: ${bodyMessage(err)}`;
+      log.info({ pod: key, node, err: msg }, 'binding failed');
+      // Already bound (e.g. a previous attempt's Binding landed): nothing to retry.
+      if (pods.get(name, ns)?.spec?.nodeName) return 'drop';
+      await markFailed(key, 'SchedulerError', msg);
+      return 'retry';
+    }
+    const took = clock.now() - t0;
+    stats.scheduled++;
+    stats.latencyMs.count++;
+    stats.latencyMs.sum += took;
+    stats.latencyMs.max = Math.max(stats.latencyMs.max, took);
+    log.debug({ pod: key, node, ms: took }, 'pod bound');
+    void events.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${node}`);
+    return 'success';
+  }
+
+  const workersDone: Promise<void>[] = [];
+  const syncedP = Promise.all([pods.synced(), nodes.synced()]).then(() => {
+    if (stopped) return;
+    for (let i = 0; i < parallelism; i++) {
+      workersDone.push((async () => {
+        for (;;) {
+          const key = await queue.pop();
+          if (key === undefined) return;
+          let outcome: Outcome;
+          try { outcome = await scheduleOne(key); } catch (err) {
+            log.error({ pod: key, err: (err as Error).message }, 'scheduling attempt crashed');
+            outcome = 'retry';
+          }
+          queue.done(key, stopped ? 'drop' : outcome);
+        }
+      })());
+    }
+    log.info({ extenders: extenders.map((e) => e.name), parallelism, schedulerNames: [...names] }, 'scheduler started');
+  });
+
+  return {
+    synced: () => syncedP,
+    stats: () => ({ ...stats, latencyMs: { ...stats.latencyMs }, queue: queue.sizes(), assumed: state.assumedCount() }),
+    stop: async () => {
+      stopped = true;
+      queue.close();
+      await Promise.all([pods.stop(), nodes.stop()]);
+      await Promise.all(workersDone);
+      for (const e of extenders) e.close();
+    },
+  };
+}
+
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
