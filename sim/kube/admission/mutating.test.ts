@@ -354,3 +354,18 @@ test('metrics are recorded when a registry is given', async () => {
   assert.match(text, /kube_sim_admission_webhook_calls_total\{webhook="m.example.com",result="patched"\} 1/);
   assert.match(text, /kube_sim_admission_webhook_duration_seconds_count\{webhook="m.example.com"\} 1/);
 });
+
+test('matchConditions: false skips, true calls, errors follow failurePolicy (Fail = 403)', async () => {
+  const s = await serve((r) => allow(r));
+  const a = admitter();
+  const only = (expression: string, over: Partial<MutatingWebhook> = {}) =>
+    lookups([cfg('a', [hook('mc.example.com', s.url(), { matchConditions: [{ name: 'only-eni-scheduler', expression }], ...over })])]);
+  await a.admit(bindAttrs(), only("request.userInfo.username == 'system:serviceaccount:kube-system:eni-scheduler'"));
+  assert.equal(s.calls.length, 0);
+  await a.admit(bindAttrs(), only("request.userInfo.username == 'system:kube-scheduler' && object.target.kind == 'Node'"));
+  assert.equal(s.calls.length, 1);
+  await rejects(a.admit(bindAttrs(), only('object.spec.nodeName == "x"')), 403,
+    `pods "p1" is forbidden: matchCondition 'only-eni-scheduler': no such key: spec`);
+  await a.admit(bindAttrs(), only('object.spec.nodeName == "x"', { failurePolicy: 'Ignore' }));
+  assert.equal(s.calls.length, 1);
+});

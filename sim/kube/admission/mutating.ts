@@ -19,6 +19,7 @@ import {
 import { isExemptConfigurationResource, matchNamespaceSelector, matchObjectSelector, rulesMatch } from './predicates.ts';
 import { buildAdmissionReview, denialStatus, verifyAdmissionResponse, ResponseDecodeError } from './review.ts';
 import { postJSON } from './transport.ts';
+import { compileCel } from './cel.ts';
 import type { LabelSelector } from './selector.ts';
 import type { RuleWithOperations } from './predicates.ts';
 
@@ -111,6 +112,7 @@ export class MutatingAdmitter implements Admitter {
   private readonly newUid: () => string;
   private readonly calls?: Counter<'webhook' | 'result'>;
   private readonly latency?: Histogram<'webhook'>;
+  private readonly celCache = new Map<string, (vars: Record<string, unknown>) => unknown>();
 
   constructor(private readonly o: MutatingAdmitterOptions) {
     this.ownsAgent = !o.agent;
@@ -172,7 +174,38 @@ export class MutatingAdmitter implements Admitter {
     if (!obj.matches && !obj.error) return false;
     if (ns.error) throw ns.error;
     if (obj.error) throw obj.error;
-    return true;
+    return this.matchConditions(w, a);
+  }
+
+  /**
+   * matchConditions (a CEL subset, see cel.ts): any false → skip; all true → call; otherwise an
+   * evaluation error, which skips under failurePolicy Ignore and is 403 Forbidden under Fail.
+   */
+  private matchConditions(w: MutatingWebhook, a: AdmissionAttributes): boolean {
+    const conds = w.matchConditions ?? [];
+    if (conds.length === 0) return true;
+    const vars = { object: a.object ?? null, oldObject: a.oldObject ?? null, request: (buildAdmissionReview(a, '') as { request: unknown }).request };
+    const errors: string[] = [];
+    for (const c of conds) {
+      try {
+        let fn = this.celCache.get(c.expression);
+        if (!fn) {
+          fn = compileCel(c.expression);
+          if (this.celCache.size > 1000) this.celCache.clear();
+          this.celCache.set(c.expression, fn);
+        }
+        const v = fn(vars);
+        if (typeof v !== 'boolean') throw new Error(`expression must evaluate to bool, got ${v === null ? 'null' : typeof v}`);
+        if (!v) return false;
+      } catch (err) {
+        errors.push(`matchCondition '${c.name}': ${(err as Error).message}`);
+      }
+    }
+    if (errors.length === 0) return true;
+    this.o.logger.warn({ webhook: w.name, errors }, 'failed evaluating match conditions');
+    if (w.failurePolicy === 'Ignore') return false;
+    const gr = a.resource.group ? `${a.resource.resource}.${a.resource.group}` : a.resource.resource;
+    throw new AdmissionError(403, 'Forbidden', `${gr} "${a.name ?? ''}" is forbidden: ${errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`}`);
   }
 
   /**
@@ -201,11 +234,6 @@ export class MutatingAdmitter implements Admitter {
           done('denied', { reason: 'dry run unsupported' });
           throw new AdmissionError(400, 'BadRequest', `admission webhook "${w.name}" does not support dry run`);
         }
-      }
-      if ((w.matchConditions ?? []).length > 0) {
-        // CEL is not implemented in kube-sim; an unevaluable condition is an error, which the
-        // apiserver also routes through failurePolicy.
-        throw new CallFailure(w.name, 'failed to evaluate match conditions: matchConditions (CEL) are not supported by kube-sim');
       }
       const uid = this.newUid();
       const review = buildAdmissionReview(a, uid);
