@@ -1,0 +1,77 @@
+// Starts the extender in-process: from a KubeConfig (ENIPool informer → capacity index) or from a
+// ready-made PoolIndex (tests, bench). Used by main.ts and by the sandbox.
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../lib/clock.ts';
+import { ENIPoolClient } from '../lib/enipool/client.ts';
+import { ENIPOOL_PLURAL, GROUP, VERSION, type ENIPool } from '../lib/enipool/types.ts';
+import { listen } from '../lib/http.ts';
+import { startInformer, type ResilientInformer } from '../lib/kube/informer.ts';
+import type { LimitsTable } from '../lib/limits.ts';
+import type { Logger } from '../lib/log.ts';
+import { CapacityIndex, type PoolIndex } from './pool-index.ts';
+import { createExtenderApp, DEFAULT_EXTENDER_CONFIG, normalisePrefix, type ExtenderConfig } from './server.ts';
+
+export interface StartExtenderOptions {
+  clock: Clock;
+  logger: Logger;
+  registry?: Registry;
+  /** Watch ENIPools through this API server… */
+  kubeConfig?: KubeConfig;
+  /** …or use this index (one of the two is required). */
+  poolIndex?: PoolIndex;
+  /** Instance limits for pools the allocator has not synced yet. */
+  limitsTable?: LimitsTable;
+  host?: string;
+  port?: number;
+  tls?: { cert: string; key: string };
+  config?: Partial<ExtenderConfig>;
+}
+
+export interface RunningExtender {
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  url: string;
+  /** What goes into KubeSchedulerConfiguration extenders[].urlPrefix. */
+  urlPrefix: string;
+  index: PoolIndex;
+  close(): Promise<void>;
+}
+
+/** An ENIPool informer feeding a CapacityIndex. */
+export function watchPools(o: { kubeConfig: KubeConfig; clock: Clock; logger: Logger; limitsTable?: LimitsTable }): { index: CapacityIndex; informer: ResilientInformer<KubernetesObject> } {
+  const pools = new ENIPoolClient(o.kubeConfig.makeApiClient(CustomObjectsApi));
+  const informer = startInformer<KubernetesObject>({
+    kubeConfig: o.kubeConfig,
+    path: `/apis/${GROUP}/${VERSION}/${ENIPOOL_PLURAL}`,
+    list: async () => (await pools.list()) as unknown as KubernetesListObject<KubernetesObject>,
+    clock: o.clock,
+    logger: o.logger.child({ informer: 'enipools' }),
+  });
+  const index = new CapacityIndex({ limitsTable: o.limitsTable, ready: () => informer.hasSynced() });
+  informer.on('add', (p) => index.upsert(p as unknown as ENIPool));
+  informer.on('update', (p) => index.upsert(p as unknown as ENIPool));
+  informer.on('delete', (p) => index.remove(p as unknown as ENIPool));
+  return { index, informer };
+}
+
+export async function startExtender(o: StartExtenderOptions): Promise<RunningExtender> {
+  const config: ExtenderConfig = { ...DEFAULT_EXTENDER_CONFIG, ...o.config };
+  let index = o.poolIndex;
+  let informer: ResilientInformer<KubernetesObject> | undefined;
+  if (!index) {
+    if (!o.kubeConfig) throw new Error('startExtender needs kubeConfig or poolIndex');
+    const w = watchPools({ kubeConfig: o.kubeConfig, clock: o.clock, logger: o.logger, limitsTable: o.limitsTable });
+    index = w.index;
+    informer = w.informer;
+  }
+  const app = createExtenderApp({ index, config, logger: o.logger, registry: o.registry });
+  const srv = await listen(app, { host: o.host, port: o.port, tls: o.tls });
+  o.logger.info({ url: srv.url, prefix: config.prefix, noPoolPolicy: config.noPoolPolicy }, 'extender listening');
+  return {
+    url: srv.url,
+    urlPrefix: `${srv.url}${normalisePrefix(config.prefix)}`,
+    index,
+    close: async () => { await informer?.stop(); await srv.close(); },
+  };
+}

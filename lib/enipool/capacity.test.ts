@@ -1,0 +1,142 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { branchVerdict, ipVerdict, nodeScore, nodeVerdict, poolCapacity, type PodNeed } from './capacity.ts';
+import { mkPool, type PoolSpec as Spec } from './capacity-fixtures.ts';
+import type { IPState } from './types.ts';
+
+const SN = 'subnet-0abcdef1234567890';
+const full = (dev: number, extra: Partial<Record<IPState, number>> = {}): [string, number, string, Partial<Record<IPState, number>>] =>
+  [`eni-${dev}`, dev, SN, { reserved: 9, ...extra }];
+
+test('ipVerdict: table', () => {
+  const cases: { name: string; spec: Spec; ok?: string; reason?: RegExp; cls?: string; unresolvable?: boolean; grow?: [number, number] }[] = [
+    { name: 'free IP', spec: { enis: [['eni-0', 0, SN, { free: 2, reserved: 1 }]], subnets: [[SN, '10.0.0.0/20', 100]] }, ok: 'free', grow: [6, 18] },
+    { name: 'only cooldown', spec: { enis: [full(0, { reserved: 8, cooldown: 1 }), full(1), full(2)], subnets: [[SN, '10.0.0.0/20', 100]] }, ok: 'cooldown', grow: [0, 0] },
+    { name: 'room on attached ENI', spec: { enis: [['eni-0', 0, SN, { reserved: 5 }]], subnets: [[SN, '10.0.0.0/20', 100]] }, ok: 'growable', grow: [4, 18] },
+    { name: 'new ENI needed', spec: { enis: [full(0)], subnets: [[SN, '10.0.0.0/20', 100]] }, ok: 'growable', grow: [0, 18] },
+    { name: 'no subnet observed yet: assume growth', spec: { enis: [full(0)] }, ok: 'growable', grow: [0, 18] },
+    {
+      name: 'instance limit', spec: { enis: [full(0), full(1), full(2)], subnets: [[SN, '10.0.0.0/20', 100]] },
+      reason: /^no free ENI IP: 0 free, instance limit 3 ENIs x 9 IPs reached$/, cls: 'instance_limit', unresolvable: false,
+    },
+    {
+      name: 'first interface index 1 shrinks the limit', spec: { first: 1, enis: [['eni-0', 0, SN, {}], full(1), full(2)], subnets: [[SN, '10.0.0.0/20', 100]] },
+      reason: /instance limit 2 ENIs x 9 IPs reached/, cls: 'instance_limit',
+    },
+    {
+      name: 'subnet exhausted (attached room and new ENI both blocked)', spec: { enis: [['eni-0', 0, SN, { reserved: 3 }]], subnets: [[SN, '10.0.32.0/20', 0]] },
+      reason: /^no free ENI IP: 0 free, subnet subnet-0abcdef1234567890 \(10\.0\.32\.0\/20\) exhausted$/, cls: 'subnet_exhausted',
+    },
+    {
+      name: 'subnet with 1 left: IP on attached ENI yes', spec: { enis: [['eni-0', 0, SN, { reserved: 3 }]], subnets: [[SN, '10.0.32.0/20', 1]] },
+      ok: 'growable', grow: [1, 0],
+    },
+    {
+      name: 'subnet with 1 left, ENIs full: a new ENI needs 2 addresses', spec: { enis: [full(0)], subnets: [[SN, '10.0.32.0/20', 1]] },
+      reason: /subnet-0abcdef1234567890 \(10\.0\.32\.0\/20\) exhausted/, cls: 'subnet_exhausted',
+    },
+    {
+      name: 'two subnets exhausted', spec: { enis: [full(0)], subnets: [[SN, '10.0.32.0/20', 0], ['subnet-2', '10.0.48.0/20', 1]] },
+      reason: /all 2 eligible subnets exhausted/, cls: 'subnet_exhausted',
+    },
+    {
+      name: 'maxIPs cap', spec: { maxIPs: 9, enis: [full(0)], subnets: [[SN, '10.0.0.0/20', 100]] },
+      reason: /maxIPs cap 9 reached/, cls: 'max_ips',
+    },
+    {
+      name: 'unmet demand eats the last growth', spec: { enis: [full(0), full(1), ['eni-2', 2, SN, { reserved: 7 }]], subnets: [[SN, '10.0.0.0/20', 100]], unmet: { ips: 2 } },
+      reason: /2 more can be added, 2 already owed to pods waiting/, cls: 'unmet_demand',
+    },
+    {
+      name: 'unmet demand smaller than growth', spec: { enis: [full(0), full(1), ['eni-2', 2, SN, { reserved: 7 }]], subnets: [[SN, '10.0.0.0/20', 100]], unmet: { ips: 1 } },
+      ok: 'growable',
+    },
+    {
+      name: 'free IPs owed to waiting pods: growth still possible', spec: { enis: [['eni-0', 0, SN, { free: 1, reserved: 1 }]], subnets: [[SN, '10.0.0.0/20', 100]], unmet: { ips: 1 } },
+      ok: 'growable',
+    },
+    {
+      name: 'nothing held by pods: eviction cannot help', spec: { maxIPs: 2, enis: [['eni-0', 0, SN, { cooldown: 0, releasing: 2 }]], subnets: [[SN, '10.0.0.0/20', 100]] },
+      reason: /maxIPs cap 2 reached/, cls: 'max_ips', unresolvable: true,
+    },
+    {
+      name: 'trunk ENI takes a slot', spec: { trunk: 'eni-t', enis: [full(0), ['eni-t', 1, SN, {}], full(2)], subnets: [[SN, '10.0.0.0/20', 100]] },
+      reason: /instance limit 2 ENIs x 9 IPs reached/, cls: 'instance_limit',
+    },
+  ];
+  for (const c of cases) {
+    const cap = poolCapacity(mkPool(c.spec));
+    const v = ipVerdict(cap);
+    if (c.ok) {
+      assert.deepEqual(v, { ok: true, kind: c.ok }, c.name);
+    } else {
+      assert.equal(v.ok, false, c.name);
+      if (v.ok) continue;
+      assert.match(v.reason, c.reason!, c.name);
+      assert.equal(v.cls, c.cls, c.name);
+      if (c.unresolvable !== undefined) assert.equal(v.unresolvable, c.unresolvable, c.name);
+    }
+    if (c.grow) assert.deepEqual([cap.ip.growOnENIs, cap.ip.growNewENIs], c.grow, c.name);
+  }
+});
+
+test('branchVerdict: table', () => {
+  const cases: { name: string; spec: Spec; ok?: boolean; reason?: RegExp; unresolvable?: boolean }[] = [
+    { name: 'free slot', spec: { trunk: 'eni-t', branches: { attached: 3 } }, ok: true },
+    { name: 'full with cooling', spec: { trunk: 'eni-t', limits: { maxENI: 4, ipv4PerENI: 15, branchENI: 18 }, branches: { attached: 15, cooldown: 3 } }, reason: /^pod-eni: 18\/18 branch ENIs in use \(3 cooling down\)$/, unresolvable: false },
+    { name: 'full, only cooling/deleting: eviction cannot help', spec: { trunk: 'eni-t', limits: { maxENI: 3, ipv4PerENI: 10, branchENI: 2 }, branches: { cooldown: 1, deleting: 1 } }, reason: /2\/2 branch ENIs in use \(1 cooling down, 1 being deleted\)/, unresolvable: true },
+    { name: 'unmet branch demand', spec: { trunk: 'eni-t', limits: { maxENI: 3, ipv4PerENI: 10, branchENI: 2 }, branches: { attached: 1 }, unmet: { branch: 1 } }, reason: /1\/2 branch ENIs in use \(1 owed to waiting pods\)/ },
+    { name: 'no trunking', spec: { limits: { maxENI: 3, ipv4PerENI: 10, branchENI: 0, trunking: false } }, reason: /does not support branch ENIs/, unresolvable: true },
+    { name: 'no trunk and no ENI slot', spec: { enis: [full(0), full(1), full(2)] }, reason: /no trunk ENI yet and no free ENI slot/, unresolvable: true },
+    { name: 'no trunk yet, slot available', spec: { enis: [full(0)] }, ok: true },
+  ];
+  for (const c of cases) {
+    const v = branchVerdict(poolCapacity(mkPool(c.spec)), 'm5.large');
+    if (c.ok) { assert.deepEqual(v, { ok: true, kind: 'free' }, c.name); continue; }
+    assert.equal(v.ok, false, c.name);
+    if (v.ok) continue;
+    assert.match(v.reason, c.reason!, c.name);
+    if (c.unresolvable !== undefined) assert.equal(v.unresolvable, c.unresolvable, c.name);
+  }
+});
+
+test('nodeVerdict: needs combine; unsynced pools; limits fallback', () => {
+  const none: PodNeed = { ip: false, branch: false };
+  const ip: PodNeed = { ip: true, branch: false };
+  const both: PodNeed = { ip: true, branch: true };
+  const fullIPs = mkPool({ trunk: 'eni-t', enis: [full(0), ['eni-t', 1, SN, {}], full(2)], subnets: [[SN, '10.0.0.0/20', 100]] });
+  assert.deepEqual(nodeVerdict(poolCapacity(fullIPs), none), { ok: true, kind: 'free' });
+  assert.equal(nodeVerdict(poolCapacity(fullIPs), ip).ok, false);
+  const v = nodeVerdict(poolCapacity(fullIPs), both);
+  assert.ok(!v.ok && /no free ENI IP/.test(v.reason), 'branch ok, IP missing → IP reason');
+  const fullBranch = mkPool({ trunk: 'eni-t', limits: { maxENI: 3, ipv4PerENI: 10, branchENI: 1 }, branches: { attached: 1 }, enis: [['eni-0', 0, SN, { free: 3 }]] });
+  const vb = nodeVerdict(poolCapacity(fullBranch), both);
+  assert.ok(!vb.ok && vb.cls === 'branch_limit');
+  assert.deepEqual(nodeVerdict(poolCapacity(fullBranch), ip), { ok: true, kind: 'free' });
+
+  const unsynced = mkPool({ limits: null });
+  const vu = nodeVerdict(poolCapacity(unsynced), ip);
+  assert.ok(!vu.ok && vu.cls === 'not_synced' && !vu.unresolvable);
+  const withFallback = poolCapacity(unsynced, (t) => (t === 'm5.large' ? { maxENI: 3, ipv4PerENI: 10, branchENI: 9, trunking: true } : undefined));
+  assert.equal(withFallback.synced, true);
+  assert.deepEqual(nodeVerdict(withFallback, ip), { ok: true, kind: 'growable' });
+});
+
+test('nodeScore: prefers free pools over growth, scaled by depth; 0..10', () => {
+  const ip: PodNeed = { ip: true, branch: false };
+  const sub: [string, string, number][] = [[SN, '10.0.0.0/20', 100]];
+  const score = (s: Spec, need = ip) => nodeScore(poolCapacity(mkPool({ subnets: sub, ...s })), need);
+  const deep = score({ targetFree: 4, enis: [['eni-0', 0, SN, { free: 5 }]] });
+  const last = score({ targetFree: 4, enis: [['eni-0', 0, SN, { free: 1, reserved: 8 }]] });
+  const mid = score({ targetFree: 4, enis: [['eni-0', 0, SN, { free: 3 }]] });
+  const cool = score({ enis: [full(0, { reserved: 8, cooldown: 1 }), full(1), full(2)] });
+  const onENI = score({ enis: [['eni-0', 0, SN, { reserved: 5 }]] });
+  const newENI = score({ enis: [full(0)] });
+  const none = score({ enis: [full(0), full(1), full(2)] });
+  assert.deepEqual([deep, mid, last, cool, onENI, newENI, none], [10, 8, 6, 5, 4, 2, 0]);
+  assert.equal(score({ enis: [['eni-0', 0, SN, { free: 5 }]] }, { ip: false, branch: false }), 0);
+  const br = (attached: number) => score({ trunk: 'eni-t', limits: { maxENI: 3, ipv4PerENI: 10, branchENI: 10 }, branches: { attached }, enis: [['eni-0', 0, SN, { free: 9 }]] }, { ip: false, branch: true });
+  assert.deepEqual([br(0), br(5), br(9), br(10)], [10, 5, 1, 0]);
+  // Both: the lower of the two.
+  assert.equal(score({ trunk: 'eni-t', limits: { maxENI: 3, ipv4PerENI: 10, branchENI: 10 }, branches: { attached: 9 }, enis: [['eni-0', 0, SN, { free: 9 }]] }, { ip: true, branch: true }), 1);
+});

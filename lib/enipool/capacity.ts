@@ -1,0 +1,259 @@
+// Pure capacity logic: can this node give a pod one more IP / branch ENI slot, and if not, why.
+// The extender evaluates it once per ENIPool change (not per request) and the allocator can reuse
+// it to explain shortages. No I/O, no clock: everything comes from the ENIPool.
+import type { ENIPool, InstanceLimitsStatus, SubnetStatus } from './types.ts';
+
+/** What a pod needs from a node. */
+export interface PodNeed { ip: boolean; branch: boolean }
+
+export type CapacityKind = 'free' | 'cooldown' | 'growable';
+
+/** Why a node was rejected, coarse enough for a metric label. */
+export type ReasonClass =
+  | 'instance_limit' | 'max_ips' | 'subnet_exhausted' | 'unmet_demand'
+  | 'branch_limit' | 'branch_unsupported' | 'no_trunk_slot' | 'no_pool' | 'not_synced';
+
+export type Verdict =
+  | { ok: true; kind: CapacityKind }
+  | { ok: false; reason: string; cls: ReasonClass; unresolvable: boolean };
+
+/** Everything the decision needs, computed once from an ENIPool. */
+export interface IPCapacity {
+  free: number;
+  cooldown: number;
+  reserved: number;
+  total: number;
+  /** IPs the allocator can still add on ENIs already attached (one AssignPrivateIpAddresses). */
+  growOnENIs: number;
+  /** IPs the allocator can add by attaching new ENIs. */
+  growNewENIs: number;
+  /** IPs owed to pods whose binding already found nothing free. */
+  unmet: number;
+  /** min(policy cap, instance limit) on the node's IPs. */
+  cap: number;
+  /** ENIs usable for pod IPs and secondary IPs per ENI, for messages. */
+  podENISlots: number;
+  perENI: number;
+  /** Why growth is impossible, when it is (the first blocker found). */
+  growBlocker?: { text: string; cls: ReasonClass };
+}
+
+export interface BranchCapacity {
+  supported: boolean;
+  limit: number;
+  inUse: number;
+  active: number;
+  cooling: number;
+  deleting: number;
+  unmet: number;
+  /** No trunk ENI yet and no device index left to attach one. */
+  noTrunkSlot: boolean;
+}
+
+export interface PoolCapacity {
+  node: string;
+  /** False until the allocator has written instance limits (and ENIs) into the status. */
+  synced: boolean;
+  ip: IPCapacity;
+  branch: BranchCapacity;
+  targetFree: number;
+}
+
+function subnetText(s: SubnetStatus): string {
+  return `subnet ${s.id} (${s.cidr})`;
+}
+
+/**
+ * Computes a pool's capacity. `fallbackLimits` resolves limits by instance type when the allocator
+ * has not written `status.limits` yet (e.g. the shared limits table).
+ */
+export function poolCapacity(pool: ENIPool, fallbackLimits?: (instanceType: string) => InstanceLimitsStatus | undefined): PoolCapacity {
+  const spec = pool.spec;
+  const status = pool.status;
+  const node = spec?.nodeName || pool.metadata?.name || '';
+  const limits = status?.limits ?? (spec?.instanceType ? fallbackLimits?.(spec.instanceType) : undefined);
+  const first = Math.max(0, spec?.firstInterfaceIndex ?? 0);
+  const enis = status?.enis ?? [];
+  const ips = status?.ips ?? {};
+  const subnets = status?.subnets ?? [];
+  const trunk = status?.trunkENI;
+
+  const ip: IPCapacity = { free: 0, cooldown: 0, reserved: 0, total: 0, growOnENIs: 0, growNewENIs: 0, unmet: Math.max(0, status?.unmetDemand?.ips ?? 0), cap: 0, podENISlots: 0, perENI: 0 };
+  const perENICount = new Map<string, number>();
+  for (const e of Object.values(ips)) {
+    ip.total++;
+    if (e.state === 'free') ip.free++;
+    else if (e.state === 'cooldown') ip.cooldown++;
+    else if (e.state === 'reserved') ip.reserved++;
+    perENICount.set(e.eni, (perENICount.get(e.eni) ?? 0) + 1);
+  }
+
+  const branches = Object.values(status?.branches ?? {});
+  const branch: BranchCapacity = {
+    supported: !!limits && limits.trunking && limits.branchENI > 0,
+    limit: limits?.branchENI ?? 0,
+    inUse: branches.length,
+    active: branches.filter((b) => b.state === 'attached' || b.state === 'pending').length,
+    cooling: branches.filter((b) => b.state === 'cooldown').length,
+    deleting: branches.filter((b) => b.state === 'deleting').length,
+    unmet: Math.max(0, status?.unmetDemand?.branch ?? 0),
+    noTrunkSlot: false,
+  };
+  const targetFree = spec?.policy?.targetFree ?? 0;
+
+  if (!limits) return { node, synced: false, ip, branch, targetFree };
+
+  const perENI = Math.max(0, limits.ipv4PerENI - 1); // the ENI's own primary address is not a pod IP
+  const subnetByID = new Map(subnets.map((s) => [s.id, s]));
+  // Device indexes from firstInterfaceIndex up hold pod ENIs; a trunk ENI takes one of them and holds no pod IPs.
+  const attachedAbove = enis.filter((e) => e.deviceIndex >= first);
+  const trunkListed = trunk !== undefined && enis.some((e) => e.id === trunk);
+  const occupied = attachedAbove.length + (trunk !== undefined && !trunkListed ? 1 : 0);
+  const slotsAbove = Math.max(0, limits.maxENI - first);
+  const emptySlots = Math.max(0, slotsAbove - occupied);
+  ip.podENISlots = Math.max(0, slotsAbove - (trunk !== undefined ? 1 : 0));
+  ip.perENI = perENI;
+  const instanceMax = ip.podENISlots * perENI;
+  const policyCap = spec?.policy?.maxIPs ?? 0;
+  ip.cap = policyCap > 0 ? Math.min(policyCap, instanceMax) : instanceMax;
+  branch.noTrunkSlot = branch.supported && trunk === undefined && emptySlots === 0;
+
+  // Room on ENIs already attached: bounded by the ENI and by its subnet's last observed free count
+  // (an unobserved subnet is assumed to have room; the allocator will find out).
+  let subnetBlocked: SubnetStatus | undefined;
+  for (const e of attachedAbove) {
+    if (e.id === trunk) continue;
+    const room = Math.max(0, perENI - (perENICount.get(e.id) ?? 0));
+    if (room === 0) continue;
+    const s = subnetByID.get(e.subnetID);
+    const avail = s ? Math.max(0, s.available) : room;
+    if (avail === 0) { subnetBlocked ??= s; continue; }
+    ip.growOnENIs += Math.min(room, avail);
+  }
+  // New ENIs: each needs an eligible subnet with room for its own primary address plus one pod IP.
+  // With no subnet observed yet, growth is assumed possible.
+  const newSlots = emptySlots;
+  if (newSlots > 0 && perENI > 0) {
+    if (subnets.length === 0) ip.growNewENIs = newSlots * perENI;
+    else {
+      const usable = subnets.reduce((n, s) => n + Math.max(0, s.available - 1), 0);
+      ip.growNewENIs = Math.min(newSlots * perENI, usable);
+      if (usable === 0) subnetBlocked ??= subnets.reduce((a, b) => (b.available > a.available ? b : a));
+    }
+  }
+  const capRoom = Math.max(0, ip.cap - ip.total);
+  const grow = ip.growOnENIs + ip.growNewENIs;
+  if (capRoom < grow) {
+    // Scale both parts down to the cap, attached ENIs first (cheaper).
+    ip.growOnENIs = Math.min(ip.growOnENIs, capRoom);
+    ip.growNewENIs = Math.min(ip.growNewENIs, capRoom - ip.growOnENIs);
+  }
+
+  if (ip.growOnENIs + ip.growNewENIs === 0) {
+    if (capRoom === 0 && ip.cap < instanceMax) ip.growBlocker = { text: `maxIPs cap ${ip.cap} reached`, cls: 'max_ips' };
+    else if (capRoom === 0 || (emptySlots === 0 && !subnetBlocked) || perENI === 0) {
+      ip.growBlocker = { text: `instance limit ${ip.podENISlots} ENIs x ${perENI} IPs reached`, cls: 'instance_limit' };
+    } else if (subnetBlocked) {
+      const all = subnets.filter((s) => s.available <= 1);
+      ip.growBlocker = all.length > 1
+        ? { text: `all ${all.length} eligible subnets exhausted (${all.map((s) => `${s.id} ${s.cidr}: ${s.available} left`).join(', ')})`, cls: 'subnet_exhausted' }
+        : { text: `${subnetText(subnetBlocked)} exhausted`, cls: 'subnet_exhausted' };
+    } else {
+      ip.growBlocker = { text: `instance limit ${ip.podENISlots} ENIs x ${perENI} IPs reached`, cls: 'instance_limit' };
+    }
+  }
+  return { node, synced: true, ip, branch, targetFree };
+}
+
+/** Whether one more IP can be had on the node, and from where. */
+export function ipVerdict(c: PoolCapacity): Verdict {
+  const ip = c.ip;
+  // Pods whose binding already failed are ahead in line: they take the first IPs that appear.
+  let owed = ip.unmet;
+  if (ip.free > owed) return { ok: true, kind: 'free' };
+  owed -= ip.free;
+  if (ip.cooldown > owed) return { ok: true, kind: 'cooldown' };
+  owed -= ip.cooldown;
+  if (ip.growOnENIs + ip.growNewENIs > owed) return { ok: true, kind: 'growable' };
+  const grow = ip.growOnENIs + ip.growNewENIs;
+  const parts = [`${ip.free} free`];
+  if (ip.cooldown) parts.push(`${ip.cooldown} cooling down`);
+  if (grow > 0) parts.push(`${grow} more can be added`);
+  if (ip.unmet > 0) parts.push(`${ip.unmet} already owed to pods waiting for an IP`);
+  if (grow === 0) parts.push(ip.growBlocker?.text ?? 'cannot grow');
+  // Demand ahead in line is the cause when, without it, something would have been obtainable.
+  const cls: ReasonClass = ip.free + ip.cooldown + grow > 0 ? 'unmet_demand' : (ip.growBlocker?.cls ?? 'instance_limit');
+  // Evicting a pod only helps if some pod holds one of this node's IPs.
+  return { ok: false, reason: `no free ENI IP: ${parts.join(', ')}`, cls, unresolvable: ip.reserved === 0 };
+}
+
+/** Whether one more branch ENI (security groups for pods) fits on the node. */
+export function branchVerdict(c: PoolCapacity, instanceType = ''): Verdict {
+  const b = c.branch;
+  if (!b.supported) {
+    return { ok: false, reason: `pod-eni: instance type${instanceType ? ` ${instanceType}` : ''} does not support branch ENIs (no ENI trunking)`, cls: 'branch_unsupported', unresolvable: true };
+  }
+  if (b.noTrunkSlot) {
+    return { ok: false, reason: `pod-eni: no trunk ENI yet and no free ENI slot to attach one`, cls: 'no_trunk_slot', unresolvable: true };
+  }
+  if (b.limit - b.inUse - b.unmet > 0) return { ok: true, kind: 'free' };
+  const extra: string[] = [];
+  if (b.cooling) extra.push(`${b.cooling} cooling down`);
+  if (b.deleting) extra.push(`${b.deleting} being deleted`);
+  if (b.unmet) extra.push(`${b.unmet} owed to waiting pods`);
+  return {
+    ok: false,
+    reason: `pod-eni: ${b.inUse}/${b.limit} branch ENIs in use${extra.length ? ` (${extra.join(', ')})` : ''}`,
+    cls: 'branch_limit',
+    // Only slots held by live pods can be freed by eviction; cooling ones come back on their own.
+    unresolvable: b.active === 0,
+  };
+}
+
+/** The combined verdict for a pod's need: branch first (the scarcer resource), then the IP. */
+export function nodeVerdict(c: PoolCapacity, need: PodNeed, instanceType = ''): Verdict {
+  if (!need.ip && !need.branch) return { ok: true, kind: 'free' };
+  if (!c.synced) return { ok: false, reason: `ENIPool of node ${c.node} not synced yet (instance limits unknown)`, cls: 'not_synced', unresolvable: false };
+  let branchOK: Verdict | undefined;
+  if (need.branch) {
+    branchOK = branchVerdict(c, instanceType);
+    if (!branchOK.ok) return branchOK;
+  }
+  if (need.ip) return ipVerdict(c);
+  return branchOK!;
+}
+
+/**
+ * Prioritize score, 0–10 (documented in docs/extender.md):
+ *   IP:  free      → 6 + round(4 · min(1, (free − unmet − 1) / max(1, targetFree)))   (6..10)
+ *        cooldown  → 5
+ *        growable  → 4 on an attached ENI (one AssignPrivateIpAddresses), 2 when a new ENI is needed
+ *        rejected  → 0
+ *   branch: 1 + round(9 · (free slots − 1) / max(1, limit − 1)), rejected → 0
+ *   both needed → the lower of the two; neither → 0 for every node (no preference).
+ */
+export function ipScore(c: PoolCapacity): number {
+  const v = ipVerdict(c);
+  if (!v.ok) return 0;
+  if (v.kind === 'free') {
+    const spare = c.ip.free - c.ip.unmet - 1;
+    return 6 + Math.round(4 * Math.min(1, Math.max(0, spare) / Math.max(1, c.targetFree)));
+  }
+  if (v.kind === 'cooldown') return 5;
+  const owedBeyondLocal = Math.max(0, c.ip.unmet - c.ip.free - c.ip.cooldown);
+  return c.ip.growOnENIs > owedBeyondLocal ? 4 : 2;
+}
+
+export function branchScore(c: PoolCapacity): number {
+  const v = branchVerdict(c);
+  if (!v.ok) return 0;
+  const freeSlots = c.branch.limit - c.branch.inUse - c.branch.unmet;
+  return 1 + Math.round((9 * (freeSlots - 1)) / Math.max(1, c.branch.limit - 1));
+}
+
+export function nodeScore(c: PoolCapacity, need: PodNeed): number {
+  if (!need.ip && !need.branch) return 0;
+  if (!c.synced) return 0;
+  if (need.ip && need.branch) return Math.min(ipScore(c), branchScore(c));
+  return need.ip ? ipScore(c) : branchScore(c);
+}
