@@ -1,0 +1,167 @@
+// Follows every pod through the API (in-process watch on kube-sim's store) and samples the cluster
+// over time: pods pending / stuck / running, IPs reserved on nodes vs used, subnet utilisation.
+import type { SimStore, WatchHandle } from '../kube/index.ts';
+import type { Ec2SimAdmin } from '../ec2/index.ts';
+import { quantile, round, usableAddresses } from './stats.ts';
+import type { RunReport } from './report.ts';
+
+interface PodTrack {
+  uid: string; key: string; createdMs: number; boundMs?: number; ipMs?: number; node?: string;
+  hostNetwork: boolean; finished: boolean; deletedMs?: number; stuckSinceMs?: number; stuckMs: number; everStuck: boolean;
+}
+
+export interface SubnetRef { id: string; name: string; cidr: string }
+
+interface PodLike {
+  metadata: { uid: string; name: string; namespace: string; creationTimestamp?: string; annotations?: Record<string, string> };
+  spec: { nodeName?: string; hostNetwork?: boolean };
+  status?: { phase?: string; podIP?: string };
+}
+
+export class Recorder {
+  private readonly pods = new Map<string, PodTrack>();
+  private watch?: WatchHandle;
+  private readonly series: RunReport['series'] = { pods: [], subnetUtilisation: [], ips: [] };
+  private readonly peakUsed = new Map<string, number>();
+  private readonly nodePeaks = new Map<string, { instanceType: string; reserved: number; inUse: number }>();
+  private peakIdle = 0;
+  private lastIdle = 0;
+  private allHaveIpAtMs?: number;
+  bindRefused = new Set<string>();
+
+  constructor(
+    private readonly store: SimStore,
+    private readonly ec2: Ec2SimAdmin,
+    private readonly subnets: SubnetRef[],
+    private readonly now: () => number,
+    private readonly startMs: number,
+    /** A bound pod without an IP for longer than this is stuck (ContainerCreating). */
+    private readonly stuckThresholdMs: number,
+  ) {}
+
+  start(): void {
+    this.watch = this.store.watch<PodLike>('pods', {}, (e) => {
+      if (e.type === 'ERROR' || e.type === 'BOOKMARK') return;
+      this.observe(e.object, e.type === 'DELETED');
+    });
+  }
+  stop(): void { this.watch?.stop(); }
+
+  private observe(p: PodLike, deleted: boolean): void {
+    const now = this.now();
+    let t = this.pods.get(p.metadata.uid);
+    if (!t) {
+      t = { uid: p.metadata.uid, key: `${p.metadata.namespace}/${p.metadata.name}`, createdMs: Date.parse(p.metadata.creationTimestamp ?? '') || now,
+        hostNetwork: !!p.spec.hostNetwork, finished: false, stuckMs: 0, everStuck: false };
+      this.pods.set(t.uid, t);
+    }
+    if (p.spec.nodeName && t.boundMs === undefined) { t.boundMs = now; t.node = p.spec.nodeName; }
+    const hasIp = !!p.status?.podIP || t.hostNetwork;
+    if (hasIp && t.ipMs === undefined && t.boundMs !== undefined) {
+      t.ipMs = now;
+      this.closeStuck(t, now);
+    }
+    const phase = p.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') { t.finished = true; this.closeStuck(t, now); }
+    if (deleted) { t.deletedMs = now; this.closeStuck(t, now); }
+  }
+
+  private closeStuck(t: PodTrack, now: number): void {
+    if (t.stuckSinceMs !== undefined) { t.stuckMs += now - t.stuckSinceMs; t.stuckSinceMs = undefined; }
+  }
+
+  private waitingForIp(t: PodTrack): boolean {
+    return t.boundMs !== undefined && t.ipMs === undefined && !t.finished && t.deletedMs === undefined;
+  }
+
+  /** Takes one sample of the cluster (call every few simulated seconds). */
+  sample(): void {
+    const now = this.now();
+    const tSec = round((now - this.startMs) / 1000, 1);
+    let pending = 0, stuck = 0, running = 0, live = 0, withIp = 0;
+    const inUseByNode = new Map<string, number>();
+    for (const t of this.pods.values()) {
+      if (t.deletedMs !== undefined || t.finished) continue;
+      live++;
+      if (t.boundMs === undefined) { pending++; continue; }
+      if (t.ipMs !== undefined) {
+        running++; withIp++;
+        if (!t.hostNetwork && t.node) inUseByNode.set(t.node, (inUseByNode.get(t.node) ?? 0) + 1);
+        continue;
+      }
+      if (this.waitingForIp(t) && now - t.boundMs > this.stuckThresholdMs) {
+        stuck++;
+        if (t.stuckSinceMs === undefined) { t.stuckSinceMs = t.boundMs + this.stuckThresholdMs; t.everStuck = true; }
+      }
+    }
+    if (live > 0 && withIp === live && this.allHaveIpAtMs === undefined && this.pods.size > 0) this.allHaveIpAtMs = now;
+    if (withIp < live) this.allHaveIpAtMs = undefined;
+    this.series.pods.push([tSec, pending, stuck, running]);
+
+    // EC2 view: addresses used per subnet; secondary IPs held per instance.
+    const enis = this.ec2.listEnis();
+    const usedBySubnet = new Map<string, number>();
+    const heldByInstance = new Map<string, number>();
+    for (const e of enis) {
+      usedBySubnet.set(e.subnetId, (usedBySubnet.get(e.subnetId) ?? 0) + e.privateIps.length);
+      if (e.attachment && e.interfaceType !== 'trunk' && e.interfaceType !== 'branch') {
+        const secondaries = e.privateIps.filter((ip) => !ip.primary).length;
+        heldByInstance.set(e.attachment.instanceId, (heldByInstance.get(e.attachment.instanceId) ?? 0) + secondaries);
+      }
+    }
+    const util: number[] = [];
+    for (const s of this.subnets) {
+      const usable = usableAddresses(s.cidr);
+      const used = usableAddresses(s.cidr) - this.ec2.subnetFree(s.id);
+      this.peakUsed.set(s.id, Math.max(this.peakUsed.get(s.id) ?? 0, used));
+      util.push(round(used / usable, 4));
+    }
+    this.series.subnetUtilisation.push([tSec, ...util]);
+
+    let reserved = 0, inUse = 0;
+    const nodes = this.store.list<{ metadata: { name: string; labels?: Record<string, string> }; spec: { providerID?: string } }>('nodes').items;
+    for (const n of nodes) {
+      const instanceId = n.spec.providerID?.split('/').pop() ?? '';
+      const held = heldByInstance.get(instanceId) ?? 0;
+      const used = inUseByNode.get(n.metadata.name) ?? 0;
+      reserved += held; inUse += used;
+      const peak = this.nodePeaks.get(n.metadata.name) ?? { instanceType: n.metadata.labels?.['node.kubernetes.io/instance-type'] ?? '?', reserved: 0, inUse: 0 };
+      peak.reserved = Math.max(peak.reserved, held); peak.inUse = Math.max(peak.inUse, used);
+      this.nodePeaks.set(n.metadata.name, peak);
+    }
+    this.series.ips.push([tSec, reserved, inUse]);
+    this.lastIdle = Math.max(0, reserved - inUse);
+    this.peakIdle = Math.max(this.peakIdle, this.lastIdle);
+  }
+
+  /** Pod, IP and subnet sections of the report. */
+  summarize(): Pick<RunReport, 'pods' | 'timeToIp' | 'idleReservedIPs' | 'subnets' | 'nodes' | 'series'> {
+    const now = this.now();
+    let bound = 0, running = 0, succeeded = 0, pendingAtEnd = 0, stuck = 0, stuckAtEnd = 0, stuckTotal = 0, stuckMax = 0, withoutIp = 0;
+    const ttIp: number[] = [];
+    for (const t of this.pods.values()) {
+      if (t.boundMs !== undefined) bound++;
+      if (t.ipMs !== undefined) ttIp.push((t.ipMs - t.createdMs) / 1000);
+      const gone = t.deletedMs !== undefined || t.finished;
+      if (t.finished) succeeded++;
+      if (!gone && t.ipMs !== undefined) running++;
+      if (!gone && t.boundMs === undefined) pendingAtEnd++;
+      if (!gone && t.ipMs === undefined) withoutIp++;
+      let s = t.stuckMs;
+      if (t.stuckSinceMs !== undefined) { s += now - t.stuckSinceMs; if (!gone) stuckAtEnd++; }
+      if (t.everStuck) { stuck++; stuckTotal += s; stuckMax = Math.max(stuckMax, s); }
+    }
+    return {
+      pods: { created: this.pods.size, bound, running, succeeded, pendingAtEnd, stuck, stuckAtEnd, stuckSecondsTotal: round(stuckTotal / 1000, 1), stuckSecondsMax: round(stuckMax / 1000, 1), bindRefused: this.bindRefused.size },
+      timeToIp: {
+        count: ttIp.length, withoutIp,
+        p50Seconds: round(quantile(ttIp, 0.5) ?? NaN, 2), p99Seconds: round(quantile(ttIp, 0.99) ?? NaN, 2),
+        allHaveIpAtSeconds: this.allHaveIpAtMs !== undefined ? round((this.allHaveIpAtMs - this.startMs) / 1000, 1) : undefined,
+      },
+      idleReservedIPs: { peak: this.peakIdle, atEnd: this.lastIdle },
+      subnets: this.subnets.map((s) => ({ ...s, usable: usableAddresses(s.cidr), peakUsed: this.peakUsed.get(s.id) ?? 0, peakUtilisation: round((this.peakUsed.get(s.id) ?? 0) / usableAddresses(s.cidr), 4) })),
+      nodes: [...this.nodePeaks.entries()].map(([name, p]) => ({ name, instanceType: p.instanceType, peakReserved: p.reserved, peakInUse: p.inUse })),
+      series: this.series,
+    };
+  }
+}
