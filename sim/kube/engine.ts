@@ -692,16 +692,16 @@ export class Engine implements SimStore {
     return { ...r, items: r.items.map((o) => structuredClone(o)) };
   }
 
-  async create<T = KObject>(res: ResourceName, obj: T, opts?: WriteOptions): Promise<T> {
+  async create<T = KObject>(res: ResourceName, obj: KObject, opts?: WriteOptions): Promise<T> {
     return structuredClone((await this.createIn(this.info(res), obj, opts?.namespace ?? (obj as KObject)?.metadata?.namespace, this.ctxOf(opts))).object);
   }
 
-  async update<T = KObject>(res: ResourceName, obj: T, opts?: WriteOptions): Promise<T> {
+  async update<T = KObject>(res: ResourceName, obj: KObject, opts?: WriteOptions): Promise<T> {
     const m = (obj as KObject)?.metadata ?? {};
     return structuredClone((await this.updateIn(this.info(res), obj, opts?.namespace ?? m.namespace, m.name, undefined, this.ctxOf(opts))).object);
   }
 
-  async updateStatus<T = KObject>(res: ResourceName, obj: T, opts?: WriteOptions): Promise<T> {
+  async updateStatus<T = KObject>(res: ResourceName, obj: KObject, opts?: WriteOptions): Promise<T> {
     const info = this.info(res);
     if (!info.status) throw new ApiError(404, 'NotFound', `${info.resource} has no status subresource`);
     const m = (obj as KObject)?.metadata ?? {};

@@ -81,10 +81,11 @@ export function evalJsonPath(obj: unknown, expr: string): unknown[] {
 const NAME_COL = { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 };
 const AGE_COL = { name: 'Age', type: 'date', format: '', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', priority: 0 };
 
-function cellOf(obj: KObject, c: PrinterColumn, now: number): unknown {
+function cellOf(obj: KObject, c: PrinterColumn, now: number, builtin: boolean): unknown {
   let vals: unknown[];
   try { vals = evalJsonPath(obj, c.jsonPath); } catch { return null; }
-  if (vals.length === 0) return c.type === 'date' ? '<unknown>' : null;
+  // Built-in printers say <none>; CRD columns leave the cell empty (null), as the apiserver does.
+  if (vals.length === 0) return c.type === 'date' ? '<unknown>' : builtin ? '<none>' : null;
   if (c.type === 'date') { const t = Date.parse(String(vals[0])); return Number.isNaN(t) ? '<invalid>' : humanDuration(now - t); }
   if (c.type === 'integer' || c.type === 'number') return vals.length === 1 && typeof vals[0] === 'number' ? vals[0] : (c.name === 'Webhooks' ? vals.length : vals.map(String).join(','));
   if (c.type === 'boolean' && vals.length === 1) return vals[0];
@@ -97,7 +98,7 @@ export function toTable(info: ResourceInfo, objs: KObject[], meta: { resourceVer
   const withAge = info.age ?? (!info.crd || !info.printerColumns);
   const columnDefinitions = [NAME_COL, ...cols.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0 })), ...(withAge ? [AGE_COL] : [])];
   const rows = objs.map((o) => {
-    const cells: unknown[] = [o.metadata.name, ...cols.map((c) => cellOf(o, c, now))];
+    const cells: unknown[] = [o.metadata.name, ...cols.map((c) => cellOf(o, c, now, !info.crd))];
     if (withAge) cells.push(o.metadata.creationTimestamp ? humanDuration(now - Date.parse(o.metadata.creationTimestamp)) : '<unknown>');
     const row: Record<string, unknown> = { cells };
     if (includeObject === 'Object') row.object = o;

@@ -71,10 +71,10 @@ export interface SimStore {
   /** A deep copy of one object, or undefined. */
   get<T = KObject>(res: ResourceName, name: string, namespace?: string): T | undefined;
   list<T = KObject>(res: ResourceName, opts?: ListOptions): ListResult<T>;
-  create<T = KObject>(res: ResourceName, obj: T, opts?: WriteOptions): Promise<T>;
+  create<T = KObject>(res: ResourceName, obj: KObject, opts?: WriteOptions): Promise<T>;
   /** PUT semantics: conflicts when obj.metadata.resourceVersion is set and stale. */
-  update<T = KObject>(res: ResourceName, obj: T, opts?: WriteOptions): Promise<T>;
-  updateStatus<T = KObject>(res: ResourceName, obj: T, opts?: WriteOptions): Promise<T>;
+  update<T = KObject>(res: ResourceName, obj: KObject, opts?: WriteOptions): Promise<T>;
+  updateStatus<T = KObject>(res: ResourceName, obj: KObject, opts?: WriteOptions): Promise<T>;
   patch<T = KObject>(res: ResourceName, name: string, patch: unknown, opts: PatchOptions): Promise<T>;
   /** Returns the object as stored after the call (with deletionTimestamp if finalizers hold it), or the deleted object. */
   delete<T = KObject>(res: ResourceName, name: string, opts?: DeleteOptions): Promise<T>;
