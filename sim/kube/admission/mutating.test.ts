@@ -369,3 +369,35 @@ test('matchConditions: false skips, true calls, errors follow failurePolicy (Fai
   await a.admit(bindAttrs(), only('object.spec.nodeName == "x"', { failurePolicy: 'Ignore' }));
   assert.equal(s.calls.length, 1);
 });
+
+test('a pooled connection the server dropped is retried once on a fresh one', async () => {
+  const https = await import('node:https');
+  const seen = new WeakMap<object, number>();
+  let served = 0;
+  const srv = https.createServer({ cert: pki.serving.certPem, key: pki.serving.keyPem }, (req, res) => {
+    const n = (seen.get(req.socket) ?? 0) + 1;
+    seen.set(req.socket, n);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      // Second request on a kept-alive socket: behave like a server that closed it meanwhile.
+      if (n > 1) { req.socket.destroy(); return; }
+      served++;
+      const r = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify((allow(r) as { json: unknown }).json));
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  try {
+    const port = (srv.address() as { port: number }).port;
+    const a = admitter();
+    const l = lookups([cfg('a', [hook('ka.example.com', `https://127.0.0.1:${port}/m`)])]);
+    await a.admit(bindAttrs(), l);
+    await a.admit(bindAttrs(), l);
+    assert.equal(served, 2);
+  } finally {
+    srv.closeAllConnections();
+    await new Promise((r) => srv.close(r));
+  }
+});

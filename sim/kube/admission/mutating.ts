@@ -116,7 +116,8 @@ export class MutatingAdmitter implements Admitter {
 
   constructor(private readonly o: MutatingAdmitterOptions) {
     this.ownsAgent = !o.agent;
-    this.agent = o.agent ?? new https.Agent({ keepAlive: true, maxSockets: 64 });
+    // Idle pooled sockets are dropped after 4 s, before Node's default 5 s server keep-alive closes them.
+    this.agent = o.agent ?? new https.Agent({ keepAlive: true, maxSockets: 64, timeout: 4000 });
     this.maxResponseBytes = o.maxResponseBytes ?? 3 * 1024 * 1024;
     this.newUid = o.newUid ?? randomUUID;
     if (o.registry) {

@@ -35,9 +35,23 @@ function describe(err: NodeJS.ErrnoException, url: URL): string {
   }
 }
 
+/** Thrown when a pooled keep-alive socket turned out to be closed by the server before we used it. */
+class StaleSocket extends Error {}
+
 /** POSTs JSON and resolves with the parsed 2xx JSON body; rejects with a WebhookCallError otherwise. */
-export function postJSON(o: PostOptions): Promise<unknown> {
+export async function postJSON(o: PostOptions): Promise<unknown> {
   const payload = Buffer.from(JSON.stringify(o.body));
+  try {
+    return await attempt(o, payload, true);
+  } catch (err) {
+    // The server may close an idle pooled connection just as we reuse it; nothing reached the
+    // webhook, so one retry on a fresh connection is safe.
+    if (err instanceof StaleSocket) return attempt(o, payload, false);
+    throw err;
+  }
+}
+
+function attempt(o: PostOptions, payload: Buffer, mayRetry: boolean): Promise<unknown> {
   const where = `Post "${o.url.href}"`;
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -89,7 +103,10 @@ export function postJSON(o: PostOptions): Promise<unknown> {
       finish(new WebhookCallError(`${where}: context deadline exceeded`));
       req.destroy();
     }, o.timeoutMs);
-    req.on('error', (err: NodeJS.ErrnoException) => finish(new WebhookCallError(`${where}: ${describe(err, o.url)}`)));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      const stale = mayRetry && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+      finish(stale ? new StaleSocket(err.message) : new WebhookCallError(`${where}: ${describe(err, o.url)}`));
+    });
     req.end(payload);
   });
 }
