@@ -80,7 +80,8 @@ test('CAS: 100 concurrent read-modify-write writers lose no update', async () =>
       const cm = await core.readNamespacedConfigMap({ namespace: 'default', name: 'counter' });
       cm.data = { n: String(Number(cm.data!.n) + 1) };
       try { await core.replaceNamespacedConfigMap({ namespace: 'default', name: 'counter', body: cm }); return; } catch (e) {
-        if ((e as { code?: number }).code === 409) { conflicts++; continue; }
+        // Retry with jittered backoff, as client-go's RetryOnConflict does.
+        if ((e as { code?: number }).code === 409) { conflicts++; await new Promise((r) => setTimeout(r, Math.random() * 30)); continue; }
         throw e;
       }
     }
