@@ -291,6 +291,12 @@ export class Ec2Api {
     return clone(await p);
   }
 
+  /** The cached subnet listing if it is still fresh; never calls EC2. */
+  cachedSubnets(vpcId: string, zone: string): SubnetInfo[] | undefined {
+    const c = this.subnetCache.get(`${vpcId}/${zone}`);
+    return c && this.clock.now() - c.at <= this.subnetTtlMs ? clone(c.subnets) : undefined;
+  }
+
   /** Adjusts cached subnet free counts after our own allocations (+) or releases (−). */
   noteSubnetUse(subnetId: string, delta: number): void {
     for (const c of this.subnetCache.values()) {

@@ -10,7 +10,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import { OWNER_VALUE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../../lib/annotations.ts';
 import type { Ec2Api } from './client.ts';
-import { freeDeviceIndex, planGrow, podEnis, type GrowOp } from './enis.ts';
+import { CREATE_ENI_CALLS, freeDeviceIndex, planGrow, podEnis, type GrowOp } from './enis.ts';
 import { Ec2ApiError, isKind } from './errors.ts';
 import { chooseSubnet, SubnetCoolOff } from './subnets.ts';
 import type { EniInfo, Limits, NodeRef, Priority, SubnetInfo } from './types.ts';
@@ -171,16 +171,27 @@ export class Ec2Engine {
       let enis = await this.api.instanceEnis(instanceId, { priority });
       for (let round = 0; round < 6 && remaining > 0; round++) {
         const now = this.clock.now();
-        const subnets = await this.api.subnets(node.vpcID, node.zone, { priority });
-        const byId = new Map(subnets.map((s) => [s.id, s]));
-        const choice = chooseSubnet({ subnets, vpcId: node.vpcID, zone: node.zone, selector: node.subnetSelector, now, coolOffUntil: this.coolOff.view(), exclude });
-        const plan = planGrow({
-          enis, limits, firstInterfaceIndex: node.firstInterfaceIndex, need: remaining, upTo: remainingUpTo, reservedSlots: opts.reservedSlots,
-          subnetRoom: (id) => (exclude.has(id) || this.coolOff.isCoolingOff(id, now) ? 0 : byId.get(id)?.available),
-          newEniSubnet: choice.subnet ? { id: choice.subnet.id, available: choice.subnet.available } : null,
-        });
+        const planWith = (subnets: SubnetInfo[] | undefined) => {
+          const byId = new Map((subnets ?? []).map((s) => [s.id, s]));
+          const choice = subnets
+            ? chooseSubnet({ subnets, vpcId: node.vpcID, zone: node.zone, selector: node.subnetSelector, now, coolOffUntil: this.coolOff.view(), exclude })
+            : undefined;
+          const plan = planGrow({
+            enis, limits, firstInterfaceIndex: node.firstInterfaceIndex, need: remaining, upTo: remainingUpTo, reservedSlots: opts.reservedSlots,
+            subnetRoom: (id) => (exclude.has(id) || this.coolOff.isCoolingOff(id, now) ? 0 : byId.get(id)?.available),
+            newEniSubnet: choice?.subnet ? { id: choice.subnet.id, available: choice.subnet.available } : null,
+          });
+          return { plan, choice };
+        };
+        // Assigns on existing ENIs need no subnet listing: if they cover the need in no more calls
+        // than one new ENI would cost, that plan is optimal and DescribeSubnets is skipped (EC2
+        // still has the last word on free addresses: subnet-exhausted re-plans below).
+        let { plan, choice } = planWith(this.api.cachedSubnets(node.vpcID, node.zone));
+        if (!choice && (plan.shortBy > 0 || plan.calls > CREATE_ENI_CALLS)) {
+          ({ plan, choice } = planWith(await this.api.subnets(node.vpcID, node.zone, { priority })));
+        }
         if (plan.ops.length === 0) {
-          res.reason = choice.subnet ? `instance ${instanceId} (${node.instanceType}) has no room for more IPs` : `instance ${instanceId}: ${choice.reason}`;
+          res.reason = !choice || choice.subnet ? `instance ${instanceId} (${node.instanceType}) has no room for more IPs` : `instance ${instanceId}: ${choice.reason}`;
           break;
         }
         let replan = false;
