@@ -221,6 +221,9 @@ export async function startKubeSimServer(o: KubeSimOptions): Promise<KubeSim> {
       if (!res.writableEnded) res.end();
     };
     res.writeHead(200, { 'Content-Type': JSON_CT, 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    // Send the headers now: client-node's Watch resolves only once they arrive, and a watch that
+    // starts at the current resourceVersion may see no event for a long time.
+    res.flushHeaders();
     try {
       handle = engine.watchIn(r.info, {
         namespace: r.namespace, labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined,
