@@ -170,6 +170,10 @@ test('release, then deleteEni (detach, wait, delete); NotFound is success', asyn
   assert.deepEqual(rel, { released: add.ips.slice(0, 2), eniGone: false });
   const view = await engine.describeNode(n.instanceID, { fresh: true });
   assert.equal(view.enis.find((e) => e.id === add.eniId)!.secondaryIps.length, 4);
+  // Releasing an address that is already gone releases the rest.
+  const partial = await engine.release(n.instanceID, add.eniId, [add.ips[0], add.ips[2]]);
+  assert.equal(partial.eniGone, false);
+  assert.equal((await engine.describeNode(n.instanceID, { fresh: true })).enis.find((e) => e.id === add.eniId)!.secondaryIps.length, 3);
   await assert.rejects(engine.deleteEni(view.enis.find((e) => e.attachment?.deviceIndex === 0)!.id), /primary ENI/);
   assert.deepEqual(await engine.deleteEni(add.eniId), { deleted: true });
   assert.equal(sim.admin.listEnis().some((e) => e.id === add.eniId), false);
