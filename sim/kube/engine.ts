@@ -58,6 +58,15 @@ function rng(seed: number): () => number {
   };
 }
 
+/** Stored objects are shared by the history, watchers and peek(): freezing makes that safe. */
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
 /** Everything except metadata and status: what a generation bump is about. */
 function specPart(o: KObject): string {
   const { metadata: _m, status: _s, ...rest } = o;
@@ -218,6 +227,7 @@ export class Engine implements SimStore {
 
   private commitCreate(info: ResourceInfo, obj: KObject): KObject {
     obj.metadata.resourceVersion = String(this.nextRv());
+    deepFreeze(obj);
     this.bucket(info).set(mkey(obj.metadata.namespace, obj.metadata.name), obj);
     this.index(info, obj, true);
     this.afterCommit(info, 'ADDED', obj, undefined);
@@ -227,6 +237,7 @@ export class Engine implements SimStore {
 
   private commitUpdate(info: ResourceInfo, obj: KObject, old: KObject): KObject {
     obj.metadata.resourceVersion = String(this.nextRv());
+    deepFreeze(obj);
     this.bucket(info).set(mkey(obj.metadata.namespace, obj.metadata.name), obj);
     this.index(info, old, false);
     this.index(info, obj, true);
@@ -239,6 +250,7 @@ export class Engine implements SimStore {
   private commitDelete(info: ResourceInfo, cur: KObject): KObject {
     const gone = structuredClone(cur);
     gone.metadata.resourceVersion = String(this.nextRv());
+    deepFreeze(gone);
     this.bucket(info).delete(mkey(cur.metadata.namespace, cur.metadata.name));
     this.index(info, cur, false);
     this.record({ rv: this.rv, rkey: this.rkey(info), type: 'DELETED', obj: gone });
@@ -692,6 +704,14 @@ export class Engine implements SimStore {
     return { ...r, items: r.items.map((o) => structuredClone(o)) };
   }
 
+  peek<T = KObject>(res: ResourceName, name: string, namespace?: string): Readonly<T> | undefined {
+    return this.getStored(this.info(res), name, namespace);
+  }
+
+  peekList<T = KObject>(res: ResourceName, opts: ListOptions = {}): ListResult<Readonly<T>> {
+    return this.listIn(this.info(res), opts);
+  }
+
   async create<T = KObject>(res: ResourceName, obj: KObject, opts?: WriteOptions): Promise<T> {
     return structuredClone((await this.createIn(this.info(res), obj, opts?.namespace ?? (obj as KObject)?.metadata?.namespace, this.ctxOf(opts))).object);
   }
@@ -738,6 +758,6 @@ export class Engine implements SimStore {
   }
 
   watch<T = KObject>(res: ResourceName, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void): WatchHandle {
-    return this.watchIn(this.info(res), opts, (type, obj) => onEvent({ type, object: structuredClone(obj) }));
+    return this.watchIn(this.info(res), opts, opts.frozen ? (type, obj) => onEvent({ type, object: obj }) : (type, obj) => onEvent({ type, object: structuredClone(obj) }));
   }
 }

@@ -34,6 +34,8 @@ export interface WatchOptions {
   fieldSelector?: string;
   /** Start after this resourceVersion; unset or '0' = synthetic ADDED for the current state first. */
   resourceVersion?: string;
+  /** Deliver the stored, deep-frozen objects instead of copies (cheaper; copy before changing). */
+  frozen?: boolean;
 }
 
 export interface WatchHandle { stop(): void }
@@ -71,6 +73,10 @@ export interface SimStore {
   /** A deep copy of one object, or undefined. */
   get<T = KObject>(res: ResourceName, name: string, namespace?: string): T | undefined;
   list<T = KObject>(res: ResourceName, opts?: ListOptions): ListResult<T>;
+  /** The stored object itself, deep-frozen, without copying: for hot read paths. */
+  peek<T = KObject>(res: ResourceName, name: string, namespace?: string): Readonly<T> | undefined;
+  /** list() without copies: the stored, deep-frozen objects. */
+  peekList<T = KObject>(res: ResourceName, opts?: ListOptions): ListResult<Readonly<T>>;
   create<T = KObject>(res: ResourceName, obj: KObject, opts?: WriteOptions): Promise<T>;
   /** PUT semantics: conflicts when obj.metadata.resourceVersion is set and stale. */
   update<T = KObject>(res: ResourceName, obj: KObject, opts?: WriteOptions): Promise<T>;
