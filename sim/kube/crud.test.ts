@@ -114,3 +114,33 @@ test('other resources: nodes (+status), serviceaccounts, leases, events, webhook
   await adm.createMutatingWebhookConfiguration({ body: { metadata: { name: 'eni' }, webhooks: [{ name: 'pods.eni-ipam.io', sideEffects: 'None', admissionReviewVersions: ['v1'], clientConfig: { url: 'https://127.0.0.1:1/mutate' } }] } });
   assert.equal((await adm.listMutatingWebhookConfiguration()).items.length, 1);
 });
+
+test('bad input gets a 4xx Status naming the problem and never takes the server down', async () => {
+  const j = { 'content-type': 'application/json' };
+  const cases: [string, string, Record<string, string>, string | undefined, number][] = [
+    ['PATCH', '/api/v1/namespaces/default/configmaps/counter', { 'content-type': 'text/plain' }, '{}', 415],
+    ['POST', '/api/v1/namespaces/default/configmaps/counter', j, '{}', 405],
+    ['PUT', '/api/v1/namespaces/default/configmaps/counter', j, '{"metadata":{"name":"other"}}', 400],
+    ['POST', '/api/v1/namespaces/default/configmaps', j, '[1,2]', 400],
+    ['POST', '/api/v1/namespaces/default/configmaps', j, '"str"', 400],
+    ['POST', '/api/v1/namespaces/default/configmaps', j, '{"kind":"Pod","metadata":{"name":"x"}}', 400],
+    ['POST', '/api/v1/namespaces/default/configmaps', j, '{"metadata":{"name":"x","namespace":"other"}}', 400],
+    ['POST', '/api/v1/namespaces/default/configmaps', j, '{"metadata":{"name":"x","labels":{"a":1}}}', 422],
+    ['GET', '/api/v1/namespaces/default/configmaps?labelSelector=a%20in%20(', {}, undefined, 400],
+    ['GET', '/api/v1/namespaces/default/configmaps?continue=%%%', {}, undefined, 400],
+    ['GET', '/api/v1/nodes/x/y/z', {}, undefined, 404],
+    ['GET', '/apis/nope.io/v1/things', {}, undefined, 404],
+    ['DELETE', '/api/v1/namespaces/default/configmaps/counter', j, '{"propagationPolicy":"Sometimes"}', 422],
+    ['PATCH', '/api/v1/namespaces/default/configmaps/counter', { 'content-type': 'application/json-patch+json' }, '{"op":"add"}', 400],
+    ['PATCH', '/api/v1/namespaces/default/configmaps/counter', { 'content-type': 'application/merge-patch+json' }, '{"metadata":{"name":"renamed"}}', 400],
+  ];
+  for (const [method, path, headers, body, want] of cases) {
+    const r = await fetch(`${sim.url}${path}`, { method, headers, body });
+    const s = await r.json() as { kind: string; code: number; message: string };
+    assert.equal(r.status, want, `${method} ${path} ${body}: ${s.message}`);
+    assert.equal(s.kind, 'Status');
+    assert.equal(s.code, want);
+    assert.ok(s.message.length > 0);
+  }
+  assert.equal((await core.readNamespacedConfigMap({ namespace: 'default', name: 'counter' })).data!.n, '100');
+});

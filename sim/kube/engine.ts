@@ -490,6 +490,7 @@ export class Engine implements SimStore {
     const nsName = this.nsOf(info, ns);
     if (type === 'strategic' && info.crd) throw new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
     if (type !== 'json' && !isObj(patch)) throw badRequest('the patch must be a JSON object');
+    if (type === 'json' && !Array.isArray(patch)) throw badRequest('json patch must be an array of operations');
     if (type === 'apply' && !this.getStored(info, name, nsName)) {
       // Server-side apply creates what does not exist.
       return this.createIn(info, { ...(patch as KObject), metadata: { ...(patch as KObject).metadata, name } }, nsName, ctx);

@@ -32,7 +32,8 @@ export async function main(argv: string[]): Promise<number> {
     watchHistory: values['watch-history'] ? Number(values['watch-history']) : undefined,
   });
   console.log(`kube-sim listening on ${sim.url}`);
-  console.log(`try: kubectl --server ${sim.url}${values.tls ? ' --insecure-skip-tls-verify' : ''} get nodes,pods -A`);
+  // Over https kubectl asks for a username unless some credential is given; any token is accepted.
+  console.log(`try: kubectl --server ${sim.url}${values.tls ? ' --insecure-skip-tls-verify --token admin' : ''} get nodes,pods -A`);
   await new Promise<void>((resolve) => {
     const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
     process.on('SIGINT', stop);
