@@ -237,10 +237,15 @@ export async function startKubeSimServer(o: KubeSimOptions): Promise<KubeSim> {
       return;
     }
     openWatches.add(close);
+    const bookmarks = q.get('allowWatchBookmarks') === 'true';
     const secs = Number(q.get('timeoutSeconds'));
     // Jitter like the apiserver (timeout..2×timeout) so informers don't reconnect in lockstep.
     const ms = secs > 0 ? secs * 1000 : watchTimeout * (1 + Math.random());
-    timer.h = o.clock.setTimeout(close, ms);
+    // A closing BOOKMARK lets bookmark-aware clients resume from the latest version, not a stale one.
+    timer.h = o.clock.setTimeout(() => {
+      if (bookmarks && !closed) write('BOOKMARK', { kind: r.info.kind, apiVersion: apiVersionOf(r.info), metadata: { resourceVersion: engine.resourceVersion() } });
+      close();
+    }, ms);
     req.on('close', close);
     res.on('close', close);
   }
