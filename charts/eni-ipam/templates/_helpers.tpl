@@ -4,5 +4,66 @@
 app.kubernetes.io/name: eni-ipam
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- define "eni-ipam.clusterName" -}}{{ required "clusterName is required: it tags and scopes every ENI eni-ipam creates" .Values.clusterName }}{{- end -}}
+
+{{/* Selector labels of one component: include with (dict "ctx" . "component" "allocator"). */}}
+{{- define "eni-ipam.selectorLabels" -}}
+app.kubernetes.io/name: eni-ipam
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* The allocator has its own ServiceAccount: it is the only role with AWS credentials (IRSA). */}}
+{{- define "eni-ipam.allocatorServiceAccount" -}}{{ include "eni-ipam.fullname" . }}-allocator{{- end -}}
+{{- define "eni-ipam.schedulerServiceAccount" -}}{{ include "eni-ipam.fullname" . }}-scheduler{{- end -}}
+{{- define "eni-ipam.extenderService" -}}{{ include "eni-ipam.fullname" . }}-extender{{- end -}}
+{{- define "eni-ipam.webhookService" -}}{{ include "eni-ipam.fullname" . }}-webhook{{- end -}}
+
+{{/* The secret holding the webhook's serving certificate (tls.crt, tls.key, ca.crt). */}}
+{{- define "eni-ipam.webhookTLSSecret" -}}{{ .Values.webhook.tls.secretName | default (printf "%s-webhook-tls" (include "eni-ipam.fullname" .)) }}{{- end -}}
+
+{{/* extenders[] of the KubeSchedulerConfiguration, as YAML. */}}
+{{- define "eni-ipam.schedulerExtenders" -}}
+- urlPrefix: http://{{ include "eni-ipam.extenderService" . }}.{{ .Release.Namespace }}.svc:{{ .Values.extender.port }}{{ .Values.extender.prefix }}
+  filterVerb: filter
+  prioritizeVerb: prioritize
+  weight: {{ .Values.schedulerExtender.weight }}
+  nodeCacheCapable: true
+  ignorable: {{ .Values.schedulerExtender.ignorable }}
+  httpTimeout: {{ .Values.schedulerExtender.httpTimeout }}
+{{- if .Values.schedulerExtender.branchResource }}
+- urlPrefix: http://{{ include "eni-ipam.extenderService" . }}.{{ .Release.Namespace }}.svc:{{ .Values.extender.port }}{{ .Values.extender.prefix }}/branch
+  managedResources:
+    - name: {{ .Values.schedulerExtender.branchResource }}
+      ignoredByScheduler: true
+{{- end }}
+{{- end -}}
+
+{{/* Pod-level settings shared by the eni-ipam Deployments. */}}
+{{- define "eni-ipam.podCommon" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations: {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext: {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end -}}
+
+{{/* Spread replicas of one component over nodes (include with the selectorLabels dict). */}}
+{{- define "eni-ipam.spread" -}}
+topologySpreadConstraints:
+  - maxSkew: 1
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels: {{- include "eni-ipam.selectorLabels" . | nindent 8 }}
+{{- end -}}
