@@ -1,0 +1,229 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyGrow, consumeDemand, decide, freeVlan, podENIAnnotation, podGoneReason, type DecideConfig, type Observation, type PodView } from './decide.ts';
+import { DEFAULT_POLICY, emptyStatus, type ENIPool, type ENIPoolStatus, type IPEntry } from '../../lib/enipool/types.ts';
+import type { EniInfo, Limits } from '../ec2/types.ts';
+
+const T0 = Date.UTC(2026, 0, 1);
+const iso = (ms: number) => new Date(ms).toISOString();
+const M5 = { maxENI: 3, ipv4PerENI: 10, branchENI: 9, trunking: true } satisfies Limits;
+const CFG: DecideConfig = { trunk: false, subnetLowThreshold: 0, resyncMs: 60_000 };
+
+function eni(id: string, dev: number, ips: string[], extra: Partial<EniInfo> = {}): EniInfo {
+  return { id, subnetId: 'subnet-1', vpcId: 'vpc-1', zone: 'z', mac: `02:00:00:00:00:0${dev}`, description: '', interfaceType: 'interface', status: 'in-use',
+    primaryIp: `10.0.${dev}.1`, secondaryIps: ips, securityGroups: ['sg-1'], tags: {},
+    attachment: { attachmentId: `att-${id}`, instanceId: 'i-1', deviceIndex: dev, status: 'attached', deleteOnTermination: true }, ...extra };
+}
+
+function pool(status: Partial<ENIPoolStatus> = {}, policy: Partial<typeof DEFAULT_POLICY> = {}): ENIPool {
+  return {
+    apiVersion: 'eni-ipam.io/v1alpha1', kind: 'ENIPool', metadata: { name: 'n1', resourceVersion: '1' },
+    spec: { nodeName: 'n1', instanceID: 'i-1', instanceType: 'm5.large', zone: 'z', vpcID: 'vpc-1', subnetSelector: {}, securityGroups: [], firstInterfaceIndex: 0, policy: { ...DEFAULT_POLICY, ...policy } },
+    status: { ...emptyStatus(), ...status },
+  };
+}
+
+function obs(o: Partial<Observation> & { pods?: PodView[]; gone?: string[] } = {}): Observation {
+  const pods = new Map((o.pods ?? []).map((p) => [p.uid, p]));
+  const gone = new Set(o.gone ?? []);
+  return { now: T0, enis: o.enis ?? [eni('eni-0', 0, [])], limits: o.limits ?? M5, subnets: o.subnets ?? [{ id: 'subnet-1', vpcId: 'vpc-1', zone: 'z', cidr: '10.0.0.0/16', tags: {}, available: 1000 }],
+    pod: (u) => pods.get(u), deleted: (u) => gone.has(u), ...o };
+}
+
+const ips = (n: number, base = 10) => Array.from({ length: n }, (_, i) => `10.0.0.${base + i}`);
+const reserved = (uid: string, since = T0 - 1000): IPEntry => ({ eni: 'eni-0', state: 'reserved', pod: { uid, namespace: 'ns', name: uid }, since: iso(since) });
+
+test('mirror: EC2 IPs not in status are added free; status IPs EC2 lacks are dropped unless reserved (reported)', () => {
+  const p = pool({ ips: {
+    '10.0.0.10': { eni: 'eni-0', state: 'free', since: iso(T0 - 5) },
+    '10.0.0.99': { eni: 'eni-0', state: 'free', since: iso(T0 - 5) },
+    '10.0.0.98': { eni: 'eni-0', state: 'releasing', since: iso(T0 - 5) },
+    '10.0.0.97': reserved('p1'),
+  } });
+  const d = decide(p, obs({ enis: [eni('eni-0', 0, ['10.0.0.10', '10.0.0.11'])], pods: [{ uid: 'p1', name: 'p1', namespace: 'ns', nodeName: 'n1', phase: 'Running' }] }), CFG);
+  assert.deepEqual(Object.keys(d.status.ips).sort(), ['10.0.0.10', '10.0.0.11', '10.0.0.97']);
+  assert.equal(d.status.ips['10.0.0.11']!.state, 'free');
+  assert.deepEqual(d.missing, ['10.0.0.97']);
+  assert.equal(d.status.conditions?.find((c) => c.type === 'IPsMissingInEC2')?.status, 'True');
+  assert.equal(d.status.enis.length, 1);
+  assert.equal(d.status.enis[0]!.primary, true);
+  assert.equal(d.status.enis[0]!.subnetCIDR, '10.0.0.0/16');
+  assert.equal(d.changed, true);
+});
+
+test('reserved → cooldown: table of pod situations', () => {
+  const grace = DEFAULT_POLICY.unboundGraceSeconds * 1000;
+  const cases: { name: string; pod?: Partial<PodView>; gone?: boolean; since: number; want: string | undefined }[] = [
+    { name: 'running here', pod: { nodeName: 'n1', phase: 'Running' }, since: T0 - 10 * grace, want: undefined },
+    { name: 'deleted (tombstone)', gone: true, since: T0 - 1, want: 'pod deleted' },
+    { name: 'not in cache, young', since: T0 - grace + 1, want: undefined },
+    { name: 'not in cache, past grace', since: T0 - grace, want: 'pod not found' },
+    { name: 'Succeeded', pod: { nodeName: 'n1', phase: 'Succeeded' }, since: T0 - 1, want: 'pod Succeeded' },
+    { name: 'Failed', pod: { nodeName: 'n1', phase: 'Failed' }, since: T0 - 1, want: 'pod Failed' },
+    { name: 'bound elsewhere', pod: { nodeName: 'n2', phase: 'Pending' }, since: T0 - 1, want: 'pod bound to n2' },
+    { name: 'unbound, young', pod: { phase: 'Pending' }, since: T0 - 1, want: undefined },
+    { name: 'unbound past grace', pod: { phase: 'Pending' }, since: T0 - grace, want: 'pod never bound' },
+  ];
+  for (const c of cases) {
+    const o = obs({ pods: c.pod ? [{ uid: 'u', name: 'u', namespace: 'ns', ...c.pod }] : [], gone: c.gone ? ['u'] : [] });
+    assert.equal(podGoneReason(o, 'u', 'n1', iso(c.since), T0, grace), c.want, c.name);
+    const d = decide(pool({ ips: { '10.0.0.10': reserved('u', c.since) } }), { ...o, enis: [eni('eni-0', 0, ['10.0.0.10'])] }, CFG);
+    const e = d.status.ips['10.0.0.10']!;
+    if (c.want) {
+      assert.equal(e.state, 'cooldown', c.name);
+      assert.equal(e.until, iso(T0 + DEFAULT_POLICY.cooldownSeconds * 1000), c.name);
+      assert.equal(e.pod?.uid, 'u', `${c.name}: cooldown keeps the last holder`);
+    } else {
+      assert.equal(e.state, 'reserved', c.name);
+    }
+  }
+});
+
+test('cooldown → free exactly at until; requeue is due then', () => {
+  const until = T0 + 5000;
+  const entry: IPEntry = { eni: 'eni-0', state: 'cooldown', pod: { uid: 'u', namespace: 'ns', name: 'u' }, since: iso(T0 - 1000), until: iso(until) };
+  const p = pool({ ips: { '10.0.0.10': entry } }, { targetFree: 0 });
+  const early = decide(p, obs({ enis: [eni('eni-0', 0, ['10.0.0.10'])] }), CFG);
+  assert.equal(early.status.ips['10.0.0.10']!.state, 'cooldown');
+  assert.equal(early.requeueAfterMs, 5000);
+  const onTime = decide(p, obs({ now: until, enis: [eni('eni-0', 0, ['10.0.0.10'])] }), CFG);
+  assert.equal(onTime.status.ips['10.0.0.10']!.state, 'free');
+  assert.equal(onTime.status.ips['10.0.0.10']!.pod, undefined);
+});
+
+test('excess: free IPs are tracked with excessSince and only released after the delay; reserved/cooldown never', () => {
+  // targetFree 2 and 6 free on a non-primary ENI → 4 excess.
+  const policy = { targetFree: 2, releaseDelaySeconds: 100 };
+  const enis = [eni('eni-0', 0, ['10.0.0.10', '10.0.0.11']), eni('eni-1', 1, ips(6, 50))];
+  const status: Partial<ENIPoolStatus> = { ips: {
+    '10.0.0.10': reserved('a'), '10.0.0.11': { ...reserved('b'), state: 'cooldown', until: iso(T0 + 999_999) },
+  } };
+  const pods: PodView[] = [{ uid: 'a', name: 'a', namespace: 'ns', nodeName: 'n1', phase: 'Running' }];
+  const d1 = decide(pool(status, policy), obs({ enis, pods }), { ...CFG, resyncMs: 1e9 });
+  const marked = Object.entries(d1.status.ips).filter(([, e]) => e.excessSince).map(([ip]) => ip).sort();
+  assert.equal(marked.length, 4);
+  assert.ok(marked.every((ip) => ip.startsWith('10.0.0.5')), 'from the non-primary ENI');
+  assert.equal(d1.markedReleasing.length, 0);
+  assert.equal(d1.requeueAfterMs, 100_000);
+  // Before the delay: still nothing released.
+  const d2 = decide({ ...pool(status, policy), status: d1.status }, obs({ now: T0 + 99_999, enis, pods }), CFG);
+  assert.equal(d2.markedReleasing.length, 0);
+  // After the delay: the same four go to releasing.
+  const d3 = decide({ ...pool(status, policy), status: d2.status }, obs({ now: T0 + 100_000, enis, pods }), CFG);
+  assert.deepEqual(d3.markedReleasing.sort(), marked);
+  for (const ip of marked) assert.equal(d3.status.ips[ip]!.state, 'releasing');
+  assert.equal(d3.status.ips['10.0.0.10']!.state, 'reserved');
+  assert.equal(d3.status.ips['10.0.0.11']!.state, 'cooldown');
+  assert.equal(d3.grow, undefined, 'still 2 free: no deficit');
+});
+
+test('excess that stops being excess (reservations arrived) clears excessSince: the delay restarts', () => {
+  const policy = { targetFree: 2, releaseDelaySeconds: 100 };
+  const enis = [eni('eni-0', 0, ips(4))];
+  const d1 = decide(pool({}, policy), obs({ enis }), CFG);
+  assert.equal(Object.values(d1.status.ips).filter((e) => e.excessSince).length, 2);
+  // The webhook reserves two IPs: now 2 free = target, nothing is excess.
+  const s = structuredClone(d1.status);
+  s.ips['10.0.0.10'] = reserved('x'); s.ips['10.0.0.11'] = reserved('y');
+  const pods: PodView[] = ['x', 'y'].map((u) => ({ uid: u, name: u, namespace: 'ns', nodeName: 'n1', phase: 'Running' }));
+  const d2 = decide({ ...pool({}, policy), status: s }, obs({ now: T0 + 200_000, enis, pods }), CFG);
+  assert.equal(d2.markedReleasing.length, 0);
+  assert.equal(Object.values(d2.status.ips).filter((e) => e.excessSince).length, 0);
+});
+
+test('deficit: a new node asks for targetFree, unmet demand surges on top', () => {
+  const d = decide(pool(), obs(), CFG);
+  assert.deepEqual(d.grow, { need: 8, upTo: 8, reservedSlots: 0 });
+  const d2 = decide(pool({ unmetDemand: { ips: 3, branch: 0, since: iso(T0 - 1) } }), obs(), CFG);
+  assert.equal(d2.grow?.need, 11);
+  // Stale demand (older than the grace) is dropped.
+  const d3 = decide(pool({ unmetDemand: { ips: 3, branch: 0, since: iso(T0 - 1e9) } }), obs(), CFG);
+  assert.equal(d3.grow?.need, 8);
+  assert.equal(d3.status.unmetDemand, undefined);
+});
+
+test('an invisible instance changes nothing EC2-derived and asks for no EC2 work', () => {
+  const p = pool({ ips: { '10.0.0.10': { eni: 'eni-0', state: 'free', since: iso(T0) } } });
+  const d = decide(p, obs({ enis: [] }), CFG);
+  assert.ok(d.status.ips['10.0.0.10']);
+  assert.equal(d.grow, undefined);
+  assert.equal(d.status.conditions?.find((c) => c.type === 'Synced')?.reason, 'InstanceNotFound');
+});
+
+test('an unchanged, converged pool is not rewritten', () => {
+  const first = decide(pool(), obs({ enis: [eni('eni-0', 0, ips(8))] }), CFG);
+  const second = decide({ ...pool(), status: first.status }, obs({ now: T0 + 1000, enis: [eni('eni-0', 0, ips(8))] }), CFG);
+  assert.equal(second.changed, false);
+  assert.equal(second.grow, undefined);
+});
+
+test('trunk: wanted on trunk-capable nodes (one device slot kept for it)', () => {
+  const d = decide(pool(), obs(), { ...CFG, trunk: true });
+  assert.equal(d.wantTrunk, true);
+  assert.equal(d.grow?.reservedSlots, 1);
+  assert.equal(d.counts.instanceCapacity, (3 - 1) * 9);
+  const withTrunk = decide(pool(), obs({ enis: [eni('eni-0', 0, []), eni('eni-t', 1, [], { interfaceType: 'trunk' })] }), { ...CFG, trunk: true });
+  assert.equal(withTrunk.wantTrunk, false);
+  assert.equal(withTrunk.status.trunkENI, 'eni-t');
+  const noTrunking = decide(pool(), obs({ limits: { ...M5, trunking: false } }), { ...CFG, trunk: true });
+  assert.equal(noTrunking.wantTrunk, false);
+});
+
+test('branch slots: vlan assignment, create, annotate, cooldown, deleting', () => {
+  const enis = [eni('eni-0', 0, ips(8)), eni('eni-t', 1, [], { interfaceType: 'trunk' })];
+  const podRef = (u: string) => ({ uid: u, namespace: 'ns', name: u });
+  const slotBase = { securityGroups: ['sg-x'], since: iso(T0 - 1000) };
+  const status: Partial<ENIPoolStatus> = { branches: {
+    a: { ...slotBase, state: 'pending', pod: podRef('a') },
+    b: { ...slotBase, state: 'pending', pod: podRef('b'), vlanID: 1 },
+    c: { ...slotBase, state: 'attached', pod: podRef('c'), vlanID: 2, eniID: 'eni-c', ip: '10.0.9.9', mac: '02:aa', subnetCIDR: '10.0.0.0/16', associationID: 'trunk-assoc-c' },
+    d: { ...slotBase, state: 'attached', pod: podRef('d'), vlanID: 3, eniID: 'eni-d', ip: '10.0.9.8', mac: '02:bb', subnetCIDR: '10.0.0.0/16', associationID: 'trunk-assoc-d' },
+    e: { ...slotBase, state: 'cooldown', pod: podRef('e'), vlanID: 4, until: iso(T0) },
+    f: { ...slotBase, state: 'cooldown', pod: podRef('f'), vlanID: 5, until: iso(T0 + 10) },
+    g: { ...slotBase, state: 'pending', pod: podRef('g') },
+  } };
+  const run = (u: string, phase = 'Running'): PodView => ({ uid: u, name: u, namespace: 'ns', nodeName: 'n1', phase });
+  const pods = [run('a'), run('b'), { ...run('c'), podENI: podENIAnnotation(status.branches!.c!) }, run('d', 'Succeeded'), { ...run('g'), nodeName: undefined }];
+  const d = decide(pool(status), obs({ enis, pods }), CFG);
+  const s = d.status.branches;
+  assert.equal(s.a!.vlanID, 6, 'lowest VLAN not held by any slot (cooldown slots keep theirs)');
+  assert.deepEqual(d.branchCreate.sort(), ['a', 'b']);
+  assert.deepEqual(d.annotate, [], 'c is annotated already; d finished');
+  assert.equal(s.d!.state, 'cooldown');
+  assert.equal(s.d!.until, iso(T0 + DEFAULT_POLICY.branchCooldownSeconds * 1000));
+  assert.equal(s.e!.state, 'deleting');
+  assert.equal(s.f!.state, 'cooldown');
+  assert.deepEqual(d.branchDelete, ['e']);
+  assert.equal(s.g!.state, 'pending', 'unbound within grace: waits, no ENI yet');
+  assert.equal(d.requeueAfterMs, 10);
+  // Without a trunk, nothing is created.
+  const noTrunk = decide(pool(status), obs({ enis: [eni('eni-0', 0, ips(8))], pods }), CFG);
+  assert.deepEqual(noTrunk.branchCreate, []);
+});
+
+test('pod-eni annotation has the VPC CNI shape', () => {
+  const v = podENIAnnotation({ state: 'attached', pod: { uid: 'u', namespace: 'n', name: 'p' }, securityGroups: [], since: iso(T0),
+    eniID: 'eni-1', ip: '10.0.1.5', mac: '0a:62:00:00:00:01', vlanID: 3, subnetCIDR: '10.0.1.0/24', associationID: 'trunk-assoc-1' });
+  assert.deepEqual(JSON.parse(v!), [{ eniId: 'eni-1', ifAddress: '0a:62:00:00:00:01', privateIp: '10.0.1.5', vlanId: 3, subnetCidr: '10.0.1.0/24', associationID: 'trunk-assoc-1' }]);
+  assert.equal(podENIAnnotation({ state: 'pending', pod: { uid: 'u', namespace: 'n', name: 'p' }, securityGroups: [], since: iso(T0) }), undefined);
+});
+
+test('freeVlan', () => {
+  const s = (v: number) => ({ state: 'attached' as const, pod: { uid: String(v), namespace: 'n', name: 'p' }, securityGroups: [], since: '', vlanID: v });
+  assert.equal(freeVlan({}, 18), 1);
+  assert.equal(freeVlan({ a: s(1), b: s(2), c: s(4) }, 18), 3);
+  assert.equal(freeVlan({ a: s(1), b: s(2) }, 2), undefined);
+});
+
+test('applyGrow adds the ENI before its IPs; consumeDemand subtracts what was covered', () => {
+  const s = emptyStatus();
+  const n = applyGrow(s, [{ eniId: 'eni-9', ips: ['10.0.5.1', '10.0.5.2'], eni: eni('eni-9', 2, ['10.0.5.1', '10.0.5.2']) }, { eniId: 'eni-unknown', ips: ['10.0.6.1'] }], [], T0);
+  assert.equal(n, 2);
+  assert.equal(s.enis[0]!.id, 'eni-9');
+  assert.equal(s.ips['10.0.6.1'], undefined, 'IPs of an ENI the status does not know wait for the mirror');
+  s.unmetDemand = { ips: 5, branch: 1, since: iso(T0) };
+  consumeDemand(s, { ips: 3, branch: 0 });
+  assert.deepEqual(s.unmetDemand, { ips: 2, branch: 1, since: iso(T0) });
+  consumeDemand(s, { ips: 9, branch: 9 });
+  assert.equal(s.unmetDemand, undefined);
+});

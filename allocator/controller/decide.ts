@@ -1,0 +1,364 @@
+// The allocator's reconcile decisions for one node, pure: given the ENIPool, what EC2 reports for
+// the instance, the pods and the time, compute the next status and the EC2 work to do. The I/O
+// reconciler (reconciler.ts) writes the status with compare-and-swap and then performs the work.
+//
+// IP state machine (DESIGN.md):
+//   (EC2 has it, status does not)  → free
+//   free      → reserved    webhook only (CAS)
+//   reserved  → cooldown    pod deleted, finished (Succeeded/Failed), bound elsewhere, or never bound within the grace
+//   cooldown  → free        at `until`
+//   free      → releasing   chosen as excess continuously for releaseDelay (excessSince tracks it)
+//   releasing → (removed)   after UnassignPrivateIpAddresses succeeded (reconciler), or when EC2 no longer has it
+// Branch slots: pending → (vlan, ENI, association) → attached → cooldown → deleting → (removed).
+import type { EniInfo, Limits, SubnetInfo } from '../ec2/types.ts';
+import { chooseRelease, type EniUsage } from '../ec2/enis.ts';
+import { deficitRange, excess, podIpCapacity, type PoolCounts } from '../ec2/policy.ts';
+import type { BranchSlot, Condition, ENIEntry, ENIPool, ENIPoolStatus, IPEntry, SubnetStatus } from '../../lib/enipool/types.ts';
+import { emptyStatus } from '../../lib/enipool/types.ts';
+
+/** What the allocator knows about a pod (from its informer). */
+export interface PodView {
+  uid: string;
+  name: string;
+  namespace: string;
+  nodeName?: string;
+  phase?: string;
+  /** The vpc.amazonaws.com/pod-eni annotation as it is on the pod now. */
+  podENI?: string;
+}
+
+export interface Observation {
+  now: number;
+  /** The instance's ENIs in EC2; undefined when the instance is not visible (gone or not yet). */
+  enis?: readonly EniInfo[];
+  limits: Limits;
+  /** Subnets eligible for the node (selector applied), as last described. */
+  subnets: readonly SubnetInfo[];
+  /** Pods by UID (whole cluster: a reservation may name a pod bound elsewhere). */
+  pod: (uid: string) => PodView | undefined;
+  /** UIDs of pods seen deleted recently (informer tombstones). */
+  deleted: (uid: string) => boolean;
+}
+
+export interface DecideConfig {
+  /** Create a trunk ENI on trunk-capable nodes (security groups for pods). */
+  trunk: boolean;
+  /** The node counts as subnet-low when its eligible subnets together have fewer free addresses. */
+  subnetLowThreshold: number;
+  /** Latest resync: requeue at most this far out (clock ms). */
+  resyncMs: number;
+}
+
+export interface BranchWork { uid: string; slot: BranchSlot }
+
+export interface Decision {
+  status: ENIPoolStatus;
+  /** The status differs from the input beyond lastSync/summary. */
+  changed: boolean;
+  /** IPs to add in EC2 now (need > 0), and how far growth may go at no extra call. */
+  grow?: { need: number; upTo: number; reservedSlots: number };
+  /** The trunk ENI is wanted but missing. */
+  wantTrunk: boolean;
+  /** Reserved IPs that EC2 no longer has (should never happen; reported). */
+  missing: string[];
+  /** IPs newly moved to releasing by this decision (the reconciler releases every `releasing` IP of the written pool). */
+  markedReleasing: string[];
+  /** Pending slots ready for ENI creation/association (vlan assigned, trunk attached). */
+  branchCreate: string[];
+  /** Attached slots whose pod lacks the right pod-eni annotation. */
+  annotate: string[];
+  /** Slots in `deleting`. */
+  branchDelete: string[];
+  /** Our pod ENIs attached without DeleteOnTermination (a crash between attach and modify). */
+  fixDeleteOnTermination: { eniId: string; attachmentId: string }[];
+  /** Clock ms until something time-based is due (cooldown end, release delay, grace). */
+  requeueAfterMs: number;
+  counts: PoolCounts;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const ms = (s: string | undefined): number => (s ? Date.parse(s) : NaN);
+
+const FINISHED = new Set(['Succeeded', 'Failed']);
+export const MAX_VLAN = 120;
+
+/** Why a reservation / branch slot for this pod should be given back now, or undefined to keep it. */
+export function podGoneReason(o: Pick<Observation, 'pod' | 'deleted'>, uid: string, node: string, since: string, now: number, graceMs: number): string | undefined {
+  const p = o.pod(uid);
+  if (!p) {
+    if (o.deleted(uid)) return 'pod deleted';
+    // Not in our cache: deleted before we saw it, or created so recently the informer lags. The
+    // grace covers the lag; after it the pod is treated as gone.
+    return now - ms(since) >= graceMs ? 'pod not found' : undefined;
+  }
+  if (p.phase && FINISHED.has(p.phase)) return `pod ${p.phase}`;
+  if (p.nodeName && p.nodeName !== node) return `pod bound to ${p.nodeName}`;
+  if (!p.nodeName && now - ms(since) >= graceMs) return 'pod never bound';
+  return undefined;
+}
+
+/** The pod-eni annotation value (AWS VPC CNI format: a JSON array with one entry per branch). */
+export function podENIAnnotation(slot: BranchSlot): string | undefined {
+  if (!slot.eniID || !slot.ip || !slot.mac || slot.vlanID === undefined || !slot.subnetCIDR) return undefined;
+  return JSON.stringify([{ eniId: slot.eniID, ifAddress: slot.mac, privateIp: slot.ip, vlanId: slot.vlanID, subnetCidr: slot.subnetCIDR, associationID: slot.associationID ?? '' }]);
+}
+
+/** Lowest VLAN ID in 1..max not held by any slot. */
+export function freeVlan(branches: Record<string, BranchSlot>, max: number): number | undefined {
+  const used = new Set(Object.values(branches).map((b) => b.vlanID).filter((v): v is number => v !== undefined));
+  for (let v = 1; v <= max; v++) if (!used.has(v)) return v;
+  return undefined;
+}
+
+function ipCount(status: ENIPoolStatus): { free: number; reserved: number; cooldown: number; releasing: number } {
+  const c = { free: 0, reserved: 0, cooldown: 0, releasing: 0 };
+  for (const e of Object.values(status.ips)) c[e.state]++;
+  return c;
+}
+
+function eniEntry(e: EniInfo, subnets: readonly SubnetInfo[], prev?: ENIEntry): ENIEntry {
+  const cidr = subnets.find((s) => s.id === e.subnetId)?.cidr ?? prev?.subnetCIDR ?? '';
+  const entry: ENIEntry = { id: e.id, deviceIndex: e.attachment?.deviceIndex ?? -1, subnetID: e.subnetId, subnetCIDR: cidr, securityGroups: [...e.securityGroups], mac: e.mac, primaryIP: e.primaryIp };
+  if (entry.deviceIndex === 0) entry.primary = true;
+  return entry;
+}
+
+function podEnisOf(enis: readonly EniInfo[], fii: number): EniInfo[] {
+  return enis
+    .filter((e) => e.interfaceType === 'interface' && e.attachment && e.attachment.status !== 'detaching' && e.attachment.status !== 'detached' && e.attachment.deviceIndex >= fii)
+    .sort((a, b) => (a.attachment!.deviceIndex - b.attachment!.deviceIndex));
+}
+
+/**
+ * Mirrors EC2 into the status: ENIs, secondary IPs (new ones free; free/cooldown/releasing ones EC2
+ * no longer has are dropped; reserved ones EC2 lacks are kept and reported), trunk, limits, subnets.
+ */
+export function mirror(status: ENIPoolStatus, enis: readonly EniInfo[], o: { fii: number; limits: Limits; subnets: readonly SubnetInfo[]; now: number }): { missing: string[] } {
+  const pod = podEnisOf(enis, o.fii);
+  const prevEnis = new Map(status.enis.map((e) => [e.id, e]));
+  status.enis = pod.map((e) => eniEntry(e, o.subnets, prevEnis.get(e.id)));
+  const inEc2 = new Map<string, string>();
+  for (const e of pod) for (const ip of e.secondaryIps) inEc2.set(ip, e.id);
+  const missing: string[] = [];
+  for (const [ip, entry] of Object.entries(status.ips)) {
+    const eni = inEc2.get(ip);
+    if (eni === undefined) {
+      if (entry.state === 'reserved') missing.push(ip);
+      else delete status.ips[ip];
+    } else if (entry.eni !== eni) {
+      entry.eni = eni;
+    }
+  }
+  for (const [ip, eni] of inEc2) {
+    if (!status.ips[ip]) status.ips[ip] = { eni, state: 'free', since: iso(o.now) };
+  }
+  const trunk = enis.find((e) => e.interfaceType === 'trunk' && e.attachment?.status === 'attached');
+  if (trunk) status.trunkENI = trunk.id; else delete status.trunkENI;
+  const l = { maxENI: o.limits.maxENI, ipv4PerENI: o.limits.ipv4PerENI, branchENI: o.limits.branchENI, trunking: o.limits.trunking };
+  if (JSON.stringify(status.limits) !== JSON.stringify(l)) status.limits = l;
+  const prevSub = new Map(status.subnets.map((s) => [s.id, s]));
+  status.subnets = o.subnets.map((s): SubnetStatus => {
+    const p = prevSub.get(s.id);
+    // Keep the old observation while the count is unchanged, so an idle node writes nothing.
+    return p && p.available === s.available && p.cidr === s.cidr ? p : { id: s.id, cidr: s.cidr, available: s.available, observedAt: iso(o.now) };
+  });
+  return { missing };
+}
+
+function setCondition(status: ENIPoolStatus, c: Omit<Condition, 'lastTransitionTime'>, now: number): void {
+  const list = status.conditions ?? [];
+  const i = list.findIndex((x) => x.type === c.type);
+  const prev = i >= 0 ? list[i] : undefined;
+  if (prev && prev.status === c.status && prev.reason === c.reason && prev.message === c.message) return;
+  const next: Condition = { ...c, lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : iso(now) };
+  if (i >= 0) list[i] = next; else list.push(next);
+  status.conditions = list;
+}
+
+function removeCondition(status: ENIPoolStatus, type: string): void {
+  if (!status.conditions) return;
+  status.conditions = status.conditions.filter((c) => c.type !== type);
+  if (status.conditions.length === 0) delete status.conditions;
+}
+
+/** Comparable form of a status, without fields that change on every write. */
+export function statusKey(s: ENIPoolStatus | undefined): string {
+  if (!s) return '';
+  const { lastSync: _l, summary: _s, observedGeneration: _g, ...rest } = s;
+  return JSON.stringify(rest);
+}
+
+export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Decision {
+  const { now } = obs;
+  const spec = pool.spec;
+  const policy = spec.policy;
+  const node = spec.nodeName || pool.metadata.name || '';
+  const before = statusKey(pool.status);
+  const status: ENIPoolStatus = structuredClone(pool.status ?? emptyStatus());
+  status.enis ??= []; status.ips ??= {}; status.branches ??= {}; status.subnets ??= [];
+  const fii = spec.firstInterfaceIndex ?? 0;
+  let due = cfg.resyncMs;
+  const dueAt = (t: number) => { if (Number.isFinite(t)) due = Math.max(1, Math.min(due, t - now)); };
+
+  const d: Decision = {
+    status, changed: false, wantTrunk: false, missing: [], markedReleasing: [], branchCreate: [], annotate: [], branchDelete: [],
+    fixDeleteOnTermination: [], requeueAfterMs: cfg.resyncMs, counts: { total: 0, free: 0, used: 0, releasing: 0, unmetDemand: 0, instanceCapacity: 0 },
+  };
+
+  // 1. Mirror EC2. No ENIs at all means EC2 does not show the instance: change nothing in EC2's name.
+  const visible = obs.enis !== undefined && obs.enis.length > 0;
+  if (visible) {
+    d.missing = mirror(status, obs.enis!, { fii, limits: obs.limits, subnets: obs.subnets, now }).missing;
+    if (d.missing.length) setCondition(status, { type: 'IPsMissingInEC2', status: 'True', reason: 'ReservedIPNotOnENI', message: `reserved IPs not assigned in EC2: ${d.missing.sort().join(', ')}` }, now);
+    else removeCondition(status, 'IPsMissingInEC2');
+    for (const e of podEnisOf(obs.enis!, fii)) {
+      if (e.attachment && e.attachment.deviceIndex > 0 && !e.attachment.deleteOnTermination && e.tags['eni-ipam.io/owner']) {
+        d.fixDeleteOnTermination.push({ eniId: e.id, attachmentId: e.attachment.attachmentId });
+      }
+    }
+  }
+
+  // 2. Reservations of pods that are gone → cooldown; cooldowns that ended → free.
+  const graceMs = policy.unboundGraceSeconds * 1000;
+  for (const entry of Object.values(status.ips)) {
+    if (entry.state === 'reserved' && entry.pod) {
+      const why = podGoneReason(obs, entry.pod.uid, node, entry.since, now, graceMs);
+      if (why) {
+        entry.state = 'cooldown';
+        entry.since = iso(now);
+        entry.until = iso(now + policy.cooldownSeconds * 1000);
+        delete entry.excessSince;
+      } else if (!obs.pod(entry.pod.uid)?.nodeName) {
+        dueAt(ms(entry.since) + graceMs);
+      }
+    }
+    if (entry.state === 'cooldown') {
+      if (!(ms(entry.until) > now)) {
+        entry.state = 'free';
+        entry.since = iso(now);
+        delete entry.until;
+        delete entry.pod;
+      } else {
+        dueAt(ms(entry.until));
+      }
+    }
+  }
+
+  // 3. Unmet demand the webhook recorded expires after the grace (its pods were bound or gave up).
+  if (status.unmetDemand) {
+    const exp = ms(status.unmetDemand.since) + graceMs;
+    if (!(exp > now)) delete status.unmetDemand; else dueAt(exp);
+  }
+
+  // 4. Counts, excess (→ excessSince → releasing after the delay), deficit.
+  const trunkCapable = obs.limits.trunking && obs.limits.branchENI > 0;
+  const hasTrunk = visible ? obs.enis!.some((e) => e.interfaceType === 'trunk' && e.attachment) : Boolean(status.trunkENI);
+  d.wantTrunk = visible && cfg.trunk && trunkCapable && !hasTrunk;
+  const trunkSlot = hasTrunk || d.wantTrunk ? 1 : 0;
+  const c = ipCount(status);
+  const subnetFree = obs.subnets.reduce((n, s) => n + s.available, 0);
+  const opts = { subnetLow: obs.subnets.length > 0 && subnetFree < cfg.subnetLowThreshold };
+  const counts: PoolCounts = {
+    total: c.free + c.reserved + c.cooldown + c.releasing, free: c.free, used: c.reserved + c.cooldown, releasing: c.releasing,
+    unmetDemand: status.unmetDemand?.ips ?? 0, instanceCapacity: podIpCapacity(obs.limits, fii, trunkSlot),
+  };
+  d.counts = counts;
+  if (visible) {
+    const ex = excess(policy, counts, opts);
+    const chosen = new Set<string>();
+    if (ex > 0) {
+      const usage = new Map<string, EniUsage>();
+      for (const e of status.enis) usage.set(e.id, { eniId: e.id, deviceIndex: e.deviceIndex, secondaries: 0, free: [] });
+      for (const [ip, entry] of Object.entries(status.ips)) {
+        const u = usage.get(entry.eni);
+        if (!u) continue;
+        u.secondaries++;
+        if (entry.state === 'free') (u.free as string[]).push(ip);
+      }
+      for (const op of chooseRelease([...usage.values()], ex)) for (const ip of op.ips) chosen.add(ip);
+    }
+    const delayMs = policy.releaseDelaySeconds * 1000;
+    for (const [ip, entry] of Object.entries(status.ips)) {
+      if (entry.state !== 'free') continue;
+      if (!chosen.has(ip)) { delete entry.excessSince; continue; }
+      entry.excessSince ??= iso(now);
+      const releaseAt = ms(entry.excessSince) + delayMs;
+      if (releaseAt <= now) {
+        entry.state = 'releasing';
+        entry.since = iso(now);
+        delete entry.excessSince;
+        d.markedReleasing.push(ip);
+      } else {
+        dueAt(releaseAt);
+      }
+    }
+    const range = deficitRange(policy, { ...counts, releasing: counts.releasing + d.markedReleasing.length, free: counts.free - d.markedReleasing.length }, opts);
+    if (range.need > 0) d.grow = { need: range.need, upTo: range.upTo, reservedSlots: d.wantTrunk ? 1 : 0 };
+  }
+
+  // 5. Branch slots.
+  const maxVlan = Math.min(MAX_VLAN, Math.max(obs.limits.branchENI, 1));
+  const branchCooldownMs = policy.branchCooldownSeconds * 1000;
+  const trunkReady = Boolean(status.trunkENI);
+  for (const [uid, slot] of Object.entries(status.branches).sort(([, a], [, b]) => ms(a.since) - ms(b.since))) {
+    if (slot.state === 'pending' || slot.state === 'attached') {
+      const why = podGoneReason(obs, uid, node, slot.since, now, graceMs);
+      if (why) {
+        slot.state = 'cooldown';
+        slot.since = iso(now);
+        slot.until = iso(now + branchCooldownMs);
+      } else if (!obs.pod(uid)?.nodeName) {
+        dueAt(ms(slot.since) + graceMs);
+      }
+    }
+    if (slot.state === 'pending' && trunkReady && obs.pod(uid)?.nodeName === node) {
+      if (slot.vlanID === undefined) {
+        const v = freeVlan(status.branches, maxVlan);
+        if (v !== undefined) slot.vlanID = v;
+      }
+      if (slot.vlanID !== undefined) d.branchCreate.push(uid);
+    }
+    if (slot.state === 'attached') {
+      const want = podENIAnnotation(slot);
+      if (want && obs.pod(uid)?.podENI !== want) d.annotate.push(uid);
+    }
+    if (slot.state === 'cooldown') {
+      if (!(ms(slot.until) > now)) { slot.state = 'deleting'; slot.since = iso(now); delete slot.until; } else dueAt(ms(slot.until));
+    }
+    if (slot.state === 'deleting') d.branchDelete.push(uid);
+  }
+
+  // 6. Conditions users read.
+  if (!visible) {
+    setCondition(status, { type: 'Synced', status: 'False', reason: 'InstanceNotFound', message: `EC2 shows no network interfaces for instance ${spec.instanceID}` }, now);
+  } else {
+    setCondition(status, { type: 'Synced', status: 'True', reason: 'Mirrored', message: `mirrored ${status.enis.length} ENIs and ${Object.keys(status.ips).length} IPs from EC2` }, now);
+  }
+
+  d.changed = statusKey(status) !== before;
+  d.requeueAfterMs = due;
+  return d;
+}
+
+/** Applies an EC2 grow result to a status: new ENIs first, then their IPs as free. */
+export function applyGrow(status: ENIPoolStatus, added: { eniId: string; ips: string[]; eni?: EniInfo }[], subnets: readonly SubnetInfo[], now: number): number {
+  let n = 0;
+  for (const a of added) {
+    if (a.eni && !status.enis.some((e) => e.id === a.eniId)) status.enis.push(eniEntry(a.eni, subnets));
+    if (!status.enis.some((e) => e.id === a.eniId)) continue; // unknown ENI: the next mirror adds it with its IPs
+    for (const ip of a.ips) {
+      if (!status.ips[ip]) { status.ips[ip] = { eni: a.eniId, state: 'free', since: iso(now) } satisfies IPEntry; n++; }
+    }
+  }
+  status.enis.sort((a, b) => a.deviceIndex - b.deviceIndex);
+  return n;
+}
+
+/** Takes back the unmet demand a grow covered (the webhook may have added more meanwhile). */
+export function consumeDemand(status: ENIPoolStatus, consumed: { ips: number; branch: number }): void {
+  const u = status.unmetDemand;
+  if (!u) return;
+  const ips = Math.max(0, u.ips - consumed.ips);
+  const branch = Math.max(0, u.branch - consumed.branch);
+  if (ips === 0 && branch === 0) delete status.unmetDemand; else status.unmetDemand = { ...u, ips, branch };
+}
