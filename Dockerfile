@@ -1,0 +1,34 @@
+# One image for every role: `eni-ipam allocator|extender|webhook|certs|...`.
+# The TypeScript sources run through tsx's loader (a runtime dependency), so there is no build step.
+FROM node:20-slim
+
+ENV NODE_ENV=production \
+    # tsx caches compiled modules under the temp dir; the chart mounts an emptyDir there because the
+    # root filesystem is read-only.
+    TMPDIR=/tmp \
+    HOME=/tmp
+
+WORKDIR /app
+
+# Dependencies first, for layer caching. tsx and esbuild are in "dependencies", so --omit=dev keeps
+# them and drops only the linters, type checker and @types.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# Only what runs: the CLI, the roles, shared code and data (lib/data: the ENI limits table), the
+# simulators (sandbox, ec2-sim, kube-sim commands) and the CRDs, which lib/enipool/crds.ts reads.
+COPY bin ./bin
+COPY lib ./lib
+COPY allocator ./allocator
+COPY extender ./extender
+COPY webhook ./webhook
+COPY certs ./certs
+COPY sim ./sim
+COPY charts/eni-ipam/crds ./charts/eni-ipam/crds
+COPY tsconfig.json ./
+
+# Any non-root UID works (the files are world-readable); the chart runs it as 65532.
+USER 65532:65532
+
+ENTRYPOINT ["node", "bin/eni-ipam.js"]
+CMD ["--help"]
