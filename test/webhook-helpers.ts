@@ -1,0 +1,80 @@
+// Shared set-up for the webhook's cross-component tests and its benchmark: kube-sim with its
+// mutating admission chain, the CRDs, a PKI on disk, the webhook over HTTPS, and its
+// MutatingWebhookConfiguration pointing at it with the caBundle.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AdmissionregistrationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../lib/clock.ts';
+import { caBundle, makeCA, makeServingCert, writeCertFiles, type CertPair } from '../lib/certs.ts';
+import { silentLogger, type Logger } from '../lib/log.ts';
+import { crdManifests } from '../lib/enipool/crds.ts';
+import { API_VERSION, DEFAULT_POLICY, type ENIPool, type IPEntry } from '../lib/enipool/types.ts';
+import { startKubeSim, type KubeSim } from '../sim/kube/index.ts';
+import { MutatingAdmitter } from '../sim/kube/admission/index.ts';
+import { startWebhook, type Webhook, type WebhookOptions } from '../webhook/server.ts';
+import { webhookConfiguration } from '../webhook/manifest.ts';
+
+export interface WebhookEnv {
+  sim: KubeSim;
+  kc: KubeConfig;
+  hook: Webhook;
+  admitter: MutatingAdmitter;
+  certDir: string;
+  ca: CertPair;
+  close(): Promise<void>;
+}
+
+export async function startWebhookEnv(o: {
+  clock: Clock;
+  logger?: Logger;
+  registry?: Registry;
+  webhook?: Partial<Omit<WebhookOptions, 'kubeConfig' | 'clock' | 'logger' | 'tls'>>;
+  timeoutSeconds?: number;
+}): Promise<WebhookEnv> {
+  const logger = o.logger ?? silentLogger();
+  const admitter = new MutatingAdmitter({ clock: o.clock, logger });
+  const sim = await startKubeSim({ clock: o.clock, admitter, logger });
+  for (const crd of crdManifests()) await sim.store.create('customresourcedefinitions.apiextensions.k8s.io', crd, { admit: false });
+  const certDir = await mkdtemp(join(tmpdir(), 'eni-ipam-webhook-'));
+  const ca = makeCA({ commonName: 'eni-ipam-test-ca' });
+  const serving = makeServingCert(ca, { dnsNames: ['localhost', 'eni-ipam-webhook.eni-ipam.svc'], ipAddresses: ['127.0.0.1'] });
+  const files = await writeCertFiles(certDir, { ca, serving });
+  const kc = sim.kubeConfig();
+  const hook = await startWebhook({
+    kubeConfig: kc, clock: o.clock, logger, registry: o.registry,
+    tls: { certFile: files['tls.crt']!, keyFile: files['tls.key']! },
+    ...o.webhook,
+  });
+  await kc.makeApiClient(AdmissionregistrationV1Api).createMutatingWebhookConfiguration({
+    body: webhookConfiguration({ url: hook.url, caBundle: caBundle(ca), namespace: 'eni-ipam', timeoutSeconds: o.timeoutSeconds ?? 10 }) as never,
+  });
+  await hook.synced();
+  return {
+    sim, kc, hook, admitter, certDir, ca,
+    close: async () => {
+      await hook.close();
+      await sim.close();
+      admitter.close();
+      await rm(certDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An ENIPool for `node` with `free` free IPs on ENI device index 1 (created, then status written). */
+export async function createPool(sim: KubeSim, node: string, free: number, extra: Record<string, IPEntry> = {}): Promise<ENIPool> {
+  const ips: Record<string, IPEntry> = { ...extra };
+  for (let i = 0; i < free; i++) ips[`10.0.${1 + Math.floor(i / 200)}.${20 + (i % 200)}`] = { eni: 'eni-0a1', state: 'free', since: '2026-01-01T00:00:00Z' };
+  const created = await sim.store.create<ENIPool>('enipools.eni-ipam.io', {
+    apiVersion: API_VERSION, kind: 'ENIPool', metadata: { name: node },
+    spec: { nodeName: node, instanceID: 'i-0abc', instanceType: 'm5.4xlarge', zone: 'us-east-1a', vpcID: 'vpc-1', subnetSelector: {}, securityGroups: [], firstInterfaceIndex: 1, policy: DEFAULT_POLICY },
+  }, { admit: false });
+  return sim.store.updateStatus<ENIPool>('enipools.eni-ipam.io', {
+    ...created,
+    status: {
+      enis: [{ id: 'eni-0a1', deviceIndex: 1, subnetID: 'subnet-1', subnetCIDR: '10.0.0.0/16', securityGroups: ['sg-node'], mac: '02:00:00:00:0a:01', primaryIP: '10.0.0.10' }],
+      ips, branches: {}, subnets: [], limits: { maxENI: 8, ipv4PerENI: 30, branchENI: 54, trunking: true },
+    },
+  }, { admit: false });
+}

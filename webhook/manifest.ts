@@ -1,0 +1,56 @@
+// The MutatingWebhookConfiguration the webhook needs (docs/webhook.md shows the same object as YAML).
+// Pods: CREATE → /mutate/pod; pods/binding: CREATE → /mutate/binding. Both exclude the webhook's own
+// namespace and kube-system so the webhook can always be (re)scheduled, even when it is down.
+
+export interface ManifestOptions {
+  /** https://host:port of the webhook (url mode), or a Service reference. */
+  url?: string;
+  service?: { name: string; namespace: string; port?: number };
+  /** base64 PEM of the CA that signed the serving certificate. */
+  caBundle: string;
+  /** The webhook's own namespace, excluded from both webhooks. */
+  namespace: string;
+  /** Per-call timeout (1..30 s); must exceed --bind-wait. */
+  timeoutSeconds?: number;
+  /** Pod CREATE failure policy (default Fail: see docs/webhook.md). */
+  podFailurePolicy?: 'Fail' | 'Ignore';
+  name?: string;
+}
+
+export function webhookConfiguration(o: ManifestOptions): Record<string, unknown> {
+  const client = (path: string) => ({
+    ...(o.url ? { url: `${o.url.replace(/\/$/, '')}${path}` } : { service: { name: o.service!.name, namespace: o.service!.namespace, path, port: o.service!.port ?? 443 } }),
+    caBundle: o.caBundle,
+  });
+  // kube-apiserver labels every namespace with kubernetes.io/metadata.name = its name.
+  const namespaceSelector = { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [o.namespace, 'kube-system'] }] };
+  const timeoutSeconds = o.timeoutSeconds ?? 10;
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: o.name ?? 'eni-ipam' },
+    webhooks: [
+      {
+        name: 'pods.eni-ipam.io',
+        clientConfig: client('/mutate/pod'),
+        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+        failurePolicy: o.podFailurePolicy ?? 'Fail',
+        sideEffects: 'None',
+        timeoutSeconds: Math.min(timeoutSeconds, 5),
+        namespaceSelector,
+        admissionReviewVersions: ['v1'],
+        reinvocationPolicy: 'Never',
+      },
+      {
+        name: 'binding.eni-ipam.io',
+        clientConfig: client('/mutate/binding'),
+        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods/binding'], scope: 'Namespaced' }],
+        failurePolicy: 'Fail',
+        sideEffects: 'NoneOnDryRun',
+        timeoutSeconds,
+        namespaceSelector,
+        admissionReviewVersions: ['v1'],
+      },
+    ],
+  };
+}
