@@ -32,7 +32,7 @@ export function filterNodes(pod: ExtenderPod, names: readonly string[], index: P
   }
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    const e = index.get(name);
+    const e = index.slot(name)?.entry;
     if (!e) {
       if (cfg.noPoolPolicy === 'pass') passed.push(i);
       else {
@@ -55,7 +55,7 @@ export function prioritizeNodes(pod: ExtenderPod, names: readonly string[], inde
   const out: HostPriority[] = new Array(names.length);
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    out[i] = { Host: name, Score: code === 0 ? 0 : (index.get(name)?.scores[code] ?? 0) };
+    out[i] = { Host: name, Score: code === 0 ? 0 : (index.slot(name)?.entry.scores[code] ?? 0) };
   }
   return out;
 }

@@ -4,16 +4,28 @@ import { nodeScore, nodeVerdict, poolCapacity, type PoolCapacity, type Verdict }
 import type { ENIPool, InstanceLimitsStatus } from '../lib/enipool/types.ts';
 import type { LimitsTable } from '../lib/limits.ts';
 
+type By4<T> = readonly [T, T, T, T];
+
 export interface NodeEntry {
   capacity: PoolCapacity;
   /** Verdicts and scores by need code (1 = IP, 2 = branch, 3 = both; 0 = nothing). */
-  verdicts: readonly [Verdict, Verdict, Verdict, Verdict];
-  scores: readonly [number, number, number, number];
+  verdicts: By4<Verdict>;
+  scores: By4<number>;
+  /** JSON string literal of each rejection reason (undefined where the verdict is ok), for the hot path. */
+  reasonJSON: By4<string | undefined>;
 }
+
+/**
+ * A managed node's holder: `entry` is replaced in place on every ENIPool change, so a request can
+ * keep resolved holders of a node list across pool updates (only membership changes invalidate them).
+ */
+export interface NodeSlot { entry: NodeEntry }
 
 /** What the handlers read; tests and the bench supply their own. */
 export interface PoolIndex {
-  get(nodeName: string): NodeEntry | undefined;
+  slot(nodeName: string): NodeSlot | undefined;
+  /** Changes whenever a node gains or loses its ENIPool (not on updates of an existing one). */
+  membership(): number;
   /** False until the informer has listed the pools once. */
   ready(): boolean;
   size(): number;
@@ -23,10 +35,12 @@ export function nodeEntry(pool: ENIPool, fallbackLimits?: (t: string) => Instanc
   const c = poolCapacity(pool, fallbackLimits);
   const t = pool.spec?.instanceType ?? '';
   const needs = [{ ip: false, branch: false }, { ip: true, branch: false }, { ip: false, branch: true }, { ip: true, branch: true }];
+  const verdicts = needs.map((n) => nodeVerdict(c, n, t));
   return {
     capacity: c,
-    verdicts: needs.map((n) => nodeVerdict(c, n, t)) as unknown as NodeEntry['verdicts'],
+    verdicts: verdicts as unknown as NodeEntry['verdicts'],
     scores: needs.map((n) => nodeScore(c, n)) as unknown as NodeEntry['scores'],
+    reasonJSON: verdicts.map((v) => (v.ok ? undefined : JSON.stringify(v.reason))) as unknown as NodeEntry['reasonJSON'],
   };
 }
 
@@ -44,8 +58,9 @@ export function poolNodeName(pool: ENIPool): string {
 }
 
 export class CapacityIndex implements PoolIndex {
-  private readonly entries = new Map<string, NodeEntry>();
+  private readonly slots = new Map<string, NodeSlot>();
   private isReady: () => boolean;
+  private members = 0;
 
   constructor(o: { limitsTable?: LimitsTable; ready?: () => boolean } = {}) {
     this.fallback = tableLimits(o.limitsTable);
@@ -55,11 +70,17 @@ export class CapacityIndex implements PoolIndex {
 
   upsert(pool: ENIPool): void {
     const name = poolNodeName(pool);
-    if (name) this.entries.set(name, nodeEntry(pool, this.fallback));
+    if (!name) return;
+    const entry = nodeEntry(pool, this.fallback);
+    const s = this.slots.get(name);
+    if (s) s.entry = entry;
+    else { this.slots.set(name, { entry }); this.members++; }
   }
-  remove(pool: ENIPool): void { this.entries.delete(poolNodeName(pool)); }
-  get(nodeName: string): NodeEntry | undefined { return this.entries.get(nodeName); }
+  remove(pool: ENIPool): void { if (this.slots.delete(poolNodeName(pool))) this.members++; }
+  slot(nodeName: string): NodeSlot | undefined { return this.slots.get(nodeName); }
+  get(nodeName: string): NodeEntry | undefined { return this.slots.get(nodeName)?.entry; }
+  membership(): number { return this.members; }
   ready(): boolean { return this.isReady(); }
   setReady(fn: () => boolean): void { this.isReady = fn; }
-  size(): number { return this.entries.size; }
+  size(): number { return this.slots.size; }
 }

@@ -6,8 +6,9 @@ import type { Registry } from 'prom-client';
 import { compileValidator, createJsonApp, jsonErrorHandler, makeAjv, validationMessage } from '../lib/http.ts';
 import type { Logger } from '../lib/log.ts';
 import { filterNodes, prioritizeNodes, type DecideConfig } from './decide.ts';
+import { filterReplyJSON, NameResolver, prioritizeReplyJSON } from './fast.ts';
 import { extenderMetrics } from './metrics.ts';
-import { podName } from './need.ts';
+import { needCode, podName, podNeed } from './need.ts';
 import type { PoolIndex } from './pool-index.ts';
 import { canonicalKeys, extenderArgsSchema, type ExtenderArgs, type ExtenderFilterResult, type HostPriority } from './wire.ts';
 
@@ -37,6 +38,10 @@ export function createExtenderApp(o: { index: PoolIndex; config: ExtenderConfig;
   const metrics = extenderMetrics(o.registry, () => index.size());
   const validate = compileValidator<ExtenderArgs>(makeAjv(), extenderArgsSchema, 'ExtenderArgs');
   const app = createJsonApp({ bodyLimit: config.bodyLimit, logger, registry: o.registry, ready: () => index.ready() });
+  // kube-scheduler never revalidates; hashing a 250 kB reply for an ETag is pure waste.
+  app.set('etag', false);
+  const resolver = new NameResolver(index);
+  const sendJSON = (res: Response, body: string) => { res.type('application/json').send(body); };
 
   /** Validated args plus the node names, or undefined after answering 400. */
   function parse(req: Request, res: Response, verb: string, t0: number): { args: ExtenderArgs; names: string[] } | undefined {
@@ -66,6 +71,15 @@ export function createExtenderApp(o: { index: PoolIndex; config: ExtenderConfig;
     if (!index.ready()) {
       // An Error aborts this scheduling cycle (back-off and retry), which is right while the cache is cold.
       result = { Nodes: null, NodeNames: null, FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: 'eni-ipam extender: ENIPool cache not synced yet' };
+    } else if (cacheMode) {
+      const rejected: Partial<Record<string, number>> = {};
+      const body = filterReplyJSON(resolver.resolve(names), needCode(podNeed(args.Pod, config)), config, rejected);
+      sendJSON(res, body);
+      let out = 0;
+      for (const [cls, n] of Object.entries(rejected)) { metrics.filteredOut.inc({ reason: cls }, n!); out += n!; }
+      if (out === names.length && names.length > 0) logger.info({ pod: podName(args.Pod), nodes: names.length }, 'no node can give the pod an IP / branch slot');
+      metrics.duration.observe({ verb: 'filter', code: '200' }, (performance.now() - t0) / 1000);
+      return;
     } else {
       const out = filterNodes(args.Pod, names, index, config);
       const passedNames = cacheMode ? out.passed.map((i) => names[i]!) : null;
@@ -84,8 +98,12 @@ export function createExtenderApp(o: { index: PoolIndex; config: ExtenderConfig;
     const t0 = performance.now();
     const p = parse(req, res, 'prioritize', t0);
     if (!p) return;
-    const scores: HostPriority[] = prioritizeNodes(p.args.Pod, p.names, index, config);
-    res.json(scores);
+    if (p.args.NodeNames != null) {
+      sendJSON(res, prioritizeReplyJSON(resolver.resolve(p.names), needCode(podNeed(p.args.Pod, config))));
+    } else {
+      const scores: HostPriority[] = prioritizeNodes(p.args.Pod, p.names, index, config);
+      res.json(scores);
+    }
     metrics.duration.observe({ verb: 'prioritize', code: '200' }, (performance.now() - t0) / 1000);
   });
 

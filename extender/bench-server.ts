@@ -1,0 +1,39 @@
+// Child process of `eni-ipam bench extender`: serves either the real extender over a synthetic
+// 5,000-node pool index, or a no-op express handler that parses the same body and answers the same
+// shape. Running the server in its own process keeps the load generator's CPU out of its numbers.
+import type { AddressInfo } from 'node:net';
+import { ManualClock } from '../lib/clock.ts';
+import { createJsonApp, jsonErrorHandler, listen } from '../lib/http.ts';
+import { silentLogger } from '../lib/log.ts';
+import { Registry } from 'prom-client';
+import { benchIndex } from './bench-data.ts';
+import { DEFAULT_EXTENDER_CONFIG } from './server.ts';
+import { startExtender } from './start.ts';
+
+async function main(): Promise<void> {
+  const mode = process.argv[2];
+  const nodes = Number(process.argv[3] ?? 5000);
+  const logger = silentLogger();
+  let url: string;
+  if (mode === 'ours') {
+    const x = await startExtender({ clock: new ManualClock(), logger, registry: new Registry(), poolIndex: benchIndex(nodes), port: 0 });
+    url = x.url;
+  } else {
+    const app = createJsonApp({ bodyLimit: DEFAULT_EXTENDER_CONFIG.bodyLimit, logger });
+    app.post('/filter', (req, res) => {
+      const b = req.body as { NodeNames: string[] | null; Nodes: unknown };
+      res.json({ Nodes: b.Nodes ?? null, NodeNames: b.NodeNames ?? null, FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: '' });
+    });
+    app.post('/prioritize', (req, res) => {
+      const b = req.body as { NodeNames: string[] };
+      res.json((b.NodeNames ?? []).map((n) => ({ Host: n, Score: 0 })));
+    });
+    app.use(jsonErrorHandler(logger));
+    const srv = await listen(app, { port: 0 });
+    url = `http://127.0.0.1:${(srv.server.address() as AddressInfo).port}`;
+  }
+  process.send?.({ url });
+  process.on('disconnect', () => process.exit(0));
+}
+
+void main();
