@@ -54,7 +54,7 @@ test('filterNodes: table over pods × nodes', () => {
     },
     {
       name: 'plain pod, no-pool policy fail', pod: plain, cfg: { noPoolPolicy: 'fail' }, passed: ['warm', 'grow', 'nobranch', 'branchfull'], failed: ['full', 'dry'], unresolvable: ['empty', 'unmanaged'],
-      reasons: { unmanaged: /has no ENIPool/ },
+      reasons: { unmanaged: /^no ENIPool for this node/ },
     },
     {
       name: 'branch pod', pod: branchPod, passed: ['warm', 'grow', 'unmanaged'], failed: ['full', 'dry', 'branchfull'], unresolvable: ['empty', 'nobranch'],

@@ -1,5 +1,6 @@
 // Filter and prioritize over the pool index: pure given the index, so tests need no server.
 import type { ReasonClass } from '../lib/enipool/capacity.ts';
+import { NO_POOL_REASON } from './fast.ts';
 import { needCode, podNeed, type ExtenderPod, type NeedConfig } from './need.ts';
 import type { PoolIndex } from './pool-index.ts';
 import type { HostPriority } from './wire.ts';
@@ -36,7 +37,7 @@ export function filterNodes(pod: ExtenderPod, names: readonly string[], index: P
     if (!e) {
       if (cfg.noPoolPolicy === 'pass') passed.push(i);
       else {
-        unresolvable[name] = `node ${name} has no ENIPool (not managed by eni-ipam) and the extender's no-pool policy is fail`;
+        unresolvable[name] = NO_POOL_REASON;
         rejected.no_pool = (rejected.no_pool ?? 0) + 1;
       }
       continue;

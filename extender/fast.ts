@@ -42,9 +42,9 @@ export class NameResolver {
   }
 }
 
-export function noPoolReason(name: string): string {
-  return `node ${name} has no ENIPool (not managed by eni-ipam) and the extender's no-pool policy is fail`;
-}
+// No node name in reasons: the scheduler aggregates identical texts ("3 no ENIPool ...").
+export const NO_POOL_REASON = 'no ENIPool for this node (not managed by eni-ipam; no-pool policy is fail)';
+const NO_POOL_REASON_JSON = JSON.stringify(NO_POOL_REASON);
 
 /** The ExtenderFilterResult JSON for names-only mode; `rejected` collects reason-class counts. */
 export function filterReplyJSON(r: ResolvedList, code: 0 | 1 | 2 | 3, cfg: DecideConfig, rejected: Partial<Record<ReasonClass, number>>): string {
@@ -61,7 +61,7 @@ export function filterReplyJSON(r: ResolvedList, code: 0 | 1 | 2 | 3, cfg: Decid
     if (!s) {
       if (cfg.noPoolPolicy === 'pass') passed.push(q);
       else {
-        unres.push(`${q}:${JSON.stringify(noPoolReason(r.names[i]!))}`);
+        unres.push(`${q}:${NO_POOL_REASON_JSON}`);
         rejected.no_pool = (rejected.no_pool ?? 0) + 1;
       }
       continue;

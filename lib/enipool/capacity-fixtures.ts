@@ -19,9 +19,9 @@ export function mkPool(s: PoolSpec, name = 'node-a'): ENIPool {
   const ips: Record<string, IPEntry> = {};
   const enis = (s.enis ?? []).map(([id, dev, subnet, counts]) => {
     for (const [state, n] of Object.entries(counts) as [IPState, number][]) {
-      for (let i = 0; i < n; i++) ips[`10.0.${dev}.${++seq % 250}-${seq}`] = { eni: id, state, since: '2026-01-01T00:00:00Z', ...(state === 'reserved' ? { pod: { uid: `u${seq}`, namespace: 'd', name: `p${seq}` } } : {}) };
+      for (let i = 0; i < n; i++) ips[`10.${dev}.${Math.floor(++seq / 250) % 250}.${(seq % 250) + 1}`] = { eni: id, state, since: '2026-01-01T00:00:00Z', ...(state === 'reserved' ? { pod: { uid: `u${seq}`, namespace: 'd', name: `p${seq}` } } : {}) };
     }
-    return { id, deviceIndex: dev, subnetID: subnet, subnetCIDR: '10.0.0.0/20', securityGroups: [], mac: '', primaryIP: '' };
+    return { id, deviceIndex: dev, subnetID: subnet, subnetCIDR: '10.0.0.0/20', securityGroups: [], mac: `02:00:00:00:00:0${dev}`, primaryIP: `10.${dev}.255.1` };
   });
   const branches: Record<string, BranchSlot> = {};
   for (const [state, n] of Object.entries(s.branches ?? {}) as [BranchState, number][]) {

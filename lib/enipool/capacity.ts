@@ -213,7 +213,7 @@ export function branchVerdict(c: PoolCapacity, instanceType = ''): Verdict {
 /** The combined verdict for a pod's need: branch first (the scarcer resource), then the IP. */
 export function nodeVerdict(c: PoolCapacity, need: PodNeed, instanceType = ''): Verdict {
   if (!need.ip && !need.branch) return { ok: true, kind: 'free' };
-  if (!c.synced) return { ok: false, reason: `ENIPool of node ${c.node} not synced yet (instance limits unknown)`, cls: 'not_synced', unresolvable: false };
+  if (!c.synced) return { ok: false, reason: 'ENIPool not synced yet (instance limits unknown)', cls: 'not_synced', unresolvable: false };
   let branchOK: Verdict | undefined;
   if (need.branch) {
     branchOK = branchVerdict(c, instanceType);
