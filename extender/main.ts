@@ -66,7 +66,9 @@ export async function main(argv: string[]): Promise<number> {
   collectDefaultMetrics({ register: registry });
   const certFile = opt('tls-cert');
   const keyFile = opt('tls-key');
-  const kubeConfig = loadKubeConfig({ server: opt('kube-server'), insecure: bool('insecure', false) });
+  const server = opt('kube-server');
+  // client-node refuses plain-HTTP servers unless TLS verification is off; there is nothing to verify.
+  const kubeConfig = loadKubeConfig({ server, insecure: bool('insecure', false) || !!server?.startsWith('http:') });
 
   const ext = await startExtender({
     clock, logger, registry, kubeConfig,

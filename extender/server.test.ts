@@ -120,3 +120,29 @@ test('cache not synced: filter answers Error (the cycle is retried), readyz 503'
     assert.equal((await fetch(`${x.url}/readyz`)).status, 503);
   }, { ready: false, prefix: '' });
 });
+
+test('HTTPS: serves the same verbs with a serving certificate', async () => {
+  const { makeCA, makeServingCert } = await import('../lib/certs.ts');
+  const https = await import('node:https');
+  const ca = makeCA({ commonName: 'extender-test-ca' });
+  const serving = makeServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const index = new CapacityIndex();
+  index.upsert(mkPool({ enis: [['eni-0', 0, SN, { free: 1 }]] }, 'warm'));
+  const x = await startExtender({ clock: new ManualClock(), logger: silentLogger(), poolIndex: index, port: 0, tls: { cert: serving.certPem, key: serving.keyPem } });
+  try {
+    assert.match(x.url, /^https:/);
+    const body = JSON.stringify({ Pod: pod(), Nodes: null, NodeNames: ['warm'] });
+    const out = await new Promise<string>((resolve, reject) => {
+      const req = https.request(`${x.url}/filter`, { method: 'POST', ca: ca.certPem, headers: { 'content-type': 'application/json' } }, (res) => {
+        let s = '';
+        res.on('data', (d) => { s += d; });
+        res.on('end', () => resolve(s));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.deepEqual(JSON.parse(out).NodeNames, ['warm']);
+  } finally {
+    await x.close();
+  }
+});

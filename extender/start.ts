@@ -41,14 +41,21 @@ export interface RunningExtender {
 /** An ENIPool informer feeding a CapacityIndex. */
 export function watchPools(o: { kubeConfig: KubeConfig; clock: Clock; logger: Logger; limitsTable?: LimitsTable }): { index: CapacityIndex; informer: ResilientInformer<KubernetesObject> } {
   const pools = new ENIPoolClient(o.kubeConfig.makeApiClient(CustomObjectsApi));
+  // Ready only after a list really succeeded: the informer reports "synced" even when its first
+  // list failed (ListWatch.start resolves and reports the error as an event).
+  let listed = false;
   const informer = startInformer<KubernetesObject>({
     kubeConfig: o.kubeConfig,
     path: `/apis/${GROUP}/${VERSION}/${ENIPOOL_PLURAL}`,
-    list: async () => (await pools.list()) as unknown as KubernetesListObject<KubernetesObject>,
+    list: async () => {
+      const l = (await pools.list()) as unknown as KubernetesListObject<KubernetesObject>;
+      listed = true;
+      return l;
+    },
     clock: o.clock,
     logger: o.logger.child({ informer: 'enipools' }),
   });
-  const index = new CapacityIndex({ limitsTable: o.limitsTable, ready: () => informer.hasSynced() });
+  const index = new CapacityIndex({ limitsTable: o.limitsTable, ready: () => listed && informer.hasSynced() });
   informer.on('add', (p) => index.upsert(p as unknown as ENIPool));
   informer.on('update', (p) => index.upsert(p as unknown as ENIPool));
   informer.on('delete', (p) => index.remove(p as unknown as ENIPool));
