@@ -1,0 +1,46 @@
+// What the allocator needs from pods: a UID index over the whole cluster (a reservation names a
+// pod by UID and the pod may be bound elsewhere) and tombstones of recent deletions, so a
+// deleted pod's IP goes to cooldown at once instead of after the not-found grace.
+import type { V1Pod } from '@kubernetes/client-node';
+import { ANN_POD_ENI } from '../../lib/annotations.ts';
+import type { PodView } from './decide.ts';
+
+export function podView(p: V1Pod): PodView | undefined {
+  const uid = p.metadata?.uid;
+  if (!uid) return undefined;
+  return {
+    uid, name: p.metadata?.name ?? '', namespace: p.metadata?.namespace ?? '',
+    nodeName: p.spec?.nodeName || undefined, phase: p.status?.phase, podENI: p.metadata?.annotations?.[ANN_POD_ENI],
+  };
+}
+
+export class PodIndex {
+  private readonly byUid = new Map<string, PodView>();
+  private readonly tombstones = new Map<string, number>();
+
+  /** Tombstones are kept this long (clock ms). */
+  constructor(private readonly keepTombstonesMs = 3_600_000) {}
+
+  upsert(p: V1Pod): PodView | undefined {
+    const v = podView(p);
+    if (v) this.byUid.set(v.uid, v);
+    return v;
+  }
+
+  remove(p: V1Pod, now: number): PodView | undefined {
+    const v = podView(p);
+    if (!v) return undefined;
+    this.byUid.delete(v.uid);
+    this.tombstones.set(v.uid, now);
+    if (this.tombstones.size > 10_000) this.prune(now);
+    return v;
+  }
+
+  get(uid: string): PodView | undefined { return this.byUid.get(uid); }
+  deleted(uid: string): boolean { return this.tombstones.has(uid); }
+  get size(): number { return this.byUid.size; }
+
+  prune(now: number): void {
+    for (const [uid, at] of this.tombstones) if (now - at > this.keepTombstonesMs) this.tombstones.delete(uid);
+  }
+}

@@ -1,0 +1,50 @@
+// A Node → its ENIPool: identity from spec.providerID (`aws:///<zone>/<instance-id>`), type and
+// zone from the well-known labels, everything else from the allocator's config. Pure.
+import type { V1Node } from '@kubernetes/client-node';
+import { API_VERSION, ENIPOOL_KIND, type ENIPool, type SubnetSelector, type WarmPoolPolicy } from '../../lib/enipool/types.ts';
+
+/** Holds the ENIPool until the allocator has deleted the node's ENIs (see docs/allocator.md). */
+export const FINALIZER = 'eni-ipam.io/release-enis';
+
+export interface PoolDefaults {
+  policy: WarmPoolPolicy;
+  subnetSelector: SubnetSelector;
+  securityGroups: string[];
+  firstInterfaceIndex: number;
+}
+
+export type ProviderID = { zone: string; instanceID: string };
+
+/** Parses `aws:///us-east-1a/i-0abc…` (the zone part may be empty in some installers). */
+export function parseProviderID(id: string | undefined): ProviderID | { error: string } {
+  if (!id) return { error: 'spec.providerID is not set (the node has not been initialised by the cloud provider yet)' };
+  const m = /^aws:\/\/\/([^/]*)\/(i-[0-9a-f]+)$/.exec(id);
+  if (!m) return { error: `spec.providerID "${id}" is not of the form aws:///<zone>/<instance-id>` };
+  return { zone: m[1]!, instanceID: m[2]! };
+}
+
+export function poolForNode(node: V1Node, vpcID: string, d: PoolDefaults): ENIPool | { error: string } {
+  const name = node.metadata?.name;
+  if (!name || !node.metadata?.uid) return { error: 'node has no name or uid' };
+  const pid = parseProviderID(node.spec?.providerID);
+  if ('error' in pid) return { error: `node ${name}: ${pid.error}` };
+  const labels = node.metadata.labels ?? {};
+  const instanceType = labels['node.kubernetes.io/instance-type'] ?? labels['beta.kubernetes.io/instance-type'];
+  if (!instanceType) return { error: `node ${name}: label node.kubernetes.io/instance-type is missing` };
+  const zone = pid.zone || labels['topology.kubernetes.io/zone'] || labels['failure-domain.beta.kubernetes.io/zone'];
+  if (!zone) return { error: `node ${name}: no zone in spec.providerID or the topology.kubernetes.io/zone label` };
+  return {
+    apiVersion: API_VERSION, kind: ENIPOOL_KIND,
+    metadata: {
+      name,
+      labels: { 'eni-ipam.io/instance-type': instanceType, 'topology.kubernetes.io/zone': zone },
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid, controller: true, blockOwnerDeletion: true }],
+      finalizers: [FINALIZER],
+    },
+    spec: {
+      nodeName: name, instanceID: pid.instanceID, instanceType, zone, vpcID,
+      subnetSelector: structuredClone(d.subnetSelector), securityGroups: [...d.securityGroups], firstInterfaceIndex: d.firstInterfaceIndex,
+      policy: { ...d.policy },
+    },
+  };
+}

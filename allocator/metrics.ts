@@ -1,0 +1,27 @@
+// The allocator's Prometheus metrics, on the registry the composition root passes in.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface AllocatorMetrics {
+  reconciles: Counter<'outcome'>;
+  reconcileSeconds: Histogram;
+  transitions: Counter<'to'>;
+  ec2Ops: Counter<'op' | 'outcome'>;
+  leader: Gauge;
+  queueDepth: Gauge;
+  poolIPs: Gauge<'state'>;
+  gcDeleted: Counter;
+}
+
+export function allocatorMetrics(registry: Registry): AllocatorMetrics {
+  const r = [registry];
+  return {
+    reconciles: new Counter({ name: 'eni_ipam_allocator_reconciles_total', help: 'Node reconciles by outcome (ok, error)', labelNames: ['outcome'], registers: r }),
+    reconcileSeconds: new Histogram({ name: 'eni_ipam_allocator_reconcile_seconds', help: 'Clock seconds one node reconcile took', buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60], registers: r }),
+    transitions: new Counter({ name: 'eni_ipam_allocator_ip_transitions_total', help: 'IP state changes written by the allocator, by new state', labelNames: ['to'], registers: r }),
+    ec2Ops: new Counter({ name: 'eni_ipam_allocator_ec2_operations_total', help: 'Allocator EC2 operations (grow, release, trunk, branch-create, branch-delete, eni-delete) by outcome', labelNames: ['op', 'outcome'], registers: r }),
+    leader: new Gauge({ name: 'eni_ipam_allocator_leader', help: '1 while this replica holds the lease', registers: r }),
+    queueDepth: new Gauge({ name: 'eni_ipam_allocator_queue_depth', help: 'Nodes waiting for a reconcile', registers: r }),
+    poolIPs: new Gauge({ name: 'eni_ipam_allocator_ips', help: 'IPs across all ENIPools by state, as of the last reconciles', labelNames: ['state'], registers: r }),
+    gcDeleted: new Counter({ name: 'eni_ipam_allocator_gc_deleted_enis_total', help: 'Leaked ENIs deleted by the collector', registers: r }),
+  };
+}

@@ -1,0 +1,209 @@
+// Starts the allocator in-process: informers (always, so a standby has warm caches), the Lease
+// elector, and — only while leading — the node work queue, periodic resync and leak collection.
+// Used by main.ts, the sandbox and the tests.
+import { DescribeTrunkInterfaceAssociationsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
+import { hostname } from 'node:os';
+import type { Clock, TimerHandle } from '../lib/clock.ts';
+import type { Logger } from '../lib/log.ts';
+import { EventRecorder } from '../lib/events.ts';
+import { LeaderElector } from '../lib/leader.ts';
+import { WorkQueue } from '../lib/workqueue.ts';
+import { ENIPoolClient } from '../lib/enipool/client.ts';
+import { ENIPOOL_PLURAL, GROUP, VERSION } from '../lib/enipool/types.ts';
+import { makeClients } from '../lib/kube/clients.ts';
+import { startInformer, type ResilientInformer } from '../lib/kube/informer.ts';
+import { loadLimitsTable, type LimitsTable } from '../lib/limits.ts';
+import { Ec2Api } from './ec2/client.ts';
+import { Ec2Engine, type StepHook } from './ec2/engine.ts';
+import { toEc2Error } from './ec2/errors.ts';
+import { LeakCollector } from './ec2/gc.ts';
+import { Ec2RateLimiter } from './ec2/ratelimiter.ts';
+import { resolveConfig, type AllocatorConfig, type AllocatorConfigInput } from './config.ts';
+import { allocatorMetrics } from './metrics.ts';
+import { NodeReconciler } from './controller/reconciler.ts';
+import { PodIndex } from './controller/pods.ts';
+
+export interface StartAllocatorOptions {
+  kubeConfig: KubeConfig;
+  /** An EC2 client (built with maxAttempts 1: retries are the allocator's), or an endpoint URL. */
+  ec2: EC2Client | string;
+  clock: Clock;
+  logger: Logger;
+  registry?: Registry;
+  config: AllocatorConfigInput;
+  limitsTable?: LimitsTable;
+  /** Called when the lease is lost; main.ts exits the process. The allocator has stopped by then. */
+  onLostLease?: (reason: string) => void;
+  /** Test hook before every EC2 mutation and ENIPool write; throwing simulates a crash there. */
+  onStep?: StepHook;
+}
+
+export interface RunningAllocator {
+  config: AllocatorConfig;
+  registry: Registry;
+  engine: Ec2Engine;
+  isLeader(): boolean;
+  /** Resolves once the informers have their first lists. */
+  synced(): Promise<void>;
+  /** Queues every node and ENIPool for a reconcile (leader only). */
+  resync(): void;
+  /** One leak-collector pass now (leader only). */
+  gcPass(): Promise<{ deleted: string[]; marked: string[] }>;
+  /** Resolves when no node is waiting or being reconciled. */
+  idle(): Promise<void>;
+  /** Graceful: finish running reconciles, hand the lease back, stop informers. */
+  stop(): Promise<void>;
+  /** Like a crash: fence at once (no further EC2 or API mutation), keep the lease until it expires. */
+  kill(): Promise<void>;
+}
+
+const PODS_PATH = '/api/v1/pods';
+const NODES_PATH = '/api/v1/nodes';
+const POOLS_PATH = `/apis/${GROUP}/${VERSION}/${ENIPOOL_PLURAL}`;
+
+export async function startAllocator(o: StartAllocatorOptions): Promise<RunningAllocator> {
+  const config = resolveConfig(o.config, `${hostname()}-${process.pid}`);
+  const { clock } = o;
+  const logger = o.logger;
+  const registry = o.registry ?? new Registry();
+  const metrics = allocatorMetrics(registry);
+  const kube = makeClients(o.kubeConfig);
+  const pools = new ENIPoolClient(kube.custom);
+
+  const ec2 = typeof o.ec2 === 'string' ? new EC2Client({ endpoint: o.ec2, region: config.region, maxAttempts: 1 }) : o.ec2;
+  const limiter = new Ec2RateLimiter({ clock, fraction: config.ec2BudgetFraction * config.ec2BudgetScale, registry });
+  const api = new Ec2Api({ ec2, limiter, clock, logger: logger.child({ c: 'ec2' }), registry, limitsTable: o.limitsTable ?? loadLimitsTable(),
+    describeTtlMs: config.describeTtlMs, subnetTtlMs: config.subnetTtlMs });
+  const engine = new Ec2Engine({ api, clock, logger: logger.child({ c: 'engine' }), clusterName: config.clusterName, pollMs: config.ec2PollMs });
+  const collector = new LeakCollector({ api, clusterName: config.clusterName, vpcId: config.vpcID, logger: logger.child({ c: 'gc' }) });
+  const findAssociation = async (branchId: string): Promise<string | undefined> => {
+    // Not in Ec2Api: go through the same limiter so the budget holds (invariant 5).
+    const done = await limiter.acquire('DescribeTrunkInterfaceAssociations', 'release');
+    try {
+      const r = await ec2.send(new DescribeTrunkInterfaceAssociationsCommand({ Filters: [{ Name: 'trunk-interface-association.branch-interface-id', Values: [branchId] }] }));
+      limiter.succeeded('DescribeTrunkInterfaceAssociations');
+      return r.InterfaceAssociations?.find((a) => a.BranchInterfaceId === branchId)?.AssociationId;
+    } catch (e) {
+      throw toEc2Error(e, 'DescribeTrunkInterfaceAssociations', { eniId: branchId });
+    } finally {
+      done();
+    }
+  };
+
+  const events = new EventRecorder({ core: kube.core, clock, component: 'eni-ipam-allocator', host: config.identity, logger: logger.child({ c: 'events' }),
+    clusterScopedNamespace: config.eventsNamespace });
+
+  // ---- informers (run on every replica) ----
+  const podIndex = new PodIndex();
+  const nodes = startInformer<V1Node>({ kubeConfig: o.kubeConfig, path: NODES_PATH, list: () => kube.core.listNode(), clock, logger: logger.child({ informer: 'nodes' }) });
+  const pods = startInformer<V1Pod>({ kubeConfig: o.kubeConfig, path: PODS_PATH, list: () => kube.core.listPodForAllNamespaces(), clock, logger: logger.child({ informer: 'pods' }) });
+  const poolInf: ResilientInformer<KubernetesObject> = startInformer<KubernetesObject>({
+    kubeConfig: o.kubeConfig, path: POOLS_PATH, list: async () => (await pools.list()) as unknown as KubernetesListObject<KubernetesObject>, clock, logger: logger.child({ informer: 'enipools' }),
+  });
+
+  let leading = false;
+  let killed = false;
+  let stopping = false;
+  const alive = () => leading && !killed && !stopping;
+
+  const reconciler = new NodeReconciler({
+    pools, core: kube.core, engine, api, findAssociation, node: (n) => nodes.get(n), pods: podIndex, clock, logger: logger.child({ c: 'reconciler' }),
+    events, metrics, config, alive, onStep: o.onStep, processStart: clock.now(),
+  });
+  const queue = new WorkQueue({
+    clock, concurrency: config.concurrency, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs, logger: logger.child({ c: 'queue' }),
+    handler: (key) => reconciler.reconcile(key),
+    onDone: (_k, outcome, took) => {
+      metrics.reconciles.inc({ outcome });
+      metrics.reconcileSeconds.observe(took / 1000);
+      metrics.queueDepth.set(queue.length);
+    },
+  });
+  const enqueue = (name: string | undefined) => { if (name && alive()) queue.add(name); };
+
+  nodes.on('add', (n) => enqueue(n.metadata?.name));
+  nodes.on('delete', (n) => enqueue(n.metadata?.name));
+  // Node heartbeats are frequent: only a node without a pool (e.g. providerID just set) needs a look.
+  nodes.on('update', (n) => { if (!poolInf.get(n.metadata?.name ?? '')) enqueue(n.metadata?.name); });
+  const podChanged = (p: V1Pod) => { podIndex.upsert(p); enqueue(p.spec?.nodeName); };
+  pods.on('add', podChanged);
+  pods.on('update', podChanged);
+  pods.on('delete', (p) => { podIndex.remove(p, clock.now()); enqueue(p.spec?.nodeName); });
+  poolInf.on('add', (p) => enqueue(p.metadata?.name));
+  poolInf.on('update', (p) => enqueue(p.metadata?.name));
+  poolInf.on('delete', (p) => enqueue(p.metadata?.name));
+
+  const synced = async () => { await Promise.all([nodes.synced(), pods.synced(), poolInf.synced()]); };
+
+  const resync = () => {
+    if (!alive()) return;
+    for (const n of nodes.list()) enqueue(n.metadata?.name);
+    for (const p of poolInf.list()) enqueue(p.metadata?.name);
+    podIndex.prune(clock.now());
+  };
+
+  const gcPass = async () => {
+    if (!alive()) return { deleted: [], marked: [] };
+    const r = await collector.pass();
+    metrics.gcDeleted.inc(r.deleted.length);
+    for (const id of r.deleted) events.record({ apiVersion: 'v1', kind: 'Namespace', name: config.eventsNamespace }, 'Normal', 'LeakedENIDeleted', `deleted leaked ENI ${id} (ours, detached in two consecutive passes)`);
+    return { deleted: r.deleted, marked: r.marked };
+  };
+
+  const timers: TimerHandle[] = [];
+  const onStarted = () => {
+    void (async () => {
+      await synced();
+      if (killed || stopping) return;
+      leading = true;
+      metrics.leader.set(1);
+      queue.start();
+      resync();
+      timers.push(clock.setInterval(resync, config.resyncIntervalMs));
+      if (config.gcIntervalMs > 0) {
+        timers.push(clock.setInterval(() => { gcPass().catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'leak collection pass failed')); }, config.gcIntervalMs));
+      }
+      logger.info({ identity: config.identity, nodes: nodes.list().length, pools: poolInf.list().length }, 'leading: reconcilers started');
+    })();
+  };
+  const halt = async () => {
+    leading = false;
+    metrics.leader.set(0);
+    for (const t of timers.splice(0)) t.cancel();
+    await queue.stop();
+  };
+  const elector = new LeaderElector({
+    api: kube.coordination, name: config.leaseName, namespace: config.leaseNamespace, identity: config.identity, clock, logger: logger.child({ c: 'leader' }),
+    leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs,
+    onStartedLeading: onStarted,
+    onStoppedLeading: (reason) => {
+      void halt().then(() => o.onLostLease?.(reason));
+    },
+  });
+  elector.start();
+
+  const stopInformers = async () => { await Promise.all([nodes.stop(), pods.stop(), poolInf.stop()]); };
+  return {
+    config, registry, engine,
+    isLeader: () => alive(),
+    synced,
+    resync,
+    gcPass,
+    idle: () => queue.idle(),
+    stop: async () => {
+      stopping = true;
+      await halt();
+      await elector.stop({ release: true });
+      await events.flush();
+      await stopInformers();
+    },
+    kill: async () => {
+      killed = true;
+      await elector.stop({ release: false });
+      await halt();
+      await stopInformers();
+    },
+  };
+}

@@ -1,0 +1,121 @@
+// Shared set-up for the allocator's cross-component tests: ec2-sim and kube-sim (CRDs installed)
+// on loopback, a VPC with tagged subnets, nodes that join (an EC2 instance + a Node object with
+// its providerID), and allocators started against both through the real clients.
+import { CoreV1Api, CustomObjectsApi, type V1Node } from '@kubernetes/client-node';
+import { ScaledClock, type Clock } from '../lib/clock.ts';
+import { silentLogger, type Logger } from '../lib/log.ts';
+import { crdManifests } from '../lib/enipool/crds.ts';
+import { ENIPoolClient } from '../lib/enipool/client.ts';
+import { DEFAULT_POLICY, type ENIPool, type WarmPoolPolicy } from '../lib/enipool/types.ts';
+import { OWNER_VALUE, TAG_CLUSTER, TAG_OWNER } from '../lib/annotations.ts';
+import { ec2Client, startEc2Sim, type Ec2Sim, type Ec2SimOptions } from '../sim/ec2/index.ts';
+import { startKubeSim, type KubeSim } from '../sim/kube/index.ts';
+import { startAllocator, type RunningAllocator, type StartAllocatorOptions } from '../allocator/start.ts';
+import type { AllocatorConfigInput } from '../allocator/config.ts';
+
+export const CLUSTER = 'test-cluster';
+export const ZONE = 'us-east-1a';
+export const CNI_TAG = { 'kubernetes.io/role/cni': '1' };
+export const MUTATING = new Set(['AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses', 'CreateNetworkInterface', 'AttachNetworkInterface', 'DetachNetworkInterface',
+  'DeleteNetworkInterface', 'ModifyNetworkInterfaceAttribute', 'AssociateTrunkInterface', 'DisassociateTrunkInterface', 'CreateTags']);
+
+/** Fast timings for tests (clock ms / seconds); the clock itself runs `speed`× real time. */
+export const FAST_POLICY: WarmPoolPolicy = { ...DEFAULT_POLICY, releaseDelaySeconds: 20, cooldownSeconds: 10, branchCooldownSeconds: 30, unboundGraceSeconds: 30 };
+
+export interface Env {
+  clock: ScaledClock;
+  ec2: Ec2Sim;
+  kube: KubeSim;
+  vpc: string;
+  subnet: string;
+  core: CoreV1Api;
+  pools: ENIPoolClient;
+  logger: Logger;
+  allocators: RunningAllocator[];
+  join(instanceType: string, name?: string): Promise<{ name: string; instanceId: string }>;
+  start(o?: { config?: Partial<AllocatorConfigInput>; onStep?: StartAllocatorOptions['onStep']; identity?: string; onLostLease?: (r: string) => void }): Promise<RunningAllocator>;
+  mutatingCalls(): number;
+  /** Our ENIs that are detached (status available): leaks unless a live operation holds them. */
+  leaked(): string[];
+  close(): Promise<void>;
+}
+
+export async function startEnv(o: { speed?: number; ec2?: Partial<Ec2SimOptions>; subnetCidr?: string; logger?: Logger } = {}): Promise<Env> {
+  const clock = new ScaledClock(o.speed ?? 20);
+  const logger = o.logger ?? silentLogger();
+  const ec2 = await startEc2Sim({ clock, throttle: { disabled: true }, attachLatencyMs: 1000, detachLatencyMs: 1000, ...o.ec2 });
+  const kube = await startKubeSim({ clock });
+  for (const crd of crdManifests()) await kube.store.create('customresourcedefinitions.apiextensions.k8s.io', crd, { admit: false });
+  const vpc = ec2.admin.createVpc('10.0.0.0/16');
+  const subnet = ec2.admin.createSubnet({ vpcId: vpc, cidr: o.subnetCidr ?? '10.0.0.0/17', zone: ZONE, tags: CNI_TAG });
+  const kc = kube.kubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const pools = new ENIPoolClient(kc.makeApiClient(CustomObjectsApi));
+  const allocators: RunningAllocator[] = [];
+  let n = 0;
+  let ids = 0;
+  const env: Env = {
+    clock, ec2, kube, vpc, subnet, core, pools, logger, allocators,
+    async join(instanceType, name) {
+      const r = ec2.admin.runInstance({ instanceType, subnetId: subnet, securityGroups: ['sg-0123456789abcdef0'] });
+      const nodeName = name ?? `ip-10-0-${Math.floor(n / 250)}-${(n++ % 250) + 1}.ec2.internal`;
+      const node: V1Node = {
+        apiVersion: 'v1', kind: 'Node',
+        metadata: { name: nodeName, labels: { 'node.kubernetes.io/instance-type': instanceType, 'topology.kubernetes.io/zone': r.zone, 'kubernetes.io/os': 'linux' } },
+        spec: { providerID: `aws:///${r.zone}/${r.instanceId}` },
+        status: { allocatable: { cpu: '4', memory: '16Gi', pods: '110' }, capacity: { cpu: '4', memory: '16Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] },
+      };
+      await core.createNode({ body: node });
+      return { name: nodeName, instanceId: r.instanceId };
+    },
+    async start(s = {}) {
+      const a = await startAllocator({
+        kubeConfig: kube.kubeConfig(), ec2: ec2Client(ec2.endpoint), clock, logger: s.identity ? logger.child({ id: s.identity }) : logger,
+        onStep: s.onStep, onLostLease: s.onLostLease,
+        config: {
+          clusterName: CLUSTER, identity: s.identity ?? `alloc-${++ids}`, defaultPolicy: FAST_POLICY, subnetTags: CNI_TAG,
+          resyncIntervalMs: 10_000, gcIntervalMs: 0, ec2PollMs: 200, retryBaseMs: 200, retryMaxMs: 5_000, concurrency: 16, ec2BudgetFraction: 1,
+          ...s.config,
+        },
+      });
+      allocators.push(a);
+      return a;
+    },
+    mutatingCalls: () => Object.entries(ec2.admin.callStats()).filter(([a]) => MUTATING.has(a)).reduce((x, [, s]) => x + s.ok, 0),
+    leaked: () => ec2.admin.listEnis().filter((e) => e.tags[TAG_CLUSTER] === CLUSTER && e.tags[TAG_OWNER] === OWNER_VALUE && e.status === 'available').map((e) => e.id),
+    async close() {
+      for (const a of allocators) await a.kill().catch(() => undefined);
+      await kube.close();
+      await ec2.close();
+    },
+  };
+  return env;
+}
+
+/** Polls (real time) until `cond` holds; throws with `what` after `timeoutMs` real ms. */
+export async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 20): Promise<T> {
+  const start = Date.now();
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await cond();
+      if (v) return v;
+    } catch (e) { last = e; }
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export async function listPools(env: Env): Promise<ENIPool[]> { return (await env.pools.list()).items; }
+
+/** A pool counts as at its watermark when free IPs reach targetFree and nothing is releasing. */
+export function atWatermark(p: ENIPool | undefined, targetFree = FAST_POLICY.targetFree): boolean {
+  const s = p?.status;
+  if (!s || !s.limits) return false;
+  const free = Object.values(s.ips).filter((e) => e.state === 'free').length;
+  return free === targetFree && !Object.values(s.ips).some((e) => e.state === 'releasing');
+}
+
+export function sleepReal(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+
+export type { Clock };
