@@ -23,7 +23,7 @@ export function webhookConfiguration(o: ManifestOptions): Record<string, unknown
     caBundle: o.caBundle,
   });
   // kube-apiserver labels every namespace with kubernetes.io/metadata.name = its name.
-  const namespaceSelector = { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [o.namespace, 'kube-system'] }] };
+  const namespaceSelector = () => ({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [o.namespace, 'kube-system'] }] });
   const timeoutSeconds = o.timeoutSeconds ?? 10;
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -37,7 +37,7 @@ export function webhookConfiguration(o: ManifestOptions): Record<string, unknown
         failurePolicy: o.podFailurePolicy ?? 'Fail',
         sideEffects: 'None',
         timeoutSeconds: Math.min(timeoutSeconds, 5),
-        namespaceSelector,
+        namespaceSelector: namespaceSelector(),
         admissionReviewVersions: ['v1'],
         reinvocationPolicy: 'Never',
       },
@@ -48,7 +48,7 @@ export function webhookConfiguration(o: ManifestOptions): Record<string, unknown
         failurePolicy: 'Fail',
         sideEffects: 'NoneOnDryRun',
         timeoutSeconds,
-        namespaceSelector,
+        namespaceSelector: namespaceSelector(),
         admissionReviewVersions: ['v1'],
       },
     ],

@@ -1,7 +1,7 @@
 // The webhook's HTTPS server: a thin express layer over the pure-ish handlers (createWebhookApp) and
 // the wiring of informers, the ENIPool reserver and certificate reload (startWebhook).
 import type { Express } from 'express';
-import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/log.ts';
@@ -118,7 +118,9 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   const sgps = inf<SecurityGroupPolicy & KubernetesObject>(`/apis/${GROUP}/${VERSION}/${SGP_PLURAL}`,
     async () => (await clients.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: SGP_PLURAL })) as KubernetesListObject<SecurityGroupPolicy & KubernetesObject>);
   const namespaces = inf<V1Namespace>('/api/v1/namespaces', () => clients.core.listNamespace());
-  const informers = [pods, poolInf, sgps, namespaces];
+  // Service accounts are read on the pod CREATE hot path whenever a policy selects by them.
+  const serviceAccounts = inf<V1ServiceAccount>('/api/v1/serviceaccounts', () => clients.core.listServiceAccountForAllNamespaces());
+  const informers = [pods, poolInf, sgps, namespaces, serviceAccounts];
   const allSynced = () => informers.every((i) => i.hasSynced());
 
   // Bindings waiting for a free IP wake up when the node's pool changes.
@@ -153,6 +155,8 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
     config: podCfg,
     listPolicies: (ns) => sgps.list(ns) as SecurityGroupPolicy[],
     serviceAccountLabels: async (ns, name) => {
+      const cached = serviceAccounts.get(name, ns);
+      if (cached) return cached.metadata?.labels ?? {};
       try {
         return (await clients.core.readNamespacedServiceAccount({ namespace: ns, name })).metadata?.labels ?? {};
       } catch (err) {
