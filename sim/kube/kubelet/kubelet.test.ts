@@ -71,3 +71,34 @@ test('kubelet stand-in: Running, then Succeeded; other nodes ignored; deletePod'
   assert.equal(s.deleted, 1);
   assert.equal(s.errors, 0);
 });
+
+test('kubelet stand-in with a CNI: a pod without an IP stays Pending and is retried; teardown once when it ends', async (t) => {
+  const clock = new ScaledClock(1);
+  const sim = await startKubeSim({ clock });
+  const kc = sim.kubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNode({ body: { metadata: { name: 'n1' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.10' }] } } });
+  let free = 0;
+  const setUps: string[] = [];
+  const tornDown: string[] = [];
+  const kubelet = startKubelet({
+    kubeConfig: kc, clock, logger: silentLogger(), startDelayMs: 50, networkRetryMs: 50,
+    network: {
+      setUp: (p) => { setUps.push(p.metadata!.name!); if (free === 0) return undefined; free--; return '10.9.9.9'; },
+      tearDown: (p) => { tornDown.push(p.metadata!.name!); },
+    },
+  });
+  t.after(async () => { await kubelet.stop(); await sim.close(); });
+  await kubelet.synced();
+  await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'p', annotations: { [RUN_SECONDS_KEY]: '0.2' } }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'i' }] } } });
+  await until('a few failed set-ups', async () => (setUps.length >= 3 ? true : undefined));
+  assert.equal((await core.readNamespacedPod({ name: 'p', namespace: 'default' })).status?.phase ?? 'Pending', 'Pending');
+  free = 1;
+  const p = await until('p Running or done', async () => { const x = await core.readNamespacedPod({ name: 'p', namespace: 'default' }); return x.status?.phase !== 'Pending' && x.status?.phase ? x : undefined; });
+  assert.equal(p.status?.podIP, '10.9.9.9');
+  await until('p Succeeded', async () => ((await core.readNamespacedPod({ name: 'p', namespace: 'default' })).status?.phase === 'Succeeded' ? true : undefined));
+  await until('teardown', async () => (tornDown.length ? true : undefined));
+  await core.deleteNamespacedPod({ name: 'p', namespace: 'default' });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(tornDown, ['p'], 'torn down exactly once');
+});

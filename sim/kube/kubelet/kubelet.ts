@@ -20,6 +20,19 @@ export interface KubeletOptions {
   startDelayMs?: number;
   /** Run time in clock ms before the pod completes; undefined = use the annotation/label, else run forever. */
   jobDurations?: (pod: V1Pod) => number | undefined;
+  /**
+   * The node's CNI: gives a pod its IP when its sandbox is created. Without it, the IP comes from the
+   * eni-ipam allocation annotation (else a fake one). When setUp yields no IP the pod stays Pending
+   * (ContainerCreating) and is retried every `networkRetryMs`, as kubelet retries a failed CNI ADD.
+   */
+  network?: PodNetwork;
+  networkRetryMs?: number;
+}
+
+export interface PodNetwork {
+  setUp(pod: V1Pod): string | undefined | Promise<string | undefined>;
+  /** The pod finished or was deleted: release what setUp took. */
+  tearDown(pod: V1Pod): void;
 }
 
 export interface KubeletStats { started: number; completed: number; deleted: number; errors: number; tracked: number }
@@ -46,6 +59,15 @@ export function startKubelet(o: KubeletOptions): Kubelet {
   const stats = { started: 0, completed: 0, deleted: 0, errors: 0 };
   // Per pod UID: the pending timer and which step it leads to.
   const tracked = new Map<string, { step: 'start' | 'complete'; timer: TimerHandle }>();
+  // Pods whose network was set up through o.network, so teardown happens exactly once.
+  const networked = new Map<string, V1Pod>();
+  const networkRetryMs = o.networkRetryMs ?? RETRY_MS;
+  const tearDown = (uid: string) => {
+    const p = networked.get(uid);
+    if (!p) return;
+    networked.delete(uid);
+    o.network?.tearDown(p);
+  };
   const hostIPs = new Map<string, string | undefined>();
   let stopped = false;
 
@@ -70,7 +92,7 @@ export function startKubelet(o: KubeletOptions): Kubelet {
     const node = p.spec?.nodeName;
     if (stopped || !uid || !node || !serves(node)) return;
     const phase = p.status?.phase ?? 'Pending';
-    if (p.metadata?.deletionTimestamp || phase === 'Succeeded' || phase === 'Failed') { untrack(uid); return; }
+    if (p.metadata?.deletionTimestamp || phase === 'Succeeded' || phase === 'Failed') { untrack(uid); tearDown(uid); return; }
     if (tracked.has(uid)) return;
     if (phase === 'Pending') {
       tracked.set(uid, { step: 'start', timer: clock.setTimeout(() => { void step(p, 'start', 1); }, startDelay) });
@@ -104,10 +126,21 @@ export function startKubelet(o: KubeletOptions): Kubelet {
     // Act on the newest copy; a pod replaced under the same name has another UID.
     const cur = pods.get(name, namespace);
     if (!cur || cur.metadata?.uid !== uid || cur.metadata?.deletionTimestamp) { untrack(uid); return; }
+    let podIP = podIPFor(cur as KPod).ip;
+    if (which === 'start' && o.network && !cur.spec?.hostNetwork) {
+      const ip = await o.network.setUp(cur);
+      if (ip === undefined) {
+        // No IP for this pod yet: it stays in ContainerCreating; retry like kubelet does.
+        if (!stopped && tracked.get(uid)?.step === 'start') tracked.set(uid, { step: 'start', timer: clock.setTimeout(() => { void step(cur, 'start', attempt); }, networkRetryMs) });
+        return;
+      }
+      networked.set(uid, cur);
+      podIP = ip;
+    }
     const now = new Date(clock.now()).toISOString();
     try {
       const status = which === 'start'
-        ? runningStatus(cur as KPod, now, podIPFor(cur as KPod).ip, await hostIPOf(cur.spec!.nodeName!))
+        ? runningStatus(cur as KPod, now, podIP, await hostIPOf(cur.spec!.nodeName!))
         : succeededStatus(cur as KPod, now);
       await core.patchNamespacedPodStatus({ name, namespace, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     } catch (err) {
@@ -127,12 +160,13 @@ export function startKubelet(o: KubeletOptions): Kubelet {
     } else {
       stats.completed++;
       untrack(uid);
+      tearDown(uid);
     }
   }
 
   pods.on('add', onPod);
   pods.on('update', onPod);
-  pods.on('delete', (p) => { if (p.metadata?.uid) untrack(p.metadata.uid); });
+  pods.on('delete', (p) => { if (p.metadata?.uid) { untrack(p.metadata.uid); tearDown(p.metadata.uid); } });
 
   return {
     synced: () => pods.synced(),
