@@ -1,0 +1,95 @@
+// Acceptance: a Job whose pods need security groups (branch ENIs) completes 100 times on one
+// m5a.xlarge (18 branch slots). Slots are reserved the way the webhook does at binding (reserveAll
+// with a branch request inside a CAS write); the allocator creates the trunk, creates and associates
+// each branch ENI and writes the vpc.amazonaws.com/pod-eni annotation; a finished pod's slot cools
+// down, then its ENI is disassociated and deleted. The node never reports more than 18 in use and
+// every branch ENI is returned.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { ANN_POD_ENI, TAG_INSTANCE } from '../lib/annotations.ts';
+import { reserveAll } from '../lib/enipool/reserve.ts';
+import { branchInUse } from '../lib/enipool/summary.ts';
+import type { ENIPool } from '../lib/enipool/types.ts';
+import { FAST_POLICY, startEnv, waitFor, type Env } from './allocator-helpers.ts';
+
+const envs: Env[] = [];
+after(async () => { for (const e of envs) await e.close(); });
+
+const COMPLETIONS = 100;
+const PARALLELISM = 24;
+
+interface PodObj { metadata: { name: string; namespace: string; uid: string; annotations?: Record<string, string> }; spec: unknown; status?: { phase?: string } }
+
+test(`a security-group Job completes ${COMPLETIONS} times on one m5a.xlarge without exceeding 18 branch ENIs`, async () => {
+  const env = await startEnv({ speed: 40 });
+  envs.push(env);
+  const node = await env.join('m5a.xlarge');
+  const policy = { ...FAST_POLICY, branchCooldownSeconds: 30, cooldownSeconds: 10 };
+  await env.start({ config: { defaultPolicy: policy } });
+  await waitFor('trunk ENI', async () => (await env.pools.get(node.name))?.status?.trunkENI, 15_000);
+
+  let maxInUse = 0;
+  let maxAssociated = 0;
+  const watch = env.kube.store.watch<ENIPool>('enipools.eni-ipam.io', {}, (e) => {
+    if (e.object.status) maxInUse = Math.max(maxInUse, branchInUse(e.object.status));
+  });
+  const sampler = setInterval(() => {
+    const n = env.ec2.admin.listEnis().filter((e) => e.interfaceType === 'branch' && e.status === 'in-use' && e.tags[TAG_INSTANCE] === node.instanceId).length;
+    maxAssociated = Math.max(maxAssociated, n);
+  }, 5);
+
+  let started = 0; let completed = 0; let shortages = 0;
+  const annotations = new Set<string>();
+  const runPod = async () => {
+    const name = `job-${started++}`;
+    const uid = randomUUID();
+    // Bound pod (the scheduler's part is not under test here).
+    const pod = await env.kube.store.create<PodObj>('pods', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', uid, annotations: { 'eni-ipam.io/security-groups': 'sg-0aaaaaaaaaaaaaaa1' } },
+      spec: { nodeName: node.name, containers: [{ name: 'c', image: 'busybox', resources: { requests: { 'vpc.amazonaws.com/pod-eni': '1' }, limits: { 'vpc.amazonaws.com/pod-eni': '1' } } }] },
+      status: { phase: 'Pending' },
+    }, { namespace: 'default', admit: false });
+    const podUid = pod.metadata.uid;
+    // Reserve a branch slot the way the binding webhook does; wait while the node is full.
+    for (;;) {
+      let ok = false;
+      await env.pools.updateStatus(node.name, (p) => {
+        const r = reserveAll(p, [{ pod: { uid: podUid, namespace: 'default', name }, ip: false, branch: { securityGroups: ['sg-0aaaaaaaaaaaaaaa1'] } }], new Date(env.clock.now()).toISOString());
+        ok = r.results[0]!.ok;
+        return r.pool;
+      }, { maxAttempts: 50 });
+      if (ok) break;
+      shortages++;
+      await env.clock.sleep(1_000);
+    }
+    const value = await waitFor(`pod ${name} annotated`, () => env.kube.store.peek<PodObj>('pods', name, 'default')?.metadata.annotations?.[ANN_POD_ENI], 30_000, 10);
+    const parsed = JSON.parse(value) as { eniId: string; ifAddress: string; privateIp: string; vlanId: number; subnetCidr: string; associationID: string }[];
+    assert.equal(parsed.length, 1);
+    assert.match(parsed[0]!.eniId, /^eni-/);
+    assert.ok(parsed[0]!.vlanId >= 1 && parsed[0]!.vlanId <= 18, `vlan ${parsed[0]!.vlanId}`);
+    assert.ok(parsed[0]!.associationID && parsed[0]!.ifAddress && parsed[0]!.privateIp && parsed[0]!.subnetCidr);
+    annotations.add(parsed[0]!.eniId);
+    await env.kube.store.mutate<PodObj>('pods', name, (p) => ({ ...p, status: { ...p.status, phase: 'Running' } }), { namespace: 'default', status: true, admit: false });
+    await env.clock.sleep(2_000);
+    await env.kube.store.mutate<PodObj>('pods', name, (p) => ({ ...p, status: { ...p.status, phase: 'Succeeded' } }), { namespace: 'default', status: true, admit: false });
+    completed++;
+  };
+  const t0 = Date.now();
+  const c0 = env.clock.now();
+  const workers = Array.from({ length: PARALLELISM }, async () => { while (started < COMPLETIONS) await runPod(); });
+  await Promise.all(workers);
+  assert.equal(completed, COMPLETIONS);
+  // Every slot cools down and its ENI is deleted.
+  await waitFor('all branch slots returned', async () => Object.keys((await env.pools.get(node.name))!.status!.branches).length === 0, 30_000, 50);
+  const left = env.ec2.admin.listEnis().filter((e) => e.interfaceType === 'branch');
+  clearInterval(sampler);
+  watch.stop();
+  assert.deepEqual(left.map((e) => e.id), [], 'every branch ENI deleted after its cooldown');
+  assert.equal(annotations.size, COMPLETIONS, 'one branch ENI per pod');
+  assert.ok(maxInUse <= 18, `never more than 18 slots in use (max ${maxInUse})`);
+  assert.equal(maxInUse, 18, 'the Job kept the node full (the test can see the limit)');
+  assert.ok(maxAssociated <= 18, `never more than 18 branch ENIs associated in EC2 (max ${maxAssociated})`);
+  assert.deepEqual(env.leaked(), []);
+  console.log(`# ${COMPLETIONS} completions in ${Date.now() - t0} ms real (${Math.round((env.clock.now() - c0) / 1000)} s clock); max slots in use ${maxInUse}, max associated ${maxAssociated}; ${shortages} reservation waits`);
+});
