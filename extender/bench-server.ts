@@ -2,11 +2,11 @@
 // 5,000-node pool index, or a no-op express handler that parses the same body and answers the same
 // shape. Running the server in its own process keeps the load generator's CPU out of its numbers.
 import type { AddressInfo } from 'node:net';
-import { ManualClock } from '../lib/clock.ts';
+import { ManualClock, realClock } from '../lib/clock.ts';
 import { createJsonApp, jsonErrorHandler, listen } from '../lib/http.ts';
 import { silentLogger } from '../lib/log.ts';
 import { Registry } from 'prom-client';
-import { benchIndex } from './bench-data.ts';
+import { benchIndex, benchPool } from './bench-data.ts';
 import { DEFAULT_EXTENDER_CONFIG } from './server.ts';
 import { startExtender } from './start.ts';
 
@@ -15,9 +15,22 @@ async function main(): Promise<void> {
   const nodes = Number(process.argv[3] ?? 5000);
   const logger = silentLogger();
   let url: string;
+  const churn = Number(process.argv[4] ?? 0);
   if (mode === 'ours') {
-    const x = await startExtender({ clock: new ManualClock(), logger, registry: new Registry(), poolIndex: benchIndex(nodes), port: 0 });
+    const index = benchIndex(nodes);
+    const x = await startExtender({ clock: new ManualClock(), logger, registry: new Registry(), poolIndex: index, port: 0 });
     url = x.url;
+    if (churn > 0) {
+      // Pool churn like binds and allocator syncs: every 10 ms, churn/100 pools change; some flip verdicts.
+      let seed = 1;
+      const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+      realClock().setInterval(() => {
+        for (let j = 0; j < Math.max(1, Math.round(churn / 100)); j++) {
+          const i = rnd(nodes);
+          if (i % 20 !== 19) index.upsert(benchPool(i, rnd(20) % 19, rnd(8)));
+        }
+      }, 10);
+    }
   } else {
     const app = createJsonApp({ bodyLimit: DEFAULT_EXTENDER_CONFIG.bodyLimit, logger });
     app.post('/filter', (req, res) => {

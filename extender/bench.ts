@@ -1,7 +1,8 @@
-// `eni-ipam bench extender [--nodes 5000] [--seconds 1] [--rounds 6] [--concurrency 4]`: filter and prioritize
+// `eni-ipam bench extender [--nodes 5000] [--seconds 1] [--rounds 6] [--concurrency 4] [--churn 0]`: filter and prioritize
 // with N node names (nodeCacheCapable mode) against the real extender and against a no-op express
 // handler that parses the same body and answers the same shape, both in child processes, measured
 // alternately in the same run. Prints one JSON document; ratio = our rps / no-op rps.
+// --churn N: N ENIPool updates per second hit the extender's index during the run (some flip verdicts).
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
@@ -9,8 +10,8 @@ import { benchNodeName } from './bench-data.ts';
 
 interface Stats { rps: number; p50Ms: number; p99Ms: number; requests: number }
 
-function startChild(mode: 'ours' | 'noop', nodes: number): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork(new URL('./bench-server.ts', import.meta.url).pathname, [mode, String(nodes)], {
+function startChild(mode: 'ours' | 'noop', nodes: number, churn = 0): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(new URL('./bench-server.ts', import.meta.url).pathname, [mode, String(nodes), String(churn)], {
     execArgv: ['--import', import.meta.resolve('tsx')],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -69,18 +70,19 @@ export function benchPod(): object {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { nodes: { type: 'string' }, seconds: { type: 'string' }, concurrency: { type: 'string' }, rounds: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: argv, options: { nodes: { type: 'string' }, seconds: { type: 'string' }, concurrency: { type: 'string' }, rounds: { type: 'string' }, churn: { type: 'string' } }, strict: true });
   const nodes = Number(values.nodes ?? 5000);
   const ms = Number(values.seconds ?? 1) * 1000;
   const concurrency = Number(values.concurrency ?? 4);
   const rounds = Number(values.rounds ?? 6);
+  const churn = Number(values.churn ?? 0);
   if (!(nodes > 0) || !(ms > 0) || !(concurrency > 0) || !(rounds > 0)) { console.error('bench extender: --nodes, --seconds, --concurrency, --rounds must be positive'); return 2; }
 
   const names = Array.from({ length: nodes }, (_, i) => benchNodeName(i));
   const body = Buffer.from(JSON.stringify({ Pod: benchPod(), Nodes: null, NodeNames: names }));
-  const servers = { ours: await startChild('ours', nodes), noop: await startChild('noop', nodes) };
+  const servers = { ours: await startChild('ours', nodes, churn), noop: await startChild('noop', nodes) };
   try {
-    const out: Record<string, unknown> = { nodes, mode: 'nodeCacheCapable (names only)', requestBytes: body.length, concurrency, secondsPerRound: ms / 1000, rounds };
+    const out: Record<string, unknown> = { nodes, mode: 'nodeCacheCapable (names only)', requestBytes: body.length, concurrency, secondsPerRound: ms / 1000, rounds, poolUpdatesPerSecond: churn };
     for (const verb of ['filter', 'prioritize'] as const) {
       const lat: Record<'ours' | 'noop', number[]> = { ours: [], noop: [] };
       for (const who of ['ours', 'noop'] as const) await load(new URL(`${servers[who].url}/${verb}`), body, concurrency, Math.min(1000, ms)); // warm-up (JIT)

@@ -73,3 +73,23 @@ test('NameResolver: pool updates show through the memo; pools added or removed i
   idx.remove(full);
   assert.deepEqual(Object.keys(run().FailedAndUnresolvableNodes), ['a']);
 });
+
+test('filter reply memo: reused while outcomes and reasons hold, rebuilt when a reason or verdict changes', () => {
+  const idx = new CapacityIndex();
+  const fullWith = (cooldown: number) => mkPool({ maxIPs: 9, enis: [['eni-0', 0, SN, { reserved: 9 - cooldown, releasing: cooldown }]] }, 'a');
+  idx.upsert(fullWith(0));
+  idx.upsert(mkPool({ enis: [['eni-0', 0, SN, { free: 3 }]] }, 'b'));
+  const resolver = new NameResolver(idx);
+  const cfg: DecideConfig = { branchResource: 'x', branchPodsNeedIP: true, noPoolPolicy: 'pass' };
+  const reply = () => filterReplyJSON(resolver.resolve(['a', 'b']), 1, cfg, {});
+  const first = reply();
+  idx.upsert(mkPool({ enis: [['eni-0', 0, SN, { free: 2, reserved: 1 }]] }, 'b')); // b still passes
+  assert.equal(reply(), first);
+  const counts: Record<string, number> = {};
+  filterReplyJSON(resolver.resolve(['a', 'b']), 1, cfg, counts);
+  assert.deepEqual(counts, { max_ips: 1 }, 'metrics counted on a memo hit too');
+  idx.upsert(mkPool({ maxIPs: 5, enis: [['eni-0', 0, SN, { reserved: 5 }]] }, 'a')); // same verdict, new reason
+  assert.match(JSON.parse(reply()).FailedNodes.a, /maxIPs cap 5 reached/);
+  idx.upsert(mkPool({ enis: [['eni-0', 0, SN, { reserved: 9 }], ['eni-1', 1, SN, { reserved: 9 }], ['eni-2', 2, SN, { reserved: 9 }]] }, 'b'));
+  assert.deepEqual(JSON.parse(reply()).NodeNames, []);
+});

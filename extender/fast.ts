@@ -14,6 +14,17 @@ export interface ResolvedList {
   quoted: string[];
   slots: (NodeSlot | undefined)[];
   membership: number;
+  /** Last filter reply per need code and no-pool policy, with the per-node outcomes it was built from. */
+  replies: Map<string, CachedReply>;
+}
+
+interface CachedReply {
+  /** Per node: 1 pass, 2 unresolvable, 3 failed, 4 no pool. */
+  outcome: Uint8Array;
+  /** The reason literal each rejected node was reported with. */
+  reasons: (string | undefined)[];
+  json: string;
+  rejected: Partial<Record<ReasonClass, number>>;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
@@ -35,7 +46,7 @@ export class NameResolver {
         return c;
       }
     }
-    const r: ResolvedList = { names, quoted: names.map((n) => JSON.stringify(n)), slots: names.map((n) => this.index.slot(n)), membership: m };
+    const r: ResolvedList = { names, quoted: names.map((n) => JSON.stringify(n)), slots: names.map((n) => this.index.slot(n)), membership: m, replies: new Map() };
     this.cache.unshift(r);
     if (this.cache.length > this.keep) this.cache.length = this.keep;
     return r;
@@ -46,8 +57,56 @@ export class NameResolver {
 export const NO_POOL_REASON = 'no ENIPool for this node (not managed by eni-ipam; no-pool policy is fail)';
 const NO_POOL_REASON_JSON = JSON.stringify(NO_POOL_REASON);
 
-/** The ExtenderFilterResult JSON for names-only mode; `rejected` collects reason-class counts. */
+/**
+ * The ExtenderFilterResult JSON for names-only mode; `rejected` collects reason-class counts.
+ * Most ENIPool updates (a bind taking a free IP) do not flip any node's verdict, so the previous
+ * reply for the same list and need is reused when a pass over the holders finds every node's outcome
+ * and reason unchanged; otherwise it is rebuilt.
+ */
 export function filterReplyJSON(r: ResolvedList, code: 0 | 1 | 2 | 3, cfg: DecideConfig, rejected: Partial<Record<ReasonClass, number>>): string {
+  const key = `${code}${cfg.noPoolPolicy}`;
+  const cached = r.replies.get(key);
+  if (cached && unchanged(r, code, cached)) {
+    for (const [cls, n] of Object.entries(cached.rejected) as [ReasonClass, number][]) rejected[cls] = (rejected[cls] ?? 0) + n;
+    return cached.json;
+  }
+  const own: Partial<Record<ReasonClass, number>> = {};
+  const json = buildFilterReply(r, code, cfg, own);
+  r.replies.set(key, { ...snapshot(r, code), json, rejected: own });
+  for (const [cls, n] of Object.entries(own) as [ReasonClass, number][]) rejected[cls] = (rejected[cls] ?? 0) + n;
+  return json;
+}
+
+function outcomeOf(s: NodeSlot | undefined, bit: number): number {
+  if (s === undefined) return 4;
+  return (s.pass & bit) ? 1 : (s.unres & bit) ? 2 : 3;
+}
+
+function snapshot(r: ResolvedList, code: number): Pick<CachedReply, 'outcome' | 'reasons'> {
+  const bit = 1 << code;
+  const outcome = new Uint8Array(r.slots.length);
+  const reasons: (string | undefined)[] = new Array(r.slots.length);
+  for (let i = 0; i < r.slots.length; i++) {
+    const s = r.slots[i];
+    outcome[i] = outcomeOf(s, bit);
+    reasons[i] = s?.reasonJSON[code];
+  }
+  return { outcome, reasons };
+}
+
+function unchanged(r: ResolvedList, code: number, c: CachedReply): boolean {
+  const bit = 1 << code;
+  const slots = r.slots;
+  for (let i = 0; i < slots.length; i++) {
+    const s = slots[i];
+    const o = outcomeOf(s, bit);
+    if (o !== c.outcome[i]) return false;
+    if ((o === 2 || o === 3) && s!.reasonJSON[code] !== c.reasons[i]) return false;
+  }
+  return true;
+}
+
+function buildFilterReply(r: ResolvedList, code: 0 | 1 | 2 | 3, cfg: DecideConfig, rejected: Partial<Record<ReasonClass, number>>): string {
   const passed: string[] = [];
   const failed: string[] = [];
   const unres: string[] = [];
@@ -55,22 +114,23 @@ export function filterReplyJSON(r: ResolvedList, code: 0 | 1 | 2 | 3, cfg: Decid
   if (code === 0) {
     return `{"Nodes":null,"NodeNames":[${r.quoted.join(',')}],"FailedNodes":{},"FailedAndUnresolvableNodes":{},"Error":""}`;
   }
+  const bit = 1 << code;
+  const slots = r.slots;
+  const quoted = r.quoted;
   for (let i = 0; i < n; i++) {
-    const q = r.quoted[i]!;
-    const s = r.slots[i];
-    if (!s) {
-      if (cfg.noPoolPolicy === 'pass') passed.push(q);
+    const s = slots[i];
+    if (s === undefined) {
+      if (cfg.noPoolPolicy === 'pass') passed.push(quoted[i]!);
       else {
-        unres.push(`${q}:${NO_POOL_REASON_JSON}`);
+        unres.push(`${quoted[i]}:${NO_POOL_REASON_JSON}`);
         rejected.no_pool = (rejected.no_pool ?? 0) + 1;
       }
       continue;
     }
-    const e = s.entry;
-    const v = e.verdicts[code];
-    if (v.ok) { passed.push(q); continue; }
-    (v.unresolvable ? unres : failed).push(`${q}:${e.reasonJSON[code]}`);
-    rejected[v.cls] = (rejected[v.cls] ?? 0) + 1;
+    if (s.pass & bit) { passed.push(quoted[i]!); continue; }
+    ((s.unres & bit) ? unres : failed).push(`${quoted[i]}:${s.reasonJSON[code]}`);
+    const v = s.entry.verdicts[code];
+    if (!v.ok) rejected[v.cls] = (rejected[v.cls] ?? 0) + 1;
   }
   return `{"Nodes":null,"NodeNames":[${passed.join(',')}],"FailedNodes":{${failed.join(',')}},"FailedAndUnresolvableNodes":{${unres.join(',')}},"Error":""}`;
 }

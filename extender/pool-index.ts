@@ -19,7 +19,33 @@ export interface NodeEntry {
  * A managed node's holder: `entry` is replaced in place on every ENIPool change, so a request can
  * keep resolved holders of a node list across pool updates (only membership changes invalidate them).
  */
-export interface NodeSlot { entry: NodeEntry }
+export interface NodeSlot {
+  entry: NodeEntry;
+  /** Copies of the entry's hot fields, one pointer away for the names-only loop: bit c = verdict c ok / unresolvable. */
+  pass: number;
+  unres: number;
+  reasonJSON: NodeEntry['reasonJSON'];
+}
+
+export function makeSlot(entry: NodeEntry): NodeSlot {
+  const s: NodeSlot = { entry, pass: 0, unres: 0, reasonJSON: entry.reasonJSON };
+  fillSlot(s, entry);
+  return s;
+}
+
+/** Updates a slot in place (its identity is what resolved node lists hold on to). */
+export function fillSlot(s: NodeSlot, entry: NodeEntry): void {
+  let pass = 0;
+  let unres = 0;
+  entry.verdicts.forEach((v, c) => {
+    if (v.ok) pass |= 1 << c;
+    else if (v.unresolvable) unres |= 1 << c;
+  });
+  s.entry = entry;
+  s.pass = pass;
+  s.unres = unres;
+  s.reasonJSON = entry.reasonJSON;
+}
 
 /** What the handlers read; tests and the bench supply their own. */
 export interface PoolIndex {
@@ -73,8 +99,8 @@ export class CapacityIndex implements PoolIndex {
     if (!name) return;
     const entry = nodeEntry(pool, this.fallback);
     const s = this.slots.get(name);
-    if (s) s.entry = entry;
-    else { this.slots.set(name, { entry }); this.members++; }
+    if (s) fillSlot(s, entry);
+    else { this.slots.set(name, makeSlot(entry)); this.members++; }
   }
   remove(pool: ENIPool): void { if (this.slots.delete(poolNodeName(pool))) this.members++; }
   slot(nodeName: string): NodeSlot | undefined { return this.slots.get(nodeName); }
