@@ -1,5 +1,83 @@
-// Placeholder until this role's issue lands; replaced by its composition root.
-export async function main(_argv: string[]): Promise<number> {
-  console.error('eni-ipam: "sim/sandbox/main" is not built yet');
-  return 2;
+// `eni-ipam sandbox`: the whole system on the embedded simulators. Composition root: reads argv,
+// builds the logger, runs the scenario under one policy or all three, prints the summary and writes
+// the JSON and HTML reports. Exit status 1 when an eni-ipam invariant was violated.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { createLogger } from '../../lib/log.ts';
+import { realClock } from '../../lib/clock.ts';
+import { listShippedScenarios, loadScenario, scaleScenario } from './scenario.ts';
+import { runScenario, type Progress } from './runner.ts';
+import { htmlReport, invariantViolations, summaryTable, type PolicyName, type RunReport } from './report.ts';
+
+const POLICIES: PolicyName[] = ['eni-ipam', 'aws-vpc-cni', 'cilium'];
+
+const HELP = `usage: eni-ipam sandbox [--scenario NAME|FILE] [--speed N] [--policy eni-ipam|aws-vpc-cni|cilium] [--compare]
+                        [--report PATH] [--scale F] [--quiet]
+
+  --scenario   a shipped scenario (${listShippedScenarios().join(', ')}) or a YAML file (default: default)
+  --speed      simulated seconds per real second (default: the scenario's)
+  --policy     which system runs the cluster (default: eni-ipam)
+  --compare    run the scenario under all three policies and print them side by side
+  --report     where the JSON report goes (default: reports/<scenario>.json); the HTML report goes next to it
+  --scale      shrink node and pod counts by this factor (0 < F <= 1), for quick looks
+  --log-level  component logs on stderr (default: warn)`;
+
+function progressPrinter(label: string): { update(p: Progress): void; stop(): void } {
+  if (process.stdout.isTTY) {
+    const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {percentage}% | t={t}s nodes={nodes} pods={created} running={running} pending={pending} stuck={stuck}`, hideCursor: true }, cliProgress.Presets.shades_classic);
+    bar.start(100, 0, { t: 0, nodes: 0, created: 0, running: 0, pending: 0, stuck: 0 });
+    return { update: (p) => bar.update(Math.min(100, Math.round((p.t / p.duration) * 100)), { ...p, t: Math.round(p.t) }), stop: () => bar.stop() };
+  }
+  let lastPrinted = -Infinity;
+  return {
+    update: (p) => {
+      if (p.t - lastPrinted < p.duration / 10) return;
+      lastPrinted = p.t;
+      console.log(`${label}: t=${Math.round(p.t)}/${p.duration}s nodes=${p.nodes} pods=${p.created} running=${p.running} pending=${p.pending} stuck=${p.stuck}`);
+    },
+    stop: () => undefined,
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scenario: { type: 'string', default: 'default' }, speed: { type: 'string' }, policy: { type: 'string', default: 'eni-ipam' },
+      compare: { type: 'boolean', default: false }, report: { type: 'string' }, scale: { type: 'string' }, 'log-level': { type: 'string', default: 'warn' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) { console.log(HELP); return 0; }
+  const policy = values.policy as PolicyName;
+  if (!POLICIES.includes(policy)) { console.error(`eni-ipam sandbox: --policy must be one of ${POLICIES.join(', ')}, got "${values.policy}"`); return 2; }
+  const speed = values.speed !== undefined ? Number(values.speed) : undefined;
+  if (speed !== undefined && !(speed > 0)) { console.error(`eni-ipam sandbox: --speed must be a positive number, got "${values.speed}"`); return 2; }
+  let scenario = loadScenario(values.scenario!);
+  if (values.scale !== undefined) scenario = scaleScenario(scenario, Number(values.scale));
+  const logger = createLogger({ name: 'sandbox', clock: realClock(), level: values['log-level'] });
+  const reportPath = resolve(values.report ?? `reports/${scenario.name}.json`);
+
+  console.log(`eni-ipam sandbox: scenario "${scenario.name}" (${scenario.description ?? ''})`);
+  console.log(`  ${scenario.durationSeconds} simulated seconds at ${speed ?? scenario.speed ?? 20}x; policies: ${(values.compare ? POLICIES : [policy]).join(', ')}`);
+  const runs: RunReport[] = [];
+  for (const p of values.compare ? POLICIES : [policy]) {
+    const bar = progressPrinter(p);
+    try {
+      runs.push(await runScenario({ scenario, policy: p, speed, logger, onProgress: bar.update }));
+    } finally { bar.stop(); }
+  }
+  console.log('');
+  console.log(summaryTable(runs));
+  mkdirSync(dirname(reportPath), { recursive: true });
+  writeFileSync(reportPath, JSON.stringify(runs.length === 1 ? runs[0] : { scenario: scenario.name, runs }, null, 2));
+  const htmlPath = reportPath.replace(/\.json$/, '') + '.html';
+  writeFileSync(htmlPath, htmlReport(runs));
+  console.log(`\nreports: ${reportPath}\n         ${htmlPath}`);
+  const violations = runs.filter((r) => r.policy === 'eni-ipam').reduce((a, r) => a + invariantViolations(r), 0);
+  if (violations > 0) { console.error(`eni-ipam sandbox: ${violations} invariant violation(s)`); return 1; }
+  return 0;
 }

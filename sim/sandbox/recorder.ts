@@ -8,6 +8,8 @@ import type { RunReport } from './report.ts';
 interface PodTrack {
   uid: string; key: string; createdMs: number; boundMs?: number; ipMs?: number; node?: string;
   hostNetwork: boolean; finished: boolean; deletedMs?: number; stuckSinceMs?: number; stuckMs: number; everStuck: boolean;
+  /** What the pod carried last time we saw it, to say why it has no IP. */
+  why?: string;
 }
 
 export interface SubnetRef { id: string; name: string; cidr: string }
@@ -56,6 +58,10 @@ export class Recorder {
       this.pods.set(t.uid, t);
     }
     if (p.spec.nodeName && t.boundMs === undefined) { t.boundMs = now; t.node = p.spec.nodeName; }
+    const ann = p.metadata.annotations ?? {};
+    t.why = ann['eni-ipam.io/security-groups']
+      ? `security groups ${ann['eni-ipam.io/security-groups']}; pod-eni annotation ${ann['vpc.amazonaws.com/pod-eni'] ?? 'missing'}`
+      : ann['eni-ipam.io/allocation'] ? `allocation ${ann['eni-ipam.io/allocation']}` : 'no allocation annotation';
     const hasIp = !!p.status?.podIP || t.hostNetwork;
     if (hasIp && t.ipMs === undefined && t.boundMs !== undefined) {
       t.ipMs = now;
@@ -135,10 +141,11 @@ export class Recorder {
   }
 
   /** Pod, IP and subnet sections of the report. */
-  summarize(): Pick<RunReport, 'pods' | 'timeToIp' | 'idleReservedIPs' | 'subnets' | 'nodes' | 'series'> {
+  summarize(): Pick<RunReport, 'pods' | 'timeToIp' | 'idleReservedIPs' | 'subnets' | 'nodes' | 'series' | 'stuckExamples'> {
     const now = this.now();
     let bound = 0, running = 0, succeeded = 0, pendingAtEnd = 0, stuck = 0, stuckAtEnd = 0, stuckTotal = 0, stuckMax = 0, withoutIp = 0;
     const ttIp: number[] = [];
+    const stuckExamples: string[] = [];
     for (const t of this.pods.values()) {
       if (t.boundMs !== undefined) bound++;
       if (t.ipMs !== undefined) ttIp.push((t.ipMs - t.createdMs) / 1000);
@@ -149,7 +156,10 @@ export class Recorder {
       if (!gone && t.ipMs === undefined) withoutIp++;
       let s = t.stuckMs;
       if (t.stuckSinceMs !== undefined) { s += now - t.stuckSinceMs; if (!gone) stuckAtEnd++; }
-      if (t.everStuck) { stuck++; stuckTotal += s; stuckMax = Math.max(stuckMax, s); }
+      if (t.everStuck) {
+        stuck++; stuckTotal += s; stuckMax = Math.max(stuckMax, s);
+        if (stuckExamples.length < 10) stuckExamples.push(`${t.key} on ${t.node}: no IP for ${Math.round(s / 1000)} s (${t.why ?? '?'})`);
+      }
     }
     return {
       pods: { created: this.pods.size, bound, running, succeeded, pendingAtEnd, stuck, stuckAtEnd, stuckSecondsTotal: round(stuckTotal / 1000, 1), stuckSecondsMax: round(stuckMax / 1000, 1), bindRefused: this.bindRefused.size },
@@ -162,6 +172,7 @@ export class Recorder {
       subnets: this.subnets.map((s) => ({ ...s, usable: usableAddresses(s.cidr), peakUsed: this.peakUsed.get(s.id) ?? 0, peakUtilisation: round((this.peakUsed.get(s.id) ?? 0) / usableAddresses(s.cidr), 4) })),
       nodes: [...this.nodePeaks.entries()].map(([name, p]) => ({ name, instanceType: p.instanceType, peakReserved: p.reserved, peakInUse: p.inUse })),
       series: this.series,
+      stuckExamples,
     };
   }
 }

@@ -14,6 +14,7 @@ function run(policy: RunReport['policy'], violations = 0): RunReport {
     invariants: [{ id: 1, name: 'no IP reserved twice', checks: 5, violations, examples: violations ? ['10.0.0.9 held by a and b'] : [] }],
     series: { pods: [[0, 5, 0, 0], [60, 0, 1, 8]], subnetUtilisation: [[0, 0.1], [60, 0.4]], ips: [[0, 10, 2], [60, 20, 8]] },
     notes: ['a note <with> markup'],
+    stuckExamples: [],
   };
 }
 

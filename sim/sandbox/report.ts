@@ -35,6 +35,8 @@ export interface RunReport {
     ips: [number, number, number][];
   };
   notes: string[];
+  /** Up to ten stuck pods and what they carried (why they had no IP). */
+  stuckExamples: string[];
 }
 
 export const MUTATING = new Set([

@@ -58,6 +58,9 @@ export class WorkloadDriver {
   private done = new Set<string>();
   /** Pods created by the driver, total. */
   created = 0;
+  /** Pod creations the API refused (e.g. an admission webhook timed out), and the last reason. */
+  createErrors = 0;
+  lastCreateError?: string;
 
   constructor(private readonly store: SimStore, private readonly workloads: WorkloadSpec[], private readonly now: () => number) {}
 
@@ -82,8 +85,15 @@ export class WorkloadDriver {
   private async create(w: WorkloadSpec, count: number): Promise<void> {
     const iso = new Date(this.now()).toISOString();
     await Promise.all(Array.from({ length: count }, async () => {
-      await this.store.create('pods', podObject(w, this.nextName(w), iso));
-      this.created++;
+      const name = this.nextName(w);
+      try {
+        await this.store.create('pods', podObject(w, name, iso));
+        this.created++;
+      } catch (err) {
+        // As a ReplicaSet or Job controller would: count it and try again on the next step.
+        this.createErrors++;
+        this.lastCreateError = `${w.namespace ?? 'default'}/${name}: ${(err as Error).message}`;
+      }
     }));
   }
 

@@ -1,0 +1,252 @@
+// The three policies the sandbox compares, each wiring the same simulators differently:
+// - eni-ipam: webhook (pods + pods/binding, HTTPS via the admission chain), extender in the
+//   scheduler, the leader-elected allocator; pods get the IP reserved at binding.
+// - aws-vpc-cni: per-node ipamd warm pools, the default scheduler (max-pods only), the resource
+//   controller's pod webhook and branch-ENI cooldown; pods get an IP from the node's pool at start.
+// - cilium: the operator's per-node pre-allocation through a 4 QPS / burst 20 limiter, default scheduler.
+import type { Clock } from '../../lib/clock.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { LimitsTable } from '../../lib/limits.ts';
+import { limitsFor } from '../../lib/limits.ts';
+import { caBundle, makeCA, makeServingCert } from '../../lib/certs.ts';
+import { ANN_ALLOCATION, ANN_POD_ENI, ANN_SECURITY_GROUPS, BRANCH_RESOURCE } from '../../lib/annotations.ts';
+import { DEFAULT_POLICY, type WarmPoolPolicy } from '../../lib/enipool/types.ts';
+import type { Ec2Sim } from '../ec2/index.ts';
+import { ec2Client } from '../ec2/index.ts';
+import type { KubeSim, WatchHandle } from '../kube/index.ts';
+import { MutatingAdmitter } from '../kube/admission/index.ts';
+import { startScheduler, type Scheduler } from '../kube/scheduler/scheduler.ts';
+import { startKubelet, type Kubelet, type PodNetwork } from '../kube/kubelet/index.ts';
+import type { V1Pod } from '@kubernetes/client-node';
+import { startWebhook, type Webhook } from '../../webhook/server.ts';
+import { startExtender, type RunningExtender } from '../../extender/start.ts';
+import { startAllocator, type RunningAllocator } from '../../allocator/start.ts';
+import type { Scenario } from './scenario.ts';
+import type { JoinedNode } from './nodes.ts';
+import type { PolicyName } from './report.ts';
+import { BaselineEc2, noGate, tokenBucketGate } from './baselines/ec2ops.ts';
+import { BranchSlots, CiliumAgent, IpamdAgent, type AgentNode, type NodeAgent } from './baselines/agents.ts';
+import { ANN_RUN_SECONDS } from './workloads.ts';
+
+export interface PolicyContext {
+  scenario: Scenario; clock: Clock; logger: Logger; ec2: Ec2Sim; kube: KubeSim; limits: LimitsTable;
+  clusterName: string; vpcId: string; subnetIds: Map<string, string>; throttleScale: number;
+}
+
+export interface ProbeResult { ok: boolean; detail: string }
+
+export interface PolicyRuntime {
+  onNodeJoined(n: JoinedNode): void;
+  onNodeLeaving(n: JoinedNode): void;
+  restartAllocator(): Promise<void>;
+  /** Invariant 6: malformed requests to the servers get a 4xx and change nothing. */
+  probeBadInput(): Promise<ProbeResult[]>;
+  onBindRefused(fn: (podUid: string) => void): void;
+  gcIntervalMs(): number;
+  notes(): string[];
+  stop(): Promise<void>;
+}
+
+interface PodLike { metadata: { uid: string; name: string; namespace: string; annotations?: Record<string, string> }; spec: { nodeName?: string; hostNetwork?: boolean; containers: { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[] } }
+
+const needsBranch = (p: PodLike) => p.spec.containers.some((c) => c.resources?.requests?.[BRANCH_RESOURCE] !== undefined || c.resources?.limits?.[BRANCH_RESOURCE] !== undefined);
+const runSeconds = (p: PodLike) => { const v = p.metadata.annotations?.[ANN_RUN_SECONDS]; return v ? Number(v) * 1000 : undefined; };
+
+async function registerWebhooks(kube: KubeSim, o: { url: string; caBundle: string; binding: boolean }): Promise<void> {
+  // The sandbox clock runs faster than real time and admission timeouts are measured on it: use the
+  // apiserver's maximum so a busy machine does not turn into webhook timeouts.
+  const common = { admissionReviewVersions: ['v1'], sideEffects: 'NoneOnDryRun', timeoutSeconds: 30, matchPolicy: 'Equivalent' };
+  const webhooks = [
+    { ...common, name: 'pods.eni-ipam.io', failurePolicy: 'Fail', clientConfig: { url: `${o.url}/mutate/pod`, caBundle: o.caBundle },
+      rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }] },
+  ];
+  if (o.binding) webhooks.push({ ...common, name: 'bindings.eni-ipam.io', failurePolicy: 'Fail', clientConfig: { url: `${o.url}/mutate/binding`, caBundle: o.caBundle },
+    rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods/binding'], scope: 'Namespaced' }] });
+  await kube.store.create('mutatingwebhookconfigurations', { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'eni-ipam' }, webhooks });
+}
+
+async function startWebhookTls(ctx: PolicyContext, binding: boolean, bindWaitMs: number): Promise<{ webhook: Webhook; admitter: MutatingAdmitter }> {
+  const ca = makeCA({ commonName: 'eni-ipam sandbox CA' });
+  const serving = makeServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const webhook = await startWebhook({ kubeConfig: ctx.kube.kubeConfig(), clock: ctx.clock, logger: ctx.logger.child({ c: 'webhook' }), tls: { cert: serving.certPem, key: serving.keyPem }, binding: { bindWaitMs, allowUnmanagedNodes: false } });
+  await webhook.synced();
+  const admitter = new MutatingAdmitter({ clock: ctx.clock, logger: ctx.logger.child({ c: 'admission' }) });
+  ctx.kube.setAdmitter(admitter);
+  await registerWebhooks(ctx.kube, { url: webhook.url, caBundle: caBundle(ca), binding });
+  return { webhook, admitter };
+}
+
+async function postJson(url: string, body: string): Promise<number> {
+  try { return (await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).status; } catch { return 0; }
+}
+
+/** Scheduler binding refusals show up as FailedScheduling events that quote the admission webhook. */
+function watchBindRefusals(kube: KubeSim, fn: (uid: string) => void): WatchHandle {
+  return kube.store.watch<{ reason?: string; message?: string; note?: string; involvedObject?: { uid?: string }; regarding?: { uid?: string } }>('events', {}, (e) => {
+    if (e.type !== 'ADDED') return;
+    const ev = e.object;
+    const msg = ev.message ?? ev.note ?? '';
+    const uid = ev.involvedObject?.uid ?? ev.regarding?.uid;
+    if (ev.reason === 'FailedScheduling' && /admission webhook .* denied/.test(msg) && uid) fn(uid);
+  });
+}
+
+function eniIpamPolicy(s: Scenario): WarmPoolPolicy {
+  const p = s.policies?.['eni-ipam'] ?? {};
+  return { ...DEFAULT_POLICY, ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) };
+}
+
+async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
+  const { clock, logger, kube } = ctx;
+  const listeners: ((uid: string) => void)[] = [];
+  const { webhook, admitter } = await startWebhookTls(ctx, true, 3_000);
+  // Every sandbox node is managed: a pod waits for its node's ENIPool rather than binding without a reservation.
+  const extender = await startExtender({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'extender' }), limitsTable: ctx.limits, config: { noPoolPolicy: 'fail' } });
+  const gcIntervalMs = 60_000;
+  const allocatorConfig = {
+    clusterName: ctx.clusterName, defaultPolicy: eniIpamPolicy(ctx.scenario), subnetTags: { 'kubernetes.io/role/cni': '1' },
+    gcIntervalMs, leaseNamespace: 'kube-system', ec2BudgetScale: ctx.throttleScale,
+  };
+  let allocator: RunningAllocator = await startAllocator({ kubeConfig: kube.kubeConfig(), ec2: ec2Client(ctx.ec2.endpoint), clock, logger: logger.child({ c: 'allocator' }), config: { ...allocatorConfig, identity: 'sandbox-0' } });
+  let generation = 0;
+  const scheduler: Scheduler = startScheduler({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'scheduler' }), config: {
+    extenders: [{ urlPrefix: extender.urlPrefix, filterVerb: 'filter', prioritizeVerb: 'prioritize', weight: 1, nodeCacheCapable: true, ignorable: false, httpTimeout: '5s',
+      managedResources: [{ name: BRANCH_RESOURCE, ignoredByScheduler: true }] }],
+    podInitialBackoffSeconds: 1, podMaxBackoffSeconds: 10,
+  } });
+  await scheduler.synced();
+  // The pod's network comes from what eni-ipam put on it: the reserved IP, or the branch ENI's.
+  const network: PodNetwork = {
+    setUp: (v: V1Pod) => {
+      const pod = v as unknown as PodLike;
+      if (pod.spec.hostNetwork) return 'host';
+      const branch = pod.metadata.annotations?.[ANN_POD_ENI];
+      if (pod.metadata.annotations?.[ANN_SECURITY_GROUPS]) {
+        if (!branch) return undefined;
+        try { return (JSON.parse(branch) as { privateIp: string }[])[0]?.privateIp; } catch { return undefined; }
+      }
+      const alloc = pod.metadata.annotations?.[ANN_ALLOCATION];
+      if (!alloc) return undefined;
+      try { return (JSON.parse(alloc) as { ip: string }).ip; } catch { return undefined; }
+    },
+    tearDown: () => undefined,
+  };
+  const kubelet: Kubelet = startKubelet({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'kubelet' }), network, jobDurations: (p) => runSeconds(p as unknown as PodLike) });
+  const refusals = watchBindRefusals(kube, (uid) => listeners.forEach((l) => l(uid)));
+  return {
+    onNodeJoined: () => undefined,
+    onNodeLeaving: () => undefined,
+    restartAllocator: async () => {
+      await allocator.stop();
+      allocator = await startAllocator({ kubeConfig: kube.kubeConfig(), ec2: ec2Client(ctx.ec2.endpoint), clock, logger: logger.child({ c: 'allocator' }), config: { ...allocatorConfig, identity: `sandbox-${++generation}` } });
+    },
+    probeBadInput: async () => {
+      const results: ProbeResult[] = [];
+      for (const [url, body] of [[`${extender.url}${extender.urlPrefix.replace(extender.url, '')}/filter`, '{"Pod":'], [`${extender.urlPrefix}/filter`, '{"Pod":{},"NodeNames":5}'], [`${webhook.url}/mutate/binding`, '[]'], [`${webhook.url}/mutate/pod`, '{"request":7}']] as const) {
+        const code = await postJsonTls(url, body);
+        results.push({ ok: code >= 400 && code < 500, detail: `POST ${url} with ${body} answered ${code}` });
+      }
+      return results;
+    },
+    onBindRefused: (fn) => listeners.push(fn),
+    gcIntervalMs: () => gcIntervalMs,
+    notes: () => [],
+    stop: async () => {
+      refusals.stop();
+      await kubelet.stop();
+      await scheduler.stop();
+      await allocator.stop();
+      await extender.close();
+      await webhook.close();
+      admitter.close?.();
+    },
+  };
+}
+
+/** fetch with TLS verification off for the sandbox's own self-signed webhook (loopback only). */
+async function postJsonTls(url: string, body: string): Promise<number> {
+  if (!url.startsWith('https:')) return postJson(url, body);
+  const https = await import('node:https');
+  return new Promise((resolve) => {
+    const req = https.request(url, { method: 'POST', rejectUnauthorized: false, headers: { 'content-type': 'application/json' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    req.on('error', () => resolve(0));
+    req.end(body);
+  });
+}
+
+async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium'): Promise<PolicyRuntime> {
+  const { clock, logger, kube, scenario } = ctx;
+  const agents = new Map<string, NodeAgent>();
+  const branch = new Map<string, BranchSlots>();
+  const notes: string[] = [];
+  const sdk = ec2Client(ctx.ec2.endpoint, { maxAttempts: kind === 'aws-vpc-cni' ? 10 : 3 });
+  const cil = scenario.policies?.cilium ?? {};
+  const gate = kind === 'cilium' ? tokenBucketGate(clock, cil.qps ?? 4, cil.burst ?? 20) : noGate;
+  const baselineEc2 = new BaselineEc2(sdk, clock, gate);
+  const cni = scenario.policies?.['aws-vpc-cni'] ?? {};
+  // The resource controller's pod webhook (security groups + pod-eni resource) exists only with the AWS CNI.
+  let webhook: { webhook: Webhook; admitter: MutatingAdmitter } | undefined;
+  if (kind === 'aws-vpc-cni' && (scenario.securityGroupPolicies?.length ?? 0) > 0) webhook = await startWebhookTls(ctx, false, 0);
+  if (kind === 'cilium' && (scenario.securityGroupPolicies?.length ?? 0) > 0) notes.push('Cilium has no per-pod security groups: SecurityGroupPolicy pods run as ordinary pods.');
+  const scheduler = startScheduler({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'scheduler' }), config: { podInitialBackoffSeconds: 1, podMaxBackoffSeconds: 10 } });
+  await scheduler.synced();
+  const network: PodNetwork = {
+    setUp: (v: V1Pod) => {
+      const pod = v as unknown as PodLike;
+      if (pod.spec.hostNetwork) return 'host';
+      const agent = agents.get(pod.spec.nodeName ?? '');
+      if (!agent) return undefined;
+      if (kind === 'aws-vpc-cni' && needsBranch(pod)) {
+        const slots = branch.get(agent.node.name);
+        if (!slots?.take(pod.metadata.uid)) return undefined;
+        return `branch:${pod.metadata.uid.slice(0, 8)}`;
+      }
+      return agent.setUp({ uid: pod.metadata.uid, branch: false });
+    },
+    tearDown: (v: V1Pod) => {
+      const pod = v as unknown as PodLike;
+      const agent = agents.get(pod.spec.nodeName ?? '');
+      if (!agent) return;
+      if (kind === 'aws-vpc-cni' && needsBranch(pod)) branch.get(agent.node.name)?.give(pod.metadata.uid);
+      else agent.tearDown(pod.metadata.uid);
+    },
+  };
+  const kubelet = startKubelet({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'kubelet' }), network, jobDurations: (p) => runSeconds(p as unknown as PodLike) });
+  return {
+    onNodeJoined: (n) => {
+      const l = limitsFor(ctx.limits, n.instanceType);
+      const inst = ctx.ec2.admin.instance(n.instanceId)!;
+      const node: AgentNode = {
+        name: n.name, instanceId: n.instanceId, instanceType: n.instanceType, zone: inst.zone, vpcId: inst.vpcId, primaryEniId: inst.primaryEniId,
+        primarySubnetId: inst.subnetId, primaryGroups: inst.securityGroups, maxENI: l.maxENI, ipv4PerENI: l.ipv4PerENI, branchENI: l.branchENI ?? 0, trunking: !!l.trunkingCompatible,
+      };
+      const podEni = kind === 'aws-vpc-cni' && !!webhook;
+      const agent = kind === 'aws-vpc-cni'
+        ? new IpamdAgent(node, baselineEc2, clock, logger, { warmEniTarget: cni.WARM_ENI_TARGET ?? 1, warmIpTarget: cni.WARM_IP_TARGET, minimumIpTarget: cni.MINIMUM_IP_TARGET, maxPods: l.maxPods ?? 110, ipCooldownMs: (cni.IP_COOLDOWN_PERIOD ?? 30) * 1000, podEni }, ctx.clusterName)
+        : new CiliumAgent(node, baselineEc2, clock, logger, { preAllocate: cil.preAllocate ?? 8, minAllocate: cil.minAllocate ?? 0, maxAllocate: 0, maxAboveWatermark: cil.maxAboveWatermark ?? 0, releaseExcess: cil.releaseExcess ?? true, excessReleaseDelayMs: (cil.excessReleaseDelaySeconds ?? 180) * 1000 }, ctx.clusterName);
+      agents.set(n.name, agent);
+      if (podEni && node.trunking) branch.set(n.name, new BranchSlots(node.branchENI, (cni.branchCooldownSeconds ?? 60) * 1000, clock));
+      agent.start();
+    },
+    onNodeLeaving: (n) => { agents.get(n.name)?.stop(); agents.delete(n.name); },
+    restartAllocator: async () => undefined,
+    probeBadInput: async () => [],
+    onBindRefused: () => undefined,
+    gcIntervalMs: () => 300_000,
+    notes: () => notes,
+    stop: async () => {
+      for (const a of agents.values()) a.stop();
+      await kubelet.stop();
+      await scheduler.stop();
+      if (webhook) { await webhook.webhook.close(); webhook.admitter.close?.(); }
+    },
+  };
+}
+
+export async function startPolicy(policy: PolicyName, ctx: PolicyContext): Promise<PolicyRuntime> {
+  switch (policy) {
+    case 'eni-ipam': return startEniIpam(ctx);
+    case 'aws-vpc-cni': return startBaseline(ctx, 'aws-vpc-cni');
+    case 'cilium': return startBaseline(ctx, 'cilium');
+  }
+}

@@ -1,0 +1,166 @@
+// Runs one scenario under one policy: the simulators, the policy's components, the node groups and
+// workloads on a clock running `speed` times faster than real time, then the report.
+import { performance } from 'node:perf_hooks';
+import { ScaledClock, type Clock } from '../../lib/clock.ts';
+import type { Logger } from '../../lib/log.ts';
+import { loadLimitsTable } from '../../lib/limits.ts';
+import { crdManifests } from '../../lib/enipool/crds.ts';
+import { GROUP, SGP_PLURAL, VERSION } from '../../lib/enipool/types.ts';
+import { startEc2Sim, type Ec2Sim } from '../ec2/index.ts';
+import { startKubeSim, type KubeSim } from '../kube/index.ts';
+import type { Scenario } from './scenario.ts';
+import { joinNode, leaveNode, type JoinedNode } from './nodes.ts';
+import { WorkloadDriver } from './workloads.ts';
+import { Recorder, type SubnetRef } from './recorder.ts';
+import { InvariantChecker } from './invariants.ts';
+import { MUTATING, type PolicyName, type RunReport } from './report.ts';
+import { startPolicy, type PolicyContext, type PolicyRuntime } from './policies.ts';
+
+export interface Progress { t: number; duration: number; nodes: number; pending: number; stuck: number; running: number; created: number }
+
+export interface RunOptions {
+  scenario: Scenario;
+  policy: PolicyName;
+  /** Simulated seconds per real second (default: the scenario's, else 20). */
+  speed?: number;
+  logger: Logger;
+  onProgress?: (p: Progress) => void;
+  /** A bound pod without an IP for longer than this is stuck (default 30 simulated seconds). */
+  stuckThresholdSeconds?: number;
+  /** Seconds between samples (default 5). */
+  sampleEverySeconds?: number;
+}
+
+interface NodeEvent { at: number; kind: 'join' | 'leave'; group: string; index: number }
+
+function nodeEvents(s: Scenario): NodeEvent[] {
+  const ev: NodeEvent[] = [];
+  for (const g of s.nodeGroups) {
+    for (let i = 0; i < g.count; i++) ev.push({ at: (g.joinAt ?? 0) + i * (g.joinIntervalSeconds ?? 0), kind: 'join', group: g.name, index: i });
+    if (g.leaveAt !== undefined) ev.push({ at: g.leaveAt, kind: 'leave', group: g.name, index: -1 });
+  }
+  return ev.sort((a, b) => a.at - b.at);
+}
+
+export async function runScenario(o: RunOptions): Promise<RunReport> {
+  const s = o.scenario;
+  const speed = o.speed ?? s.speed ?? 20;
+  const clock: Clock = new ScaledClock(speed);
+  const wall0 = performance.now();
+  const startMs = clock.now();
+  const limits = loadLimitsTable();
+  const log = o.logger;
+  const clusterName = s.clusterName ?? 'sandbox';
+  const throttleScale = s.faults?.ec2ThrottleScale ?? 1;
+
+  const ec2: Ec2Sim = await startEc2Sim({ clock, limits, throttle: { scale: throttleScale }, attachLatencyMs: s.faults?.attachLatencyMs ?? 2000, detachLatencyMs: 2000, logger: log.child({ c: 'ec2-sim' }) });
+  const kube: KubeSim = await startKubeSim({ clock, logger: log.child({ c: 'kube-sim' }), watchHistory: 20_000 });
+  const stops: (() => Promise<void> | void)[] = [() => ec2.close(), () => kube.close()];
+  let runtime: PolicyRuntime | undefined;
+  try {
+    for (const e of s.faults?.ec2Errors ?? []) ec2.admin.injectFault(e.action, { code: e.code, probability: e.probability, latencyMs: e.latencyMs });
+    for (const [action, ms] of Object.entries(s.faults?.ec2LatencyMs ?? {})) ec2.admin.injectFault(action, { code: 'None', probability: 0, latencyMs: ms });
+
+    // The VPC and its subnets.
+    const vpcId = ec2.admin.createVpc(s.vpcCidr ?? '10.0.0.0/16');
+    const subnetIds = new Map<string, string>();
+    const subnetRefs: SubnetRef[] = [];
+    for (const sn of s.subnets) {
+      const id = ec2.admin.createSubnet({ vpcId, cidr: sn.cidr, zone: sn.zone, tags: sn.tags });
+      if (sn.preUsed) ec2.admin.consumeAddresses(id, sn.preUsed);
+      subnetIds.set(sn.name, id);
+      subnetRefs.push({ id, name: sn.name, cidr: sn.cidr });
+    }
+
+    // The cluster: CRDs, namespaces, SecurityGroupPolicies.
+    const store = kube.store;
+    for (const crd of crdManifests()) await store.create('customresourcedefinitions', crd);
+    const namespaces = new Set([...s.workloads.map((w) => w.namespace ?? 'default'), ...(s.securityGroupPolicies ?? []).map((p) => p.namespace ?? 'default')]);
+    for (const ns of namespaces) if (!store.get('namespaces', ns)) await store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    for (const p of s.securityGroupPolicies ?? []) {
+      await store.create({ group: GROUP, resource: SGP_PLURAL, version: VERSION }, {
+        apiVersion: `${GROUP}/${VERSION}`, kind: 'SecurityGroupPolicy', metadata: { name: p.name, namespace: p.namespace ?? 'default' },
+        spec: { ...(p.podSelector ? { podSelector: p.podSelector } : {}), ...(p.serviceAccountSelector ? { serviceAccountSelector: p.serviceAccountSelector } : {}), securityGroups: { groupIds: p.groupIds } },
+      }, { namespace: p.namespace ?? 'default' });
+    }
+
+    const checker = new InvariantChecker(store);
+    ec2.admin.onAddressesReleased((eni, ips) => checker.onAddressesReleased(eni, ips));
+    checker.start({ bindingWebhookFail: o.policy === 'eni-ipam' });
+    stops.push(() => checker.stop());
+
+    const ctx: PolicyContext = { scenario: s, clock, logger: log, ec2, kube, limits, clusterName, vpcId, subnetIds, throttleScale };
+    runtime = await startPolicy(o.policy, ctx);
+    for (const r of await runtime.probeBadInput()) checker.record(6, r.ok, r.ok ? undefined : r.detail);
+
+    const recorder = new Recorder(store, ec2.admin, subnetRefs, () => clock.now(), startMs, (o.stuckThresholdSeconds ?? 30) * 1000);
+    recorder.start();
+    stops.push(() => recorder.stop());
+    runtime.onBindRefused((podUid) => recorder.bindRefused.add(podUid));
+
+    const driver = new WorkloadDriver(store, s.workloads, () => clock.now());
+    const events = nodeEvents(s);
+    const joined = new Map<string, JoinedNode[]>();
+    const restarts = [...(s.faults?.allocatorRestarts ?? [])].sort((a, b) => a - b);
+    const sampleEvery = o.sampleEverySeconds ?? 5;
+    let nextSample = 0;
+    const leakSeen = new Map<string, number>();
+    const leakBoundMs = runtime.gcIntervalMs() * 2 + 30_000;
+
+    for (;;) {
+      const t = (clock.now() - startMs) / 1000;
+      while (events.length && events[0]!.at <= t) {
+        const ev = events.shift()!;
+        const group = s.nodeGroups.find((g) => g.name === ev.group)!;
+        if (ev.kind === 'join') {
+          const node = await joinNode({ ec2: ec2.admin, store, limits, group, subnetId: subnetIds.get(group.subnet)!, index: ev.index });
+          joined.set(group.name, [...(joined.get(group.name) ?? []), node]);
+          runtime.onNodeJoined(node);
+        } else {
+          for (const node of joined.get(group.name) ?? []) { runtime.onNodeLeaving(node); await leaveNode({ ec2: ec2.admin, store, node }); }
+          joined.set(group.name, []);
+        }
+      }
+      while (restarts.length && restarts[0]! <= t) { restarts.shift(); await runtime.restartAllocator(); }
+      await driver.step(t);
+      if (t >= nextSample) {
+        recorder.sample();
+        nextSample = t + sampleEvery;
+        // Invariant 4, continuously: an ENI of ours may sit detached for at most two GC passes.
+        const now = clock.now();
+        const ours = ec2.admin.listEnis().filter((e) => e.tags['eni-ipam.io/owner'] === 'eni-ipam' && e.status === 'available');
+        const live = new Set(ours.map((e) => e.id));
+        for (const id of [...leakSeen.keys()]) if (!live.has(id)) leakSeen.delete(id);
+        for (const e of ours) {
+          const first = leakSeen.get(e.id) ?? now;
+          leakSeen.set(e.id, first);
+          if (now - first > leakBoundMs) { checker.record(4, false, `${e.id} detached for ${Math.round((now - first) / 1000)} s (bound ${leakBoundMs / 1000} s)`); leakSeen.set(e.id, now); }
+        }
+        const last = recorder.summarize().series.pods.at(-1)!;
+        o.onProgress?.({ t, duration: s.durationSeconds, nodes: [...joined.values()].reduce((a, l) => a + l.length, 0), pending: last[1], stuck: last[2], running: last[3], created: driver.created });
+      }
+      if (t >= s.durationSeconds) break;
+      await clock.sleep(1000);
+    }
+    recorder.sample();
+
+    // Invariant 5: eni-ipam's allocator is the only EC2 caller and must never be throttled by EC2.
+    const calls = ec2.admin.callStats();
+    const throttled = Object.values(calls).reduce((a, c) => a + c.throttled, 0);
+    if (o.policy === 'eni-ipam') checker.record(5, throttled === 0, throttled ? `EC2 answered RequestLimitExceeded ${throttled} time(s)` : undefined);
+    const summary = recorder.summarize();
+    const total = Object.values(calls).reduce((a, c) => a + c.ok + c.errors + c.throttled, 0);
+    const mutating = Object.entries(calls).filter(([a]) => MUTATING.has(a)).reduce((a, [, c]) => a + c.ok + c.errors + c.throttled, 0);
+    return {
+      scenario: s.name, policy: o.policy, speed, simulatedSeconds: Math.round((clock.now() - startMs) / 1000), wallSeconds: Math.round((performance.now() - wall0) / 100) / 10,
+      ...summary,
+      ec2: { calls, totalCalls: total, mutatingCalls: mutating, throttled },
+      // The invariants are eni-ipam's promises; the baselines make none of them.
+      invariants: o.policy === 'eni-ipam' ? checker.results_() : [],
+      notes: [...runtime.notes(), ...(driver.createErrors ? [`${driver.createErrors} pod creation(s) were refused by the API and retried; last: ${driver.lastCreateError}`] : [])],
+    };
+  } finally {
+    await runtime?.stop().catch((err: unknown) => log.warn({ err: String(err) }, 'stopping policy runtime failed'));
+    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+  }
+}
