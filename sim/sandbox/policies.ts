@@ -19,7 +19,7 @@ import { startScheduler, type Scheduler } from '../kube/scheduler/scheduler.ts';
 import { startKubelet, type Kubelet, type PodNetwork } from '../kube/kubelet/index.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import { startWebhook, type Webhook } from '../../webhook/server.ts';
-import { startExtender, type RunningExtender } from '../../extender/start.ts';
+import { startExtender } from '../../extender/start.ts';
 import { startAllocator, type RunningAllocator } from '../../allocator/start.ts';
 import type { Scenario } from './scenario.ts';
 import type { JoinedNode } from './nodes.ts';
