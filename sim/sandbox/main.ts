@@ -27,8 +27,15 @@ const HELP = `usage: eni-ipam sandbox [--scenario NAME|FILE] [--speed N] [--poli
 function progressPrinter(label: string): { update(p: Progress): void; stop(): void } {
   if (process.stdout.isTTY) {
     const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {percentage}% | t={t}s nodes={nodes} pods={created} running={running} pending={pending} stuck={stuck}`, hideCursor: true }, cliProgress.Presets.shades_classic);
-    bar.start(100, 0, { t: 0, nodes: 0, created: 0, running: 0, pending: 0, stuck: 0 });
-    return { update: (p) => bar.update(Math.min(100, Math.round((p.t / p.duration) * 100)), { ...p, t: Math.round(p.t) }), stop: () => bar.stop() };
+    let started = false;
+    return {
+      // Started on the first update so the endpoint lines print above it.
+      update: (p) => {
+        if (!started) { bar.start(100, 0, { t: 0, nodes: 0, created: 0, running: 0, pending: 0, stuck: 0 }); started = true; }
+        bar.update(Math.min(100, Math.round((p.t / p.duration) * 100)), { ...p, t: Math.round(p.t) });
+      },
+      stop: () => { if (started) bar.stop(); },
+    };
   }
   let lastPrinted = -Infinity;
   return {
@@ -67,7 +74,13 @@ export async function main(argv: string[]): Promise<number> {
   for (const p of values.compare ? POLICIES : [policy]) {
     const bar = progressPrinter(p);
     try {
-      runs.push(await runScenario({ scenario, policy: p, speed, logger, onProgress: bar.update }));
+      runs.push(await runScenario({
+        scenario, policy: p, speed, logger, onProgress: bar.update,
+        onEndpoints: (e) => {
+          console.log(`  ${p}: ${Object.entries(e).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+          console.log(`  look around: kubectl --server ${e['kube-sim']} get nodes,enipools,pods -A`);
+        },
+      }));
     } finally { bar.stop(); }
   }
   console.log('');

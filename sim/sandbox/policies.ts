@@ -43,6 +43,8 @@ export interface PolicyRuntime {
   probeBadInput(): Promise<ProbeResult[]>;
   onBindRefused(fn: (podUid: string) => void): void;
   gcIntervalMs(): number;
+  /** Where the policy's servers listen, for the operator to look around. */
+  endpoints(): Record<string, string>;
   notes(): string[];
   stop(): Promise<void>;
 }
@@ -150,6 +152,7 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
     },
     onBindRefused: (fn) => listeners.push(fn),
     gcIntervalMs: () => gcIntervalMs,
+    endpoints: () => ({ webhook: webhook.url, extender: extender.urlPrefix }),
     notes: () => [],
     stop: async () => {
       refusals.stop();
@@ -233,6 +236,7 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
     probeBadInput: async () => [],
     onBindRefused: () => undefined,
     gcIntervalMs: () => 300_000,
+    endpoints: (): Record<string, string> => (webhook ? { webhook: webhook.webhook.url } : {}),
     notes: () => notes,
     stop: async () => {
       for (const a of agents.values()) a.stop();

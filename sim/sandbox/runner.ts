@@ -25,6 +25,8 @@ export interface RunOptions {
   speed?: number;
   logger: Logger;
   onProgress?: (p: Progress) => void;
+  /** Called once everything listens: name → URL. */
+  onEndpoints?: (e: Record<string, string>) => void;
   /** A bound pod without an IP for longer than this is stuck (default 30 simulated seconds). */
   stuckThresholdSeconds?: number;
   /** Seconds between samples (default 5). */
@@ -91,6 +93,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
 
     const ctx: PolicyContext = { scenario: s, clock, logger: log, ec2, kube, limits, clusterName, vpcId, subnetIds, throttleScale };
     runtime = await startPolicy(o.policy, ctx);
+    o.onEndpoints?.({ 'kube-sim': kube.url, 'ec2-sim': ec2.endpoint, ...runtime.endpoints() });
     for (const r of await runtime.probeBadInput()) checker.record(6, r.ok, r.ok ? undefined : r.detail);
 
     const recorder = new Recorder(store, ec2.admin, subnetRefs, () => clock.now(), startMs, (o.stuckThresholdSeconds ?? 30) * 1000);
