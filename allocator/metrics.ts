@@ -8,7 +8,6 @@ export interface AllocatorMetrics {
   ec2Ops: Counter<'op' | 'outcome'>;
   leader: Gauge;
   queueDepth: Gauge;
-  poolIPs: Gauge<'state'>;
   gcDeleted: Counter;
 }
 
@@ -21,7 +20,6 @@ export function allocatorMetrics(registry: Registry): AllocatorMetrics {
     ec2Ops: new Counter({ name: 'eni_ipam_allocator_ec2_operations_total', help: 'Allocator EC2 operations (grow, release, trunk, branch-create, branch-delete, eni-delete) by outcome', labelNames: ['op', 'outcome'], registers: r }),
     leader: new Gauge({ name: 'eni_ipam_allocator_leader', help: '1 while this replica holds the lease', registers: r }),
     queueDepth: new Gauge({ name: 'eni_ipam_allocator_queue_depth', help: 'Nodes waiting for a reconcile', registers: r }),
-    poolIPs: new Gauge({ name: 'eni_ipam_allocator_ips', help: 'IPs across all ENIPools by state, as of the last reconciles', labelNames: ['state'], registers: r }),
     gcDeleted: new Counter({ name: 'eni_ipam_allocator_gc_deleted_enis_total', help: 'Leaked ENIs deleted by the collector', registers: r }),
   };
 }
