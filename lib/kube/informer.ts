@@ -39,17 +39,21 @@ export function startInformer<T extends KubernetesObject>(o: InformerOptions<T>)
   let resolveSynced!: () => void;
   const syncedPromise = new Promise<void>((r) => { resolveSynced = r; });
 
+  let listed = false;
   const listFn = async () => {
     const l = await o.list();
-    // A successful list means the connection is healthy again.
+    // A successful list means the connection is healthy again, and the cache holds real data.
     backoff = minBackoff;
+    listed = true;
     return l;
   };
   const lw = new ListWatch<T>(o.path, new Watch(o.kubeConfig), listFn, false, o.labelSelector, o.fieldSelector);
   lw.on('connect', () => {
     if (!synced && lw.latestResourceVersion() !== '') markSynced();
   });
-  const markSynced = () => { if (!synced) { synced = true; resolveSynced(); } };
+  // Synced only once a list has succeeded: a failed first list leaves an empty cache that must not
+  // be mistaken for "there is nothing".
+  const markSynced = () => { if (!synced && listed) { synced = true; resolveSynced(); } };
   // ListWatch emits adds during its first list; after listFn resolves and items are added, the
   // watch starts. We detect "synced" from the first add/connect after the list or from start().
   lw.on('error', (err: unknown) => {

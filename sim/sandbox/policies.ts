@@ -112,8 +112,12 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
   let allocator: RunningAllocator = await startAllocator({ kubeConfig: kube.kubeConfig(), ec2: ec2Client(ctx.ec2.endpoint), clock, logger: logger.child({ c: 'allocator' }), config: { ...allocatorConfig, identity: 'sandbox-0' } });
   let generation = 0;
   const scheduler: Scheduler = startScheduler({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'scheduler' }), config: {
-    extenders: [{ urlPrefix: extender.urlPrefix, filterVerb: 'filter', prioritizeVerb: 'prioritize', weight: 1, nodeCacheCapable: true, ignorable: false, httpTimeout: '5s',
-      managedResources: [{ name: BRANCH_RESOURCE, ignoredByScheduler: true }] }],
+    // As docs/extender.md wires it: the IP filter for every pod, and a verb-less entry that takes the
+    // branch marker resource away from the scheduler's own fit.
+    extenders: [
+      { urlPrefix: extender.urlPrefix, filterVerb: 'filter', prioritizeVerb: 'prioritize', weight: 5, nodeCacheCapable: true, ignorable: false, httpTimeout: '5s' },
+      { urlPrefix: `${extender.urlPrefix}/branch`, managedResources: [{ name: BRANCH_RESOURCE, ignoredByScheduler: true }] },
+    ],
     podInitialBackoffSeconds: 1, podMaxBackoffSeconds: 10,
   } });
   await scheduler.synced();
