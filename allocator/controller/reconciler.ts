@@ -185,7 +185,10 @@ export class NodeReconciler {
     // 5. Branch ENIs: deletions first (they free capacity), then creations and annotations.
     for (const uid of decision.branchDelete) await attempt('branch-delete', async () => { pool = await this.deleteBranch(pool!, uid); });
     if (decision.branchCreate.length && pool!.status?.trunkENI) {
-      for (const uid of decision.branchCreate) await attempt('branch-create', async () => { pool = await this.createBranch(pool!, uid, view.enis, subnets); });
+      // Eligible subnets first (where a branch goes when the trunk is unknown); every subnet of the zone
+      // after them, so the branch's CIDR is found even in the node's own, non-eligible subnet.
+      const known = [...subnets, ...allSubnets];
+      for (const uid of decision.branchCreate) await attempt('branch-create', async () => { pool = await this.createBranch(pool!, uid, view.enis, known); });
     }
     const annotate = new Set(decision.annotate);
     for (const [uid, slot] of Object.entries(pool!.status?.branches ?? {})) {
@@ -378,7 +381,11 @@ export class NodeReconciler {
   private async annotate(pool: ENIPool, uid: string): Promise<void> {
     const slot = pool.status?.branches[uid];
     const value = slot && slot.state === 'attached' ? podENIAnnotation(slot) : undefined;
-    if (!slot || !value) return;
+    if (!slot || slot.state !== 'attached') return;
+    if (!value) {
+      // Without every field the VPC CNI cannot plumb the pod; say so instead of leaving it hanging.
+      throw new Error(`branch ENI ${slot.eniID ?? '?'} of pod ${slot.pod.namespace}/${slot.pod.name} on node ${pool.metadata.name} lacks fields for the pod-eni annotation (ip ${slot.ip ?? '-'}, mac ${slot.mac ?? '-'}, vlan ${slot.vlanID ?? '-'}, subnet CIDR ${slot.subnetCIDR || '-'})`);
+    }
     await this.step('annotate-pod', { pod: `${slot.pod.namespace}/${slot.pod.name}` });
     try {
       await this.d.core.patchNamespacedPod(
