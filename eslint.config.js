@@ -19,7 +19,7 @@ const timeRules = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'reports/**', '**/*.js', '!eslint.config.js'] },
+  { ignores: ['node_modules/**', 'reports/**', 'tmp/**', '**/*.js', '!eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -28,6 +28,24 @@ import type { PodIndex } from './pods.ts';
 import { FINALIZER, poolForNode } from './spec.ts';
 
 /** Thrown when this replica may no longer act (lease lost, stopped): nothing after it runs. */
+/** Branch ENIs of one node worked on at once (each is a few EC2 calls through the shared limiter). */
+const BRANCH_CONCURRENCY = 8;
+
+/** Runs fn over items with at most `limit` in flight; results in input order. */
+async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => { while (next < items.length) { const i = next++; out[i] = await fn(items[i]!); } };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** The copy with the highest resourceVersion (the latest write among parallel CAS writers). */
+function newest(pools: ENIPool[]): ENIPool {
+  const rv = (p: ENIPool) => Number(p.metadata.resourceVersion ?? 0);
+  return pools.reduce((a, b) => (rv(b) > rv(a) ? b : a));
+}
+
 export class FencedError extends Error {
   constructor(step: string) { super(`allocator is not the leader any more; stopped before ${step}`); this.name = 'FencedError'; }
 }
@@ -182,19 +200,28 @@ export class NodeReconciler {
       await attempt('grow', async () => { pool = await this.grow(pool!, g.need, g.upTo, trunkMade ? 0 : g.reservedSlots, subnets); });
     }
 
-    // 5. Branch ENIs: deletions first (they free capacity), then creations and annotations.
-    for (const uid of decision.branchDelete) await attempt('branch-delete', async () => { pool = await this.deleteBranch(pool!, uid); });
+    // 5. Branch ENIs: deletions first (they free capacity), then creations and annotations. Each pod's
+    // branch is independent (its own EC2 calls and CAS writes on its own slot), so they run side by
+    // side: a node that just got a burst of security-group pods must not create their ENIs one by one.
+    const branchWork = async (op: string, uids: readonly string[], fn: (start: ENIPool, uid: string) => Promise<ENIPool>): Promise<void> => {
+      if (uids.length === 0) return;
+      const start = pool!;
+      const outs = await inParallel(uids, BRANCH_CONCURRENCY, async (uid) => { let out: ENIPool | undefined; await attempt(op, async () => { out = await fn(start, uid); }); return out; });
+      pool = newest([pool!, ...outs.filter((x): x is ENIPool => x !== undefined)]);
+    };
+    await branchWork('branch-delete', decision.branchDelete, (start, uid) => this.deleteBranch(start, uid));
     if (decision.branchCreate.length && pool!.status?.trunkENI) {
       // Eligible subnets first (where a branch goes when the trunk is unknown); every subnet of the zone
       // after them, so the branch's CIDR is found even in the node's own, non-eligible subnet.
       const known = [...subnets, ...allSubnets];
-      for (const uid of decision.branchCreate) await attempt('branch-create', async () => { pool = await this.createBranch(pool!, uid, view.enis, known); });
+      await branchWork('branch-create', decision.branchCreate, (start, uid) => this.createBranch(start, uid, view.enis, known));
     }
     const annotate = new Set(decision.annotate);
     for (const [uid, slot] of Object.entries(pool!.status?.branches ?? {})) {
       if (slot.state === 'attached' && this.d.pods.get(uid)?.podENI !== podENIAnnotation(slot)) annotate.add(uid);
     }
-    for (const uid of annotate) await attempt('annotate', async () => { await this.annotate(pool!, uid); });
+    const annotated = pool!;
+    await inParallel([...annotate], BRANCH_CONCURRENCY, (uid) => attempt('annotate', async () => { await this.annotate(annotated, uid); }));
 
     if (errors.length) throw errors[0];
     return { requeueAfterMs: decision.requeueAfterMs };

@@ -101,7 +101,7 @@ function eniIpamPolicy(s: Scenario): WarmPoolPolicy {
 async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
   const { clock, logger, kube } = ctx;
   const listeners: ((uid: string) => void)[] = [];
-  const { webhook, admitter } = await startWebhookTls(ctx, true, 3_000);
+  const { webhook, admitter } = await startWebhookTls(ctx, true, 5_000);
   // Every sandbox node is managed: a pod waits for its node's ENIPool rather than binding without a reservation.
   const extender = await startExtender({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'extender' }), limitsTable: ctx.limits, config: { noPoolPolicy: 'fail' } });
   const gcIntervalMs = 60_000;

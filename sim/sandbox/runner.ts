@@ -103,6 +103,9 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
 
     const driver = new WorkloadDriver(store, s.workloads, () => clock.now());
     const events = nodeEvents(s);
+    let launchFailures = 0;
+    const failedLaunches = new Set<string>();
+    let lastLaunchError = '';
     const joined = new Map<string, JoinedNode[]>();
     const restarts = [...(s.faults?.allocatorRestarts ?? [])].sort((a, b) => a - b);
     const sampleEvery = o.sampleEverySeconds ?? 5;
@@ -116,9 +119,18 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
         const ev = events.shift()!;
         const group = s.nodeGroups.find((g) => g.name === ev.group)!;
         if (ev.kind === 'join') {
-          const node = await joinNode({ ec2: ec2.admin, store, limits, group, subnetId: subnetIds.get(group.subnet)!, index: ev.index });
-          joined.set(group.name, [...(joined.get(group.name) ?? []), node]);
-          runtime.onNodeJoined(node);
+          try {
+            const node = await joinNode({ ec2: ec2.admin, store, limits, group, subnetId: subnetIds.get(group.subnet)!, index: ev.index });
+            joined.set(group.name, [...(joined.get(group.name) ?? []), node]);
+            runtime.onNodeJoined(node);
+          } catch (err) {
+            // As an autoscaler would: the launch failed (e.g. the subnet has no address left); try again later.
+            launchFailures++;
+            failedLaunches.add(`${ev.group}/${ev.index}`);
+            lastLaunchError = `${group.name} (${group.instanceType}): ${(err as Error).message}`;
+            if (ev.at <= s.durationSeconds) events.push({ ...ev, at: t + 30 });
+            events.sort((a, b) => a.at - b.at);
+          }
         } else {
           for (const node of joined.get(group.name) ?? []) { runtime.onNodeLeaving(node); await leaveNode({ ec2: ec2.admin, store, node }); }
           joined.set(group.name, []);
@@ -134,11 +146,13 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
         const ours = ec2.admin.listEnis().filter((e) => e.tags['eni-ipam.io/owner'] === 'eni-ipam' && e.status === 'available');
         const live = new Set(ours.map((e) => e.id));
         for (const id of [...leakSeen.keys()]) if (!live.has(id)) leakSeen.delete(id);
+        let leaked = false;
         for (const e of ours) {
           const first = leakSeen.get(e.id) ?? now;
           leakSeen.set(e.id, first);
-          if (now - first > leakBoundMs) { checker.record(4, false, `${e.id} detached for ${Math.round((now - first) / 1000)} s (bound ${leakBoundMs / 1000} s)`); leakSeen.set(e.id, now); }
+          if (now - first > leakBoundMs) { leaked = true; checker.record(4, false, `${e.id} detached for ${Math.round((now - first) / 1000)} s (bound ${leakBoundMs / 1000} s)`); leakSeen.set(e.id, now); }
         }
+        if (!leaked) checker.record(4, true);
         const last = recorder.summarize().series.pods.at(-1)!;
         o.onProgress?.({ t, duration: s.durationSeconds, nodes: [...joined.values()].reduce((a, l) => a + l.length, 0), pending: last[1], stuck: last[2], running: last[3], created: driver.created });
       }
@@ -160,7 +174,9 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
       ec2: { calls, totalCalls: total, mutatingCalls: mutating, throttled },
       // The invariants are eni-ipam's promises; the baselines make none of them.
       invariants: o.policy === 'eni-ipam' ? checker.results_() : [],
-      notes: [...runtime.notes(), ...(driver.createErrors ? [`${driver.createErrors} pod creation(s) were refused by the API and retried; last: ${driver.lastCreateError}`] : [])],
+      notes: [...runtime.notes(),
+        ...(launchFailures ? [`${failedLaunches.size} node(s) could not launch (${launchFailures} attempts, retried every 30 s); last error: ${lastLaunchError}`] : []),
+        ...(driver.createErrors ? [`${driver.createErrors} pod creation(s) were refused by the API and retried; last: ${driver.lastCreateError}`] : [])],
     };
   } finally {
     await runtime?.stop().catch((err: unknown) => log.warn({ err: String(err) }, 'stopping policy runtime failed'));

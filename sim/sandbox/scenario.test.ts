@@ -17,6 +17,7 @@ test('bad scenarios are rejected with the field that is wrong', () => {
     { name: 'unknown field', text: base + 'nodez: 1\n', want: /must NOT have additional properties "nodez"/ },
     { name: 'unknown subnet', text: base.replace('subnet: a}', 'subnet: b}'), want: /nodeGroups\.0\.subnet "b" is not one of the subnets/ },
     { name: 'negative count', text: base.replace('count: 1', 'count: -1'), want: /nodeGroups\.0\.count must be >= 0/ },
+    { name: 'subnet outside vpc', text: base.replace('10.0.0.0/24', '10.9.0.0/24'), want: /subnets\.0\.cidr 10\.9\.0\.0\/24 is outside the VPC 10\.0\.0\.0\/16/ },
     { name: 'not yaml', text: 'a: [', want: /not valid YAML/ },
     { name: 'bad policy knob', text: base + 'policies: {cilium: {qps: 0}}\n', want: /policies\.cilium\.qps must be > 0/ },
   ];

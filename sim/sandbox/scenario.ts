@@ -65,7 +65,20 @@ export function makeScenarioValidator(): (v: unknown, source: string) => Scenari
 }
 
 /** Cross-field checks the schema cannot express: names that refer to other entries. */
+function ipToInt(ip: string): number { return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0); }
+function cidrRange(c: string): [number, number] {
+  const [ip, bits] = c.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const base = Math.floor(ipToInt(ip!) / size) * size;
+  return [base, base + size];
+}
+
 function checkReferences(s: Scenario, source: string): void {
+  const vpc = cidrRange(s.vpcCidr ?? '10.0.0.0/16');
+  s.subnets.forEach((sn, i) => {
+    const [lo, hi] = cidrRange(sn.cidr);
+    if (lo < vpc[0] || hi > vpc[1]) throw new ScenarioError(`${source}: subnets.${i}.cidr ${sn.cidr} is outside the VPC ${s.vpcCidr ?? '10.0.0.0/16'} (set vpcCidr)`);
+  });
   const subnets = new Set(s.subnets.map((x) => x.name));
   s.nodeGroups.forEach((g, i) => {
     if (!subnets.has(g.subnet)) throw new ScenarioError(`${source}: nodeGroups.${i}.subnet "${g.subnet}" is not one of the subnets (${[...subnets].join(', ')})`);
