@@ -55,7 +55,9 @@ for (const name of listShippedScenarios()) {
     }
     const ours = runs['eni-ipam'];
     assert.equal(invariantViolations(ours), 0, describeViolations(ours));
-    for (const i of ours.invariants) assert.ok(i.checks > 0, `invariant ${i.id} was never checked`);
+    // Invariant 2 is checked whenever EC2 drops an address; scale-up only grows, so nothing is dropped there.
+    const mustCheck = name === 'scale-up' ? [1, 3, 4, 5, 6] : [1, 2, 3, 4, 5, 6];
+    for (const i of ours.invariants) if (mustCheck.includes(i.id)) assert.ok(i.checks > 0, `invariant ${i.id} was never checked`);
     EXPECT[name]?.(runs);
   });
 }
