@@ -12,6 +12,7 @@ import { startKubeSim, type KubeSim } from './index.ts';
 const run = promisify(execFile);
 
 function findKubectl(): string | undefined {
+  if (process.env.KUBECTL) return process.env.KUBECTL;
   if (existsSync('/usr/bin/kubectl')) return '/usr/bin/kubectl';
   for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(`${dir}/kubectl`)) return `${dir}/kubectl`;
   return undefined;
@@ -24,10 +25,24 @@ const dir = fileURLToPath(new URL('./testdata/', import.meta.url));
 before(async () => { sim = await startKubeSim({ clock: realClock() }); });
 after(async () => { await sim.close(); });
 
+// kubectl before 1.25 validates `apply` against the protobuf OpenAPI v2 document, which kube-sim does
+// not serve (it serves OpenAPI v3, which newer clients use). Debian bookworm's kubernetes-client is
+// 1.20, so with such a client `apply` runs with --validate=false; the server still validates (422).
+let oldClient: boolean | undefined;
+async function needsNoValidate(env: NodeJS.ProcessEnv): Promise<boolean> {
+  if (oldClient === undefined) {
+    const { stdout } = await run(kubectlPath!, ['version', '--client', '-o', 'json'], { env, timeout: 20_000 });
+    const minor = parseInt((JSON.parse(stdout) as { clientVersion?: { minor?: string } }).clientVersion?.minor ?? '99', 10);
+    oldClient = minor < 25;
+  }
+  return oldClient;
+}
+
 async function kubectl(...args: string[]): Promise<string> {
   // A throwaway KUBECONFIG and cache dir keep the user's config out of it.
   const env = { ...process.env, KUBECONFIG: '/dev/null', KUBECACHEDIR: `/tmp/kube-sim-test-cache-${process.pid}` };
-  const { stdout } = await run(kubectlPath!, ['--server', sim.url, ...args], { env, timeout: 20_000 });
+  const extra = args[0] === 'apply' && (await needsNoValidate(env)) ? ['--validate=false'] : [];
+  const { stdout } = await run(kubectlPath!, ['--server', sim.url, ...args, ...extra], { env, timeout: 20_000 });
   return stdout;
 }
 
