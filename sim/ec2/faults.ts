@@ -1,17 +1,7 @@
 // Injected failures per action, drawn from a seeded RNG so a run can be replayed.
 import type { FaultSpec } from './types.ts';
 
-/** mulberry32: small, fast, seedable; good enough for fault dice and IDs. */
-export function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRng } from '../../lib/random.ts';
 
 export interface FaultDecision { latencyMs: number; fault?: FaultSpec }
 

@@ -2,6 +2,7 @@
 // resourceVersion, immutable stored objects, a bounded event history for watches, admission,
 // optimistic concurrency, generation, finalizers, ownerReference GC, namespaces, CRDs and
 // pods/binding. server.ts maps HTTP onto it; SimStore (types.ts) is its in-process face.
+import { seededRng as rng } from '../../lib/random.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -45,18 +46,6 @@ const mkey = (ns: string | undefined, name: string): string => `${ns ?? ''}/${na
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const GEN_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-
-/** Seeded PRNG (mulberry32) for reproducible fault injection. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Stored objects are shared by the history, watchers and peek(): freezing makes that safe. */
 function deepFreeze<T>(o: T): T {
