@@ -120,9 +120,10 @@ export class Ec2Api {
 
   /**
    * One EC2 call through the limiter. Throttled calls were not executed by EC2, so every action may
-   * be retried after the limiter's back-off; transient failures are retried only for reads.
+   * be retried after the limiter's back-off; transient failures (a reset connection, a 5xx) are
+   * retried only where repeating is harmless: reads, and mutations made idempotent by a client token.
    */
-  private async call<T>(action: string, priority: Priority, ref: ResourceRef, fn: () => Promise<T>, o: { unfiltered?: boolean; read?: boolean } = {}): Promise<T> {
+  private async call<T>(action: string, priority: Priority, ref: ResourceRef, fn: () => Promise<T>, o: { unfiltered?: boolean; read?: boolean; idempotent?: boolean } = {}): Promise<T> {
     let transient = 0;
     for (let attempt = 0; ; attempt++) {
       const done = await this.limiter.acquire(action, priority, { unfiltered: o.unfiltered });
@@ -141,7 +142,7 @@ export class Ec2Api {
           this.log?.warn({ action, ...ref, pauseMs: pause, attempt }, 'EC2 throttled the call; backing off');
           continue;
         }
-        if (err.kind === 'transient' && o.read && transient < 2) {
+        if (err.kind === 'transient' && (o.read || o.idempotent) && transient < 2) {
           transient++;
           await this.clock.sleep(200 * 2 ** transient);
           continue;
@@ -377,6 +378,9 @@ export class Ec2Api {
     subnetId: string; securityGroups: string[]; secondaryCount?: number; description: string; tags: Record<string, string>;
     interfaceType?: 'trunk' | 'branch'; clientToken?: string; instanceId?: string;
   }, o: CallOpts = {}): Promise<EniInfo> {
+    // One token for every attempt: if a response is lost after EC2 created the ENI, the retry returns
+    // that ENI instead of leaking it and creating a second one.
+    const clientToken = i.clientToken ?? randomUUID();
     const r = await this.call('CreateNetworkInterface', o.priority ?? 'deficit', { subnetId: i.subnetId, instanceId: i.instanceId },
       () => this.ec2.send(new CreateNetworkInterfaceCommand({
         SubnetId: i.subnetId,
@@ -384,9 +388,9 @@ export class Ec2Api {
         Groups: i.securityGroups.length ? i.securityGroups : undefined,
         SecondaryPrivateIpAddressCount: i.secondaryCount && i.secondaryCount > 0 ? i.secondaryCount : undefined,
         InterfaceType: i.interfaceType as NetworkInterfaceCreationType | undefined,
-        ClientToken: i.clientToken ?? randomUUID(),
+        ClientToken: clientToken,
         TagSpecifications: [{ ResourceType: 'network-interface', Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })) }],
-      })));
+      })), { idempotent: true });
     if (!r.NetworkInterface?.NetworkInterfaceId) throw new Ec2ApiError('other', 'EmptyResponse', 'CreateNetworkInterface', { subnetId: i.subnetId }, 'no network interface in the response');
     const eni = toEniInfo(r.NetworkInterface);
     this.noteSubnetUse(i.subnetId, 1 + eni.secondaryIps.length);

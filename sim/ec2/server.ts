@@ -161,6 +161,10 @@ export async function startEc2SimServer(opts: Ec2SimOptions): Promise<Ec2Sim> {
     })();
   });
   server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'); });
+  // Keep idle connections longer than SDK clients do, so a client never reuses a socket the server is
+  // closing at that moment ("socket hang up"), as AWS's endpoints behave.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
