@@ -1,7 +1,7 @@
 // `eni-ipam sandbox`: the whole system on the embedded simulators. Composition root: reads argv,
 // builds the logger, runs the scenario under one policy or all three, prints the summary and writes
 // the JSON and HTML reports. Exit status 1 when an eni-ipam invariant was violated.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
@@ -22,7 +22,7 @@ const HELP = `usage: eni-ipam sandbox [--scenario NAME|FILE] [--speed N] [--poli
   --compare    run the scenario under all three policies and print them side by side
   --report     where the JSON report goes (default: reports/<scenario>.json); the HTML report goes next to it
   --scale      shrink node and pod counts by this factor (0 < F <= 1), for quick looks
-  --log-level  component logs on stderr (default: warn)`;
+  --log-level  level of the component logs written next to the report (default: info)`;
 
 function progressPrinter(label: string): { update(p: Progress): void; stop(): void } {
   if (process.stdout.isTTY) {
@@ -53,20 +53,27 @@ export async function main(argv: string[]): Promise<number> {
     args: argv,
     options: {
       scenario: { type: 'string', default: 'default' }, speed: { type: 'string' }, policy: { type: 'string', default: 'eni-ipam' },
-      compare: { type: 'boolean', default: false }, report: { type: 'string' }, scale: { type: 'string' }, 'log-level': { type: 'string', default: 'warn' },
+      compare: { type: 'boolean', default: false }, report: { type: 'string' }, scale: { type: 'string' }, 'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
   if (values.help) { console.log(HELP); return 0; }
+  // The pinned SDK runs on Node 20; its notice that later releases need Node 22 would only clutter the
+  // sandbox's console (it is a note in the README instead).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const policy = values.policy as PolicyName;
   if (!POLICIES.includes(policy)) { console.error(`eni-ipam sandbox: --policy must be one of ${POLICIES.join(', ')}, got "${values.policy}"`); return 2; }
   const speed = values.speed !== undefined ? Number(values.speed) : undefined;
   if (speed !== undefined && !(speed > 0)) { console.error(`eni-ipam sandbox: --speed must be a positive number, got "${values.speed}"`); return 2; }
   let scenario = loadScenario(values.scenario!);
   if (values.scale !== undefined) scenario = scaleScenario(scenario, Number(values.scale));
-  const logger = createLogger({ name: 'sandbox', clock: realClock(), level: values['log-level'] });
   const reportPath = resolve(values.report ?? `reports/${scenario.name}.json`);
+  mkdirSync(dirname(reportPath), { recursive: true });
+  // Component logs go to a file so the console shows progress and the summary only.
+  const logPath = reportPath.replace(/\.json$/, '') + '.log';
+  const logStream = createWriteStream(logPath);
+  const logger = createLogger({ name: 'sandbox', clock: realClock(), level: values['log-level'], destination: logStream });
 
   console.log(`eni-ipam sandbox: scenario "${scenario.name}" (${scenario.description ?? ''})`);
   console.log(`  ${scenario.durationSeconds} simulated seconds at ${speed ?? scenario.speed ?? 20}x; policies: ${(values.compare ? POLICIES : [policy]).join(', ')}`);
@@ -85,11 +92,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   console.log('');
   console.log(summaryTable(runs));
-  mkdirSync(dirname(reportPath), { recursive: true });
   writeFileSync(reportPath, JSON.stringify(runs.length === 1 ? runs[0] : { scenario: scenario.name, runs }, null, 2));
   const htmlPath = reportPath.replace(/\.json$/, '') + '.html';
   writeFileSync(htmlPath, htmlReport(runs));
-  console.log(`\nreports: ${reportPath}\n         ${htmlPath}`);
+  await new Promise<void>((r) => logStream.end(r));
+  console.log(`\nreports: ${reportPath}\n         ${htmlPath}\nlogs:    ${logPath}`);
   const violations = runs.filter((r) => r.policy === 'eni-ipam').reduce((a, r) => a + invariantViolations(r), 0);
   if (violations > 0) { console.error(`eni-ipam sandbox: ${violations} invariant violation(s)`); return 1; }
   return 0;
