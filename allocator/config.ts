@@ -24,6 +24,11 @@ export interface AllocatorConfig {
   gcIntervalMs: number;
   /** Create trunk ENIs on trunk-capable nodes (security groups for pods). */
   trunk: boolean;
+  /**
+   * Create a node's trunk only when the first pod needing a branch ENI gets a slot there (its device
+   * slot is kept free either way); false = on every trunk-capable node as soon as it joins.
+   */
+  trunkOnDemand: boolean;
   /** Warm pools shrink when the node's eligible subnets together have fewer free addresses. */
   subnetLowThreshold: number;
   leaseName: string;
@@ -59,6 +64,7 @@ export const DEFAULT_CONFIG: Omit<AllocatorConfig, 'clusterName' | 'identity'> =
   resyncIntervalMs: 60_000,
   gcIntervalMs: 300_000,
   trunk: true,
+  trunkOnDemand: true,
   subnetLowThreshold: 16,
   leaseName: 'eni-ipam-allocator',
   leaseNamespace: 'kube-system',

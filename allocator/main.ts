@@ -27,6 +27,7 @@ const USAGE = `usage: eni-ipam allocator --cluster-name NAME [options]   (each o
   --min-ips N --target-free N --max-above-target N --max-ips N   warm-pool policy (defaults ${P.minIPs}/${P.targetFree}/${P.maxAboveTarget}/${P.maxIPs})
   --release-delay S --cooldown S --branch-cooldown S --unbound-grace S   seconds (defaults ${P.releaseDelaySeconds}/${P.cooldownSeconds}/${P.branchCooldownSeconds}/${P.unboundGraceSeconds})
   --no-trunk                 never create trunk ENIs (no security groups for pods)
+  --eager-trunk              create the trunk ENI when a node joins, not when its first branch pod arrives
   --concurrency N            nodes reconciled in parallel (default ${DEFAULT_CONFIG.concurrency})
   --resync-interval S        every node reconciled at least this often (default ${DEFAULT_CONFIG.resyncIntervalMs / 1000})
   --gc-interval S            leaked-ENI collection period, 0 = off (default ${DEFAULT_CONFIG.gcIntervalMs / 1000})
@@ -42,7 +43,7 @@ const options = {
   'subnet-ids': { type: 'string' }, 'subnet-tags': { type: 'string' }, 'security-groups': { type: 'string' }, 'first-interface-index': { type: 'string' },
   'min-ips': { type: 'string' }, 'target-free': { type: 'string' }, 'max-above-target': { type: 'string' }, 'max-ips': { type: 'string' },
   'release-delay': { type: 'string' }, cooldown: { type: 'string' }, 'branch-cooldown': { type: 'string' }, 'unbound-grace': { type: 'string' },
-  'no-trunk': { type: 'boolean' }, concurrency: { type: 'string' }, 'resync-interval': { type: 'string' }, 'gc-interval': { type: 'string' },
+  'no-trunk': { type: 'boolean' }, 'eager-trunk': { type: 'boolean' }, concurrency: { type: 'string' }, 'resync-interval': { type: 'string' }, 'gc-interval': { type: 'string' },
   'ec2-budget': { type: 'string' }, 'lease-name': { type: 'string' }, 'lease-namespace': { type: 'string' }, identity: { type: 'string' },
   'events-namespace': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -96,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
       }).filter(([, v]) => v !== undefined)),
     },
     trunk: opt('no-trunk') === 'true' ? false : undefined,
+    trunkOnDemand: opt('eager-trunk') === 'true' ? false : undefined,
     concurrency: num('concurrency'), resyncIntervalMs: num('resync-interval', 1000), gcIntervalMs: num('gc-interval', 1000),
     ec2BudgetFraction: num('ec2-budget'),
     leaseName: opt('lease-name'), leaseNamespace: opt('lease-namespace'), identity: opt('identity') ?? process.env.POD_NAME ?? hostname(),

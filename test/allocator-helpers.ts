@@ -75,6 +75,9 @@ export async function startEnv(o: { speed?: number; ec2?: Partial<Ec2SimOptions>
         config: {
           clusterName: CLUSTER, identity: s.identity ?? `alloc-${++ids}`, defaultPolicy: FAST_POLICY, subnetTags: CNI_TAG,
           resyncIntervalMs: 10_000, gcIntervalMs: 0, ec2PollMs: 200, retryBaseMs: 200, retryMaxMs: 5_000, concurrency: 16, ec2BudgetFraction: 1,
+          // These tests wait for each node's trunk before reserving branch slots; on-demand trunks are
+          // covered by decide.test.ts and the sandbox's branch scenarios.
+          trunkOnDemand: false,
           ...s.config,
         },
       });

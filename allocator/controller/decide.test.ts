@@ -7,7 +7,7 @@ import type { EniInfo, Limits } from '../ec2/types.ts';
 const T0 = Date.UTC(2026, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString();
 const M5 = { maxENI: 3, ipv4PerENI: 10, branchENI: 9, trunking: true } satisfies Limits;
-const CFG: DecideConfig = { trunk: false, subnetLowThreshold: 0, resyncMs: 60_000 };
+const CFG: DecideConfig = { trunk: false, trunkOnDemand: true, subnetLowThreshold: 0, resyncMs: 60_000 };
 
 function eni(id: string, dev: number, ips: string[], extra: Partial<EniInfo> = {}): EniInfo {
   return { id, subnetId: 'subnet-1', vpcId: 'vpc-1', zone: 'z', mac: `02:00:00:00:00:0${dev}`, description: '', interfaceType: 'interface', status: 'in-use',
@@ -157,11 +157,16 @@ test('an unchanged, converged pool is not rewritten', () => {
   assert.equal(second.grow, undefined);
 });
 
-test('trunk: wanted on trunk-capable nodes (one device slot kept for it)', () => {
-  const d = decide(pool(), obs(), { ...CFG, trunk: true });
+test('trunk: created once a branch slot exists on a trunk-capable node; its device slot is kept free from the start', () => {
+  const idle = decide(pool(), obs(), { ...CFG, trunk: true });
+  assert.equal(idle.wantTrunk, false, 'no pod needs a branch ENI here yet');
+  assert.equal(idle.grow?.reservedSlots, 1);
+  assert.equal(idle.counts.instanceCapacity, (3 - 1) * 9);
+  const withSlot = pool();
+  withSlot.status = { ...(withSlot.status ?? { enis: [], ips: {}, branches: {}, subnets: [] }), branches: { u1: { state: 'pending', pod: { uid: 'u1', namespace: 'd', name: 'p' }, securityGroups: ['sg-1'], since: new Date(T0).toISOString() } } };
+  const d = decide(withSlot, obs(), { ...CFG, trunk: true });
   assert.equal(d.wantTrunk, true);
   assert.equal(d.grow?.reservedSlots, 1);
-  assert.equal(d.counts.instanceCapacity, (3 - 1) * 9);
   const withTrunk = decide(pool(), obs({ enis: [eni('eni-0', 0, []), eni('eni-t', 1, [], { interfaceType: 'trunk' })] }), { ...CFG, trunk: true });
   assert.equal(withTrunk.wantTrunk, false);
   assert.equal(withTrunk.status.trunkENI, 'eni-t');

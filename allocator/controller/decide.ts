@@ -43,6 +43,8 @@ export interface Observation {
 export interface DecideConfig {
   /** Create a trunk ENI on trunk-capable nodes (security groups for pods). */
   trunk: boolean;
+  /** Only once a branch slot exists on the node (else as soon as the node is seen). */
+  trunkOnDemand: boolean;
   /** The node counts as subnet-low when its eligible subnets together have fewer free addresses. */
   subnetLowThreshold: number;
   /** Latest resync: requeue at most this far out (clock ms). */
@@ -253,8 +255,12 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   // 4. Counts, excess (→ excessSince → releasing after the delay), deficit.
   const trunkCapable = obs.limits.trunking && obs.limits.branchENI > 0;
   const hasTrunk = visible ? obs.enis!.some((e) => e.interfaceType === 'trunk' && e.attachment) : Boolean(status.trunkENI);
-  d.wantTrunk = visible && cfg.trunk && trunkCapable && !hasTrunk;
-  const trunkSlot = hasTrunk || d.wantTrunk ? 1 : 0;
+  // The trunk ENI is created on demand, when the first pod that needs a branch ENI has a slot here:
+  // most nodes never run such pods, and an idle trunk costs three EC2 calls and an address per node.
+  // Its device slot is kept free from the start, so the trunk can always be attached later.
+  const trunkAllowed = cfg.trunk && trunkCapable;
+  d.wantTrunk = visible && trunkAllowed && !hasTrunk && (!cfg.trunkOnDemand || Object.keys(status.branches).length > 0);
+  const trunkSlot = hasTrunk || trunkAllowed ? 1 : 0;
   const c = ipCount(status);
   const subnetFree = obs.subnets.reduce((n, s) => n + s.available, 0);
   const opts = { subnetLow: obs.subnets.length > 0 && subnetFree < cfg.subnetLowThreshold };
@@ -293,7 +299,7 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
       }
     }
     const range = deficitRange(policy, { ...counts, releasing: counts.releasing + d.markedReleasing.length, free: counts.free - d.markedReleasing.length }, opts);
-    if (range.need > 0) d.grow = { need: range.need, upTo: range.upTo, reservedSlots: d.wantTrunk ? 1 : 0 };
+    if (range.need > 0) d.grow = { need: range.need, upTo: range.upTo, reservedSlots: trunkAllowed && !hasTrunk ? 1 : 0 };
   }
 
   // 5. Branch slots.

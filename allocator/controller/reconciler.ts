@@ -149,7 +149,7 @@ export class NodeReconciler {
       this.d.engine.subnets(spec.vpcID, spec.zone),
     ]);
     const subnets = eligibleSubnets(allSubnets, spec.vpcID, spec.zone, spec.subnetSelector);
-    const cfg = { trunk: this.d.config.trunk, subnetLowThreshold: this.d.config.subnetLowThreshold, resyncMs: this.d.config.resyncIntervalMs };
+    const cfg = { trunk: this.d.config.trunk, trunkOnDemand: this.d.config.trunkOnDemand, subnetLowThreshold: this.d.config.subnetLowThreshold, resyncMs: this.d.config.resyncIntervalMs };
     const observe = () => ({ now: this.d.clock.now(), enis: view.enis, limits, subnets, pod: (u: string) => this.d.pods.get(u), deleted: (u: string) => this.d.pods.deleted(u) });
 
     // 1. Mirror + transitions, one CAS.
