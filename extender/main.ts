@@ -20,7 +20,7 @@ const USAGE = `usage: eni-ipam extender [options]   (each option also from env E
   --insecure                skip TLS verification of --kube-server
   --no-pool-policy pass|fail   nodes without an ENIPool (default pass)
   --branch-resource NAME    branch-ENI marker resource (default ${DEFAULT_EXTENDER_CONFIG.branchResource})
-  --branch-pods-need-ip true|false   branch-ENI pods also take a pool IP (default true; match the webhook)
+  --branch-pods-need-ip true|false   branch-ENI pods also take a pool IP (default false; match the webhook)
   --body-limit SIZE         request body cap (default ${DEFAULT_EXTENDER_CONFIG.bodyLimit})
   --log-level LEVEL         pino level (default info)`;
 

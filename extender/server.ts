@@ -24,7 +24,8 @@ export const DEFAULT_EXTENDER_CONFIG: ExtenderConfig = {
   bodyLimit: '32mb',
   noPoolPolicy: 'pass',
   branchResource: 'vpc.amazonaws.com/pod-eni',
-  branchPodsNeedIP: true,
+  // Must match the binding webhook: branch-ENI pods use the branch ENI's address, not a node IP.
+  branchPodsNeedIP: false,
 };
 
 export function normalisePrefix(p: string): string {

@@ -56,7 +56,7 @@ test('kube-sim scheduler + extender: placement follows IP / branch capacity; rea
       await pools.replaceStatus({ ...created, status: pool.status } as ENIPool);
     }
 
-    const ext = await startExtender({ clock, logger, kubeConfig: kc, port: 0, config: { prefix: '/scheduler' } });
+    const ext = await startExtender({ clock, logger, kubeConfig: kc, port: 0, config: { prefix: '/scheduler', branchPodsNeedIP: true } }); // branch pods here need a slot and an IP
     closers.unshift(() => ext.close());
     await until('extender cache', () => (ext.index.ready() && ext.index.size() === 4) || undefined);
 

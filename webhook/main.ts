@@ -12,7 +12,7 @@ import { caBundle } from '../lib/certs.ts';
 import { selectorProblem } from '../lib/labels.ts';
 import { webhookConfiguration } from './manifest.ts';
 import { parseLabelRequirement } from './pod.ts';
-import { startWebhook } from './server.ts';
+import { DEFAULT_BINDING_CONFIG, startWebhook } from './server.ts';
 
 const usage = `usage: eni-ipam webhook [options]
   --tls-cert-file F            serving certificate (PEM; reloaded when it changes)   [required]
@@ -25,7 +25,8 @@ const usage = `usage: eni-ipam webhook [options]
   --allow-unmanaged-nodes B    bind pods to nodes without an ENIPool without a reservation (default true)
   --max-security-groups N      security groups one ENI carries (default 5, EC2 allows up to 16)
   --branch-resource R          extended resource marking branch-ENI pods (default ${BRANCH_RESOURCE})
-  --branch-pods-use-node-ip B  branch-ENI pods also reserve a node secondary IP (default true)
+  --branch-pods-need-ip B      branch-ENI pods also reserve a node secondary IP (default false: their
+                               address is the branch ENI's; must match the extender)
   --scheduler-name S           schedulerName for pods in namespaces matching --scheduler-namespace-label
   --scheduler-namespace-label L  key=value or key
   --cert-poll D                how often cert files are checked (default 10s)
@@ -64,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
       port: { type: 'string' }, host: { type: 'string' },
       server: { type: 'string' }, insecure: { type: 'boolean' },
       'bind-wait': { type: 'string' }, 'allow-unmanaged-nodes': { type: 'string' },
-      'max-security-groups': { type: 'string' }, 'branch-resource': { type: 'string' }, 'branch-pods-use-node-ip': { type: 'string' },
+      'max-security-groups': { type: 'string' }, 'branch-resource': { type: 'string' }, 'branch-pods-need-ip': { type: 'string' },
       'scheduler-name': { type: 'string' }, 'scheduler-namespace-label': { type: 'string' },
       'cert-poll': { type: 'string' }, 'cas-attempts': { type: 'string' },
       'print-manifest': { type: 'boolean' }, 'ca-file': { type: 'string' }, namespace: { type: 'string' },
@@ -116,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
       bindWaitMs,
       allowUnmanagedNodes: parseBool(v['allow-unmanaged-nodes'], '--allow-unmanaged-nodes', true),
       branchResource,
-      branchPodsNeedIP: parseBool(v['branch-pods-use-node-ip'], '--branch-pods-use-node-ip', true),
+      branchPodsNeedIP: parseBool(v['branch-pods-need-ip'], '--branch-pods-need-ip', DEFAULT_BINDING_CONFIG.branchPodsNeedIP),
     },
   });
   await new Promise<void>((resolve) => {

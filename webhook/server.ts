@@ -99,7 +99,10 @@ export interface Webhook {
 }
 
 export const DEFAULT_POD_CONFIG: PodCreateConfig = { maxSecurityGroupsPerENI: 5, branchResource: BRANCH_RESOURCE };
-export const DEFAULT_BINDING_CONFIG: BindingConfig = { bindWaitMs: 5000, allowUnmanagedNodes: true, branchResource: BRANCH_RESOURCE, branchPodsNeedIP: true };
+export const DEFAULT_BINDING_CONFIG: BindingConfig = { bindWaitMs: 5000, allowUnmanagedNodes: true, branchResource: BRANCH_RESOURCE,
+  // A branch-ENI pod's address is its branch ENI's (the VPC CNI plumbs that one), so by default it takes
+  // no node secondary IP as well.
+  branchPodsNeedIP: false };
 
 export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   const { logger, clock } = o;
