@@ -95,8 +95,11 @@ export class InvariantChecker {
       if (!pool) return; // not a managed node
       const ann = p.metadata.annotations?.[ANN_ALLOCATION];
       let ok = false;
-      let why = 'no eni-ipam.io/allocation annotation';
-      if (ann) {
+      let why = 'no eni-ipam.io/allocation annotation and no branch slot';
+      // A pod that needs a branch ENI is reserved a branch slot (its address will be the branch ENI's).
+      const slot = pool.status?.branches[p.metadata.uid];
+      if (!ann && slot && (slot.state === 'pending' || slot.state === 'attached')) ok = true;
+      else if (ann) {
         try {
           const ip = (JSON.parse(ann) as { ip: string }).ip;
           const entry = pool.status?.ips[ip];
