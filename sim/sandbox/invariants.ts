@@ -3,7 +3,7 @@
 // bound, EC2 is about to unassign an address) instead of comparing snapshots that race.
 import type { SimStore, WatchHandle } from '../kube/index.ts';
 import type { SimEni } from '../ec2/index.ts';
-import { ANN_ALLOCATION, TAG_CLUSTER, TAG_OWNER, OWNER_VALUE } from '../../lib/annotations.ts';
+import { ANN_ALLOCATION, ANN_POD_ENI, TAG_CLUSTER, TAG_OWNER, OWNER_VALUE } from '../../lib/annotations.ts';
 import type { ENIPool } from '../../lib/enipool/types.ts';
 import type { InvariantResult } from './report.ts';
 
@@ -22,6 +22,11 @@ interface PodLike {
   status?: { phase?: string };
 }
 
+function ipOf(raw: string | undefined, pick: (v: string) => string | undefined): string | undefined {
+  if (!raw) return undefined;
+  try { return pick(raw); } catch { return undefined; }
+}
+
 export class InvariantChecker {
   private readonly results = new Map<number, InvariantResult>();
   private watch?: WatchHandle;
@@ -32,7 +37,7 @@ export class InvariantChecker {
   private readonly liveByIp = new Map<string, string>();
   private readonly ipByPod = new Map<string, string>();
 
-  /** 1b: two live pods never carry the same allocated IP. */
+  /** 1b: two live pods never carry the same address (reserved node IP or branch ENI IP). */
   private trackLiveAllocation(p: PodLike, deleted: boolean): void {
     const uid = p.metadata.uid;
     const gone = deleted || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
@@ -43,10 +48,10 @@ export class InvariantChecker {
       return;
     }
     if (had) return;
-    const ann = p.metadata.annotations?.[ANN_ALLOCATION];
-    if (!ann) return;
-    let ip: string;
-    try { ip = (JSON.parse(ann) as { ip: string }).ip; } catch { return; }
+    // The pod's address: the reserved node IP, or its branch ENI's.
+    const ip = ipOf(p.metadata.annotations?.[ANN_ALLOCATION], (v) => (JSON.parse(v) as { ip?: string }).ip)
+      ?? ipOf(p.metadata.annotations?.[ANN_POD_ENI], (v) => (JSON.parse(v) as { privateIp?: string }[])[0]?.privateIp);
+    if (!ip) return;
     const other = this.liveByIp.get(ip);
     this.record(1, other === undefined, other ? `${ip} allocated to live pods ${other} and ${p.metadata.namespace}/${p.metadata.name}` : undefined);
     this.liveByIp.set(ip, uid);
