@@ -15,15 +15,16 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-# Only what runs: the CLI, the roles, shared code and data (lib/data: the ENI limits table), the
-# simulators (sandbox, ec2-sim, kube-sim commands) and the CRDs, which lib/enipool/crds.ts reads.
+# Only what runs in production: the CLI (cmd), the roles, shared code and data (lib/data: the ENI
+# limits table) and the CRDs, which lib/enipool/crds.ts reads. Not sim/ or bench/: the CLI reaches
+# them only through dynamic imports and says so when they are absent.
 COPY bin ./bin
+COPY cmd ./cmd
 COPY lib ./lib
 COPY allocator ./allocator
 COPY extender ./extender
 COPY webhook ./webhook
 COPY certs ./certs
-COPY sim ./sim
 COPY charts/eni-ipam/crds ./charts/eni-ipam/crds
 COPY tsconfig.json ./
 

@@ -10,11 +10,11 @@ import { loadLimitsTable } from '../lib/limits.ts';
 import { DEFAULT_POLICY } from '../lib/enipool/types.ts';
 import { silentLogger } from '../lib/log.ts';
 import { bucketSpecFor, ec2Client, startEc2Sim } from '../sim/ec2/index.ts';
-import { Ec2Api } from './ec2/client.ts';
-import { Ec2Engine } from './ec2/engine.ts';
-import { deficitRange, podIpCapacity } from './ec2/policy.ts';
-import { Ec2RateLimiter } from './ec2/ratelimiter.ts';
-import type { NodeRef } from './ec2/types.ts';
+import { Ec2Api } from '../allocator/ec2/client.ts';
+import { Ec2Engine } from '../allocator/ec2/engine.ts';
+import { deficitRange, podIpCapacity } from '../allocator/ec2/policy.ts';
+import { Ec2RateLimiter } from '../allocator/ec2/ratelimiter.ts';
+import type { NodeRef } from '../allocator/ec2/types.ts';
 
 const MUTATING = new Set(['AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses', 'CreateNetworkInterface', 'AttachNetworkInterface', 'DetachNetworkInterface',
   'DeleteNetworkInterface', 'ModifyNetworkInterfaceAttribute', 'AssociateTrunkInterface', 'DisassociateTrunkInterface', 'CreateTags', 'DeleteTags']);

@@ -1,7 +1,7 @@
 // Synthetic cluster for the extender benchmark: node names and a pool index with a realistic mix.
 import { mkPool } from '../lib/enipool/capacity-fixtures.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
-import { CapacityIndex } from './pool-index.ts';
+import { CapacityIndex } from '../extender/pool-index.ts';
 
 export function benchNodeName(i: number): string {
   return `ip-10-${(i >> 8) & 255}-${i & 255}-${(i * 7) % 250}.us-east-1.compute.internal`;

@@ -6,9 +6,9 @@ import { ManualClock, realClock } from '../lib/clock.ts';
 import { createJsonApp, jsonErrorHandler, listen } from '../lib/http.ts';
 import { silentLogger } from '../lib/log.ts';
 import { Registry } from 'prom-client';
-import { benchIndex, benchPool } from './bench-data.ts';
-import { DEFAULT_EXTENDER_CONFIG } from './server.ts';
-import { startExtender } from './start.ts';
+import { benchIndex, benchPool } from './extender-data.ts';
+import { DEFAULT_EXTENDER_CONFIG } from '../extender/server.ts';
+import { startExtender } from '../extender/start.ts';
 
 async function main(): Promise<void> {
   const mode = process.argv[2];

@@ -6,12 +6,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { benchNodeName } from './bench-data.ts';
+import { benchNodeName } from './extender-data.ts';
 
 interface Stats { rps: number; p50Ms: number; p99Ms: number; requests: number }
 
 function startChild(mode: 'ours' | 'noop', nodes: number, churn = 0): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork(new URL('./bench-server.ts', import.meta.url).pathname, [mode, String(nodes), String(churn)], {
+  const child = fork(new URL('./extender-server.ts', import.meta.url).pathname, [mode, String(nodes), String(churn)], {
     execArgv: ['--import', import.meta.resolve('tsx')],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

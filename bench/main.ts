@@ -2,9 +2,9 @@
 // ratios against a baseline measured in the same run.
 type Main = (argv: string[]) => Promise<number | void>;
 const benches: Record<string, () => Promise<{ main: Main }>> = {
-  allocator: () => import('../allocator/bench.ts'),
-  extender: () => import('../extender/bench.ts'),
-  webhook: () => import('../webhook/bench.ts'),
+  allocator: () => import('./allocator.ts'),
+  extender: () => import('./extender.ts'),
+  webhook: () => import('./webhook.ts'),
 };
 
 export async function main(argv: string[]): Promise<number> {

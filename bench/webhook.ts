@@ -10,9 +10,9 @@ import { listen } from '../lib/http.ts';
 import { crdManifests } from '../lib/enipool/crds.ts';
 import { API_VERSION, DEFAULT_POLICY, type ENIPool, type IPEntry } from '../lib/enipool/types.ts';
 import { startKubeSim } from '../sim/kube/index.ts';
-import { createWebhookApp, startWebhook } from './server.ts';
-import { allow, type ReviewResponse } from './review.ts';
-import { webhookMetrics } from './metrics.ts';
+import { createWebhookApp, startWebhook } from '../webhook/server.ts';
+import { allow, type ReviewResponse } from '../webhook/review.ts';
+import { webhookMetrics } from '../webhook/metrics.ts';
 import { Registry } from 'prom-client';
 
 function percentile(sorted: number[], p: number): number {

@@ -2,4 +2,4 @@
 // The installed CLI: TypeScript sources run through tsx's loader, so there is no build step.
 import { register } from 'tsx/esm/api';
 register();
-await import('../lib/cli.ts');
+await import('../cmd/cli.ts');

@@ -1,9 +1,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { ScaledClock } from './clock.ts';
-import { silentLogger } from './log.ts';
-import { EventRecorder } from './events.ts';
+import { ScaledClock } from '../lib/clock.ts';
+import { silentLogger } from '../lib/log.ts';
+import { EventRecorder } from '../lib/events.ts';
 import { startKubeSim, type KubeSim } from '../sim/kube/index.ts';
 
 const sims: KubeSim[] = [];

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { ScaledClock } from '../clock.ts';
-import { silentLogger } from '../log.ts';
-import { startKubeSim } from '../../sim/kube/index.ts';
-import { startInformer } from './informer.ts';
+import { ScaledClock } from '../lib/clock.ts';
+import { silentLogger } from '../lib/log.ts';
+import { startKubeSim } from '../sim/kube/index.ts';
+import { startInformer } from '../lib/kube/informer.ts';
 
 test('informer: not synced while the list fails; restarts itself and then sees objects and changes', async () => {
   const clock = new ScaledClock(1);

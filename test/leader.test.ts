@@ -2,9 +2,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { ScaledClock, type Clock } from './clock.ts';
-import { silentLogger } from './log.ts';
-import { LeaderElector, microTime } from './leader.ts';
+import { ScaledClock, type Clock } from '../lib/clock.ts';
+import { silentLogger } from '../lib/log.ts';
+import { LeaderElector, microTime } from '../lib/leader.ts';
 import { startKubeSim, type KubeSim } from '../sim/kube/index.ts';
 
 const sims: KubeSim[] = [];
