@@ -2,8 +2,7 @@
 // as Ec2SimAdmin over HTTP, for scripts and other processes. Bodies are validated with ajv.
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Ec2Error } from './errors.ts';
-import type { Ec2SimAdmin } from './index.ts';
-import type { Ec2SimCore } from './server.ts';
+import type { Ec2SimAdmin } from './types.ts';
 
 const tagMap = { type: 'object', additionalProperties: { type: 'string', maxLength: 256 }, maxProperties: 50 };
 const bucket = { type: 'object', required: ['capacity', 'refillPerSecond'], additionalProperties: false, properties: { capacity: { type: 'number', minimum: 0 }, refillPerSecond: { type: 'number', minimum: 0 } } };
@@ -36,7 +35,7 @@ function validators(): Record<string, ValidateFunction> {
 export interface AdminReply { status: number; body: unknown }
 
 /** Routes `GET|POST /admin/<op>`. Never throws. */
-export async function handleAdmin(_core: Ec2SimCore, admin: Ec2SimAdmin, method: string, op: string, readBody: () => Promise<string>): Promise<AdminReply> {
+export async function handleAdmin(admin: Ec2SimAdmin, method: string, op: string, readBody: () => Promise<string>): Promise<AdminReply> {
   try {
     if (method === 'GET') {
       if (op === 'enis') return { status: 200, body: admin.listEnis() };

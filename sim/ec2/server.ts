@@ -12,9 +12,8 @@ import { FaultInjector, seededRng } from './faults.ts';
 import { bool, parseForm } from './query.ts';
 import { Ec2State } from './state.ts';
 import { Throttler } from './throttle.ts';
-import type { CallStat } from './types.ts';
+import type { CallStat, Ec2Sim, Ec2SimAdmin, Ec2SimOptions } from './types.ts';
 import { errorXml, successXml } from './xml.ts';
-import type { Ec2Sim, Ec2SimAdmin, Ec2SimOptions } from './index.ts';
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
 const API_VERSION = '2016-11-15';
@@ -141,7 +140,7 @@ export async function startEc2SimServer(opts: Ec2SimOptions): Promise<Ec2Sim> {
       try {
         const url = new URL(req.url ?? '/', 'http://sim');
         if (url.pathname.startsWith('/admin/')) {
-          const r = await handleAdmin(core, admin, req.method ?? 'GET', url.pathname.slice('/admin/'.length), () => readBody(req, cap));
+          const r = await handleAdmin(admin, req.method ?? 'GET', url.pathname.slice('/admin/'.length), () => readBody(req, cap));
           send(res, r.status, JSON.stringify(r.body), 'application/json');
           return;
         }

@@ -10,12 +10,12 @@ import type { UserInfo } from './admission-seam.ts';
 import { apiGroup, apiGroupList, apiVersions, groupsOf, resourceList, versionInfo } from './discovery.ts';
 import { DEFAULT_USER, Engine, type Ctx } from './engine.ts';
 import { ApiError, badRequest, methodNotAllowed, notFound } from './errors.ts';
-import { kubeConfigFor, type KubeSim, type KubeSimOptions } from './index.ts';
+import { kubeConfigFor } from './kubeconfig.ts';
 import { PATCH_CONTENT_TYPES } from './patch.ts';
 import { apiVersionOf, type ResourceInfo } from './resources.ts';
 import { toTable } from './table.ts';
 import { openapiGroupVersion, openapiRoot } from './openapi.ts';
-import type { KObject } from './types.ts';
+import type { KObject, KubeSim, KubeSimOptions } from './types.ts';
 
 interface Route {
   info: ResourceInfo;

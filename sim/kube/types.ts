@@ -1,5 +1,8 @@
 // Public types of kube-sim's in-process API (SimStore): same semantics and resourceVersions as HTTP.
-import type { UserInfo } from './admission-seam.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Clock } from '../../lib/clock.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { Admitter, UserInfo } from './admission-seam.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type KObject = any;
@@ -93,4 +96,38 @@ export interface SimStore {
   bind(namespace: string, binding: KObject, opts?: WriteOptions): Promise<void>;
   /** Synchronous event delivery, in resourceVersion order. Throws ApiError 410 if resourceVersion is too old. */
   watch<T = KObject>(res: ResourceName, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void): WatchHandle;
+}
+
+export interface KubeSimOptions {
+  clock: Clock;
+  /** true = self-signed certificate for 127.0.0.1/localhost; or a PEM pair. */
+  tls?: boolean | { cert: string; key: string };
+  /** Listen address; default 127.0.0.1. */
+  host?: string;
+  /** Listen port; default 0 (ephemeral). */
+  port?: number;
+  admitter?: Admitter;
+  /** How many past events a watch can resume from (default 1000); older → 410 Gone. */
+  watchHistory?: number;
+  logger?: Logger;
+  /** Random 409 Conflicts on updates/patches (faults); seeded RNG. */
+  conflictInjection?: { probability: number; seed?: number };
+  /** Request body cap (default 3 MiB). */
+  maxBodyBytes?: number;
+  /** Server-side watch timeout in clock ms (default 5 min ± jitter). */
+  watchTimeoutMs?: number;
+}
+
+export interface KubeSim {
+  /** e.g. http://127.0.0.1:34567 */
+  url: string;
+  /** A client-node KubeConfig pointing at url (skipTLSVerify with TLS). */
+  kubeConfig(): KubeConfig;
+  store: SimStore;
+  /** PEM of the serving certificate when TLS is on. */
+  caPem?: string;
+  /** Swap the admission chain at runtime (e.g. after the webhook starts). */
+  setAdmitter(a: Admitter | undefined): void;
+  setConflictInjection(c: { probability: number; seed?: number } | undefined): void;
+  close(): Promise<void>;
 }
