@@ -12,7 +12,8 @@ import { silentLogger } from '../lib/log.ts';
 import { bucketSpecFor, ec2Client, startEc2Sim } from '../sim/ec2/index.ts';
 import { Ec2Api } from '../allocator/ec2/client.ts';
 import { Ec2Engine } from '../allocator/ec2/engine.ts';
-import { deficitRange, podIpCapacity } from '../allocator/ec2/policy.ts';
+import { deficitRange } from '../allocator/ec2/policy.ts';
+import { podIpCapacity } from '../lib/enipool/capacity.ts';
 import { Ec2RateLimiter } from '../allocator/ec2/ratelimiter.ts';
 import type { NodeRef } from '../allocator/ec2/types.ts';
 

@@ -7,7 +7,7 @@ import { realClock } from '../lib/clock.ts';
 import { loadKubeConfig } from '../lib/kube/clients.ts';
 import { loadLimitsTable } from '../lib/limits.ts';
 import { createLogger } from '../lib/log.ts';
-import type { NoPoolPolicy } from './decide.ts';
+import type { NoPoolPolicy } from './filter.ts';
 import { DEFAULT_EXTENDER_CONFIG } from './server.ts';
 import { startExtender } from './start.ts';
 

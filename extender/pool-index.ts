@@ -1,6 +1,6 @@
 // The extender's view of the cluster: node name → capacity, recomputed when an ENIPool changes
 // (informer event), never per request. Filtering 5,000 nodes is then a map lookup per node.
-import { nodeScore, nodeVerdict, poolCapacity, type PoolCapacity, type Verdict } from '../lib/enipool/capacity.ts';
+import { nodeScore, nodeVerdict, normaliseLimits, poolCapacity, type PoolCapacity, type Verdict } from '../lib/enipool/capacity.ts';
 import type { ENIPool, InstanceLimitsStatus } from '../lib/enipool/types.ts';
 import type { LimitsTable } from '../lib/limits.ts';
 
@@ -75,7 +75,7 @@ export function tableLimits(table: LimitsTable | undefined): ((t: string) => Ins
   if (!table) return undefined;
   return (t) => {
     const l = table[t];
-    return l ? { maxENI: l.maxENI, ipv4PerENI: l.ipv4PerENI, branchENI: l.branchENI ?? 0, trunking: !!l.trunkingCompatible && (l.branchENI ?? 0) > 0 } : undefined;
+    return l ? normaliseLimits(l) : undefined;
   };
 }
 

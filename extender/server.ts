@@ -5,10 +5,11 @@ import type { Express, Request, Response } from 'express';
 import type { Registry } from 'prom-client';
 import { compileValidator, createJsonApp, jsonErrorHandler, makeAjv, validationMessage } from '../lib/http.ts';
 import type { Logger } from '../lib/log.ts';
-import { filterNodes, prioritizeNodes, type DecideConfig } from './decide.ts';
-import { filterReplyJSON, NameResolver, prioritizeReplyJSON } from './fast.ts';
+import { filterNodes, prioritizeNodes, type DecideConfig } from './filter.ts';
+import { filterReplyJSON, NameResolver, prioritizeReplyJSON } from './filter.ts';
 import { extenderMetrics } from './metrics.ts';
-import { needCode, podName, podNeed } from './need.ts';
+import { needCode, podNeed } from '../lib/enipool/need.ts';
+import { podName } from './need.ts';
 import type { PoolIndex } from './pool-index.ts';
 import { canonicalKeys, extenderArgsSchema, type ExtenderArgs, type ExtenderFilterResult, type HostPriority } from './wire.ts';
 

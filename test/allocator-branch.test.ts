@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { ANN_POD_ENI, TAG_INSTANCE } from '../lib/annotations.ts';
+import { ANN_POD_ENI, TAG_INSTANCE } from '../lib/keys.ts';
 import { reserveAll } from '../lib/enipool/reserve.ts';
 import { branchInUse } from '../lib/enipool/summary.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';

@@ -6,12 +6,13 @@ import { Registry } from 'prom-client';
 import { ScaledClock } from '../lib/clock.ts';
 import { loadLimitsTable } from '../lib/limits.ts';
 import { DEFAULT_POLICY } from '../lib/enipool/types.ts';
-import { OWNER_VALUE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../lib/annotations.ts';
+import { OWNER_VALUE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../lib/keys.ts';
 import { ec2Client, startEc2Sim, type Ec2Sim, type Ec2SimOptions } from '../sim/ec2/index.ts';
 import { Ec2Api } from '../allocator/ec2/client.ts';
 import { Ec2Engine } from '../allocator/ec2/engine.ts';
 import { LeakCollector } from '../allocator/ec2/gc.ts';
-import { deficitRange, podIpCapacity } from '../allocator/ec2/policy.ts';
+import { deficitRange } from '../allocator/ec2/policy.ts';
+import { podIpCapacity } from '../lib/enipool/capacity.ts';
 import { Ec2RateLimiter, type BucketSpec } from '../allocator/ec2/ratelimiter.ts';
 import type { NodeRef } from '../allocator/ec2/types.ts';
 

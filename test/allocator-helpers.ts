@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../lib/log.ts';
 import { crdManifests } from '../lib/enipool/crds.ts';
 import { ENIPoolClient } from '../lib/enipool/client.ts';
 import { DEFAULT_POLICY, type ENIPool, type WarmPoolPolicy } from '../lib/enipool/types.ts';
-import { OWNER_VALUE, TAG_CLUSTER, TAG_OWNER } from '../lib/annotations.ts';
+import { OWNER_VALUE, TAG_CLUSTER, TAG_OWNER } from '../lib/keys.ts';
 import { ec2Client, startEc2Sim, type Ec2Sim, type Ec2SimOptions } from '../sim/ec2/index.ts';
 import { startKubeSim, type KubeSim } from '../sim/kube/index.ts';
 import { startAllocator, type RunningAllocator, type StartAllocatorOptions } from '../allocator/start.ts';

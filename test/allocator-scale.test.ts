@@ -3,7 +3,7 @@
 // and Node are deleted leaves no ENI of ours behind.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { OWNER_VALUE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../lib/annotations.ts';
+import { OWNER_VALUE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../lib/keys.ts';
 import { atWatermark, CLUSTER, listPools, startEnv, waitFor, type Env } from './allocator-helpers.ts';
 
 const envs: Env[] = [];

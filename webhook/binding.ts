@@ -1,9 +1,10 @@
 // pods/binding CREATE admission: reserve one concrete IP (and a branch slot for branch-ENI pods) on
 // the target node's ENIPool and put the allocation into the Binding's annotations, which the
 // apiserver copies onto the Pod in the same write that sets spec.nodeName.
-import { ANN_ALLOCATION, ANN_SECURITY_GROUPS } from '../lib/annotations.ts';
+import { ANN_ALLOCATION, ANN_SECURITY_GROUPS, formatAllocation, parseSecurityGroups } from '../lib/keys.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/log.ts';
+import { podNeed } from '../lib/enipool/need.ts';
 import { reserveAll, type ReservationRequest } from '../lib/enipool/reserve.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
 import type { PodLike } from './pod.ts';
@@ -40,17 +41,6 @@ interface BindingLike {
   target?: { kind?: string; name?: string };
 }
 
-function quantityPositive(v: unknown): boolean {
-  if (v === undefined || v === null) return false;
-  const n = Number.parseFloat(String(v));
-  return Number.isFinite(n) && n > 0;
-}
-
-/** Whether the pod asks for a branch ENI: the marker resource on any container. */
-export function wantsBranch(pod: PodLike, resource: string): boolean {
-  return (pod.spec?.containers ?? []).some((c) => quantityPositive(c.resources?.requests?.[resource]) || quantityPositive(c.resources?.limits?.[resource]));
-}
-
 function bindingPatch(binding: BindingLike, value: string): PatchOp[] {
   // The scheduler's Binding has no annotations map; adding a key under a missing map would make the
   // apiserver reject the bind whatever the failurePolicy, so the whole map is added then.
@@ -61,7 +51,7 @@ function bindingPatch(binding: BindingLike, value: string): PatchOp[] {
 
 function allowWith(uid: string, binding: BindingLike, r: Extract<ReserveOutcome, { ok: true }>, warnings: string[] = []): AdmissionResponse {
   if (!r.allocation) return allow(uid, { warnings });
-  return allow(uid, { patch: bindingPatch(binding, JSON.stringify(r.allocation)), warnings });
+  return allow(uid, { patch: bindingPatch(binding, formatAllocation(r.allocation)), warnings });
 }
 
 export async function handleBinding(review: AdmissionReview, deps: BindingDeps): Promise<AdmissionResponse> {
@@ -93,12 +83,11 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
     return deny(req.uid, `node ${node} has no ENIPool (not managed by eni-ipam); pod ${ns}/${name} cannot get an IP there`);
   }
 
-  const branch = wantsBranch(pod, deps.config.branchResource);
-  const groups = (pod.metadata?.annotations?.[ANN_SECURITY_GROUPS] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const need = podNeed(pod, deps.config);
   const rr: ReservationRequest = {
     pod: { uid, namespace: ns, name },
-    ip: !branch || deps.config.branchPodsNeedIP,
-    ...(branch ? { branch: { securityGroups: groups } } : {}),
+    ip: need.ip,
+    ...(need.branch ? { branch: { securityGroups: parseSecurityGroups(pod.metadata?.annotations?.[ANN_SECURITY_GROUPS]) } } : {}),
   };
 
   if (boundHere) {
@@ -129,6 +118,7 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
       if (deps.config.allowUnmanagedNodes) return allow(req.uid);
       return deny(req.uid, `${r.reason}; pod ${ns}/${name} cannot get an IP there`);
     }
+    if (r.permanent) return deny(req.uid, `${r.reason}; pod ${ns}/${name} cannot run on node ${node}`, { code: 403, reason: 'Forbidden' });
     first = false;
     const left = deadline - deps.clock.now();
     if (left <= 0) {

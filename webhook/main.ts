@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { realClock } from '../lib/clock.ts';
 import { createLogger } from '../lib/log.ts';
 import { loadKubeConfig } from '../lib/kube/clients.ts';
-import { BRANCH_RESOURCE } from '../lib/annotations.ts';
+import { BRANCH_RESOURCE } from '../lib/keys.ts';
 import { caBundle } from '../lib/certs.ts';
 import { selectorProblem } from '../lib/labels.ts';
 import { webhookConfiguration } from './manifest.ts';

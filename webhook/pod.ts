@@ -1,7 +1,8 @@
 // Pod CREATE admission: security groups from SecurityGroupPolicies, the branch-ENI marker resource,
 // removal of annotations only the system may set, and (optionally) the eni-ipam scheduler name.
 // At this point a generateName pod has no name and no UID, so nothing here is keyed on either.
-import { ANN_SECURITY_GROUPS, SYSTEM_ONLY_ANNOTATIONS } from '../lib/annotations.ts';
+import { ANN_SECURITY_GROUPS, formatSecurityGroups, SYSTEM_ONLY_ANNOTATIONS } from '../lib/keys.ts';
+import { requestsBranchResource } from '../lib/enipool/need.ts';
 import { matchesSelector, type Labels } from '../lib/labels.ts';
 import type { LabelSelector, SecurityGroupPolicy } from '../lib/enipool/types.ts';
 import { allow, deny, escapePointer, type AdmissionResponse, type AdmissionReview, type PatchOp } from './review.ts';
@@ -10,7 +11,7 @@ import { needsServiceAccount, resolveSecurityGroups } from './security-groups.ts
 export interface PodCreateConfig {
   /** Most groups one ENI can carry (EC2 default 5, raisable to 16). */
   maxSecurityGroupsPerENI: number;
-  /** Extended resource that marks a branch-ENI pod (requests and limits of the first container). */
+  /** Extended resource that marks a branch-ENI pod; added to the first container unless some container already asks for it. */
   branchResource: string;
   /** When set with schedulerNamespaceSelector: the schedulerName given to pods of matching namespaces. */
   schedulerName?: string;
@@ -108,9 +109,10 @@ export async function handlePodCreate(review: AdmissionReview, deps: PodCreateDe
   }
 
   const patch: PatchOp[] = [];
-  if (sg.groups.length > 0) after[ANN_SECURITY_GROUPS] = sg.groups.join(',');
+  if (sg.groups.length > 0) after[ANN_SECURITY_GROUPS] = formatSecurityGroups(sg.groups);
   patch.push(...annotationPatch(before, after));
-  if (sg.groups.length > 0) patch.push(...resourcePatch(pod, cfg.branchResource));
+  // The same rule the binding webhook and the extender apply (lib/enipool/need.ts): one request is enough.
+  if (sg.groups.length > 0 && !requestsBranchResource(pod, cfg.branchResource)) patch.push(...resourcePatch(pod, cfg.branchResource));
 
   if (cfg.schedulerName && cfg.schedulerNamespaceSelector) {
     const current = pod.spec?.schedulerName;

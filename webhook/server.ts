@@ -11,7 +11,7 @@ import { isNotFound } from '../lib/kube/errors.ts';
 import { startInformer, errText, type ResilientInformer } from '../lib/kube/informer.ts';
 import { ENIPoolClient } from '../lib/enipool/client.ts';
 import { ENIPOOL_PLURAL, GROUP, SGP_PLURAL, VERSION, type ENIPool, type SecurityGroupPolicy } from '../lib/enipool/types.ts';
-import { BRANCH_RESOURCE } from '../lib/annotations.ts';
+import { BRANCH_RESOURCE } from '../lib/keys.ts';
 import { handleBinding, type BindingConfig, type BindingDeps } from './binding.ts';
 import { watchCertFiles, readPemPair, type CertWatcher, type PemPair } from './certreload.ts';
 import { webhookMetrics, type WebhookMetrics } from './metrics.ts';

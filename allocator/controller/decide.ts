@@ -12,7 +12,10 @@
 // Branch slots: pending → (vlan, ENI, association) → attached → cooldown → deleting → (removed).
 import type { EniInfo, Limits, SubnetInfo } from '../ec2/types.ts';
 import { chooseRelease, type EniUsage } from '../ec2/enis.ts';
-import { deficitRange, excess, podIpCapacity, type PoolCounts } from '../ec2/policy.ts';
+import { deficitRange, excess, type PoolCounts } from '../ec2/policy.ts';
+import { countIPs, effectiveCapacity, poolCapacity } from '../../lib/enipool/capacity.ts';
+import { isAttached, isOurs, isPodENI, isTrunk } from '../../lib/enipool/eni.ts';
+import { formatPodENI } from '../../lib/keys.ts';
 import type { BranchSlot, Condition, ENIEntry, ENIPool, ENIPoolStatus, IPEntry, SubnetStatus } from '../../lib/enipool/types.ts';
 import { emptyStatus } from '../../lib/enipool/types.ts';
 
@@ -102,7 +105,7 @@ export function podGoneReason(o: Pick<Observation, 'pod' | 'deleted'>, uid: stri
 /** The pod-eni annotation value (AWS VPC CNI format: a JSON array with one entry per branch). */
 export function podENIAnnotation(slot: BranchSlot): string | undefined {
   if (!slot.eniID || !slot.ip || !slot.mac || slot.vlanID === undefined || !slot.subnetCIDR) return undefined;
-  return JSON.stringify([{ eniId: slot.eniID, ifAddress: slot.mac, privateIp: slot.ip, vlanId: slot.vlanID, subnetCidr: slot.subnetCIDR, associationID: slot.associationID ?? '' }]);
+  return formatPodENI([{ eniId: slot.eniID, ifAddress: slot.mac, privateIp: slot.ip, vlanId: slot.vlanID, subnetCidr: slot.subnetCIDR, associationID: slot.associationID ?? '' }]);
 }
 
 /** Lowest VLAN ID in 1..max not held by any slot. */
@@ -110,12 +113,6 @@ export function freeVlan(branches: Record<string, BranchSlot>, max: number): num
   const used = new Set(Object.values(branches).map((b) => b.vlanID).filter((v): v is number => v !== undefined));
   for (let v = 1; v <= max; v++) if (!used.has(v)) return v;
   return undefined;
-}
-
-function ipCount(status: ENIPoolStatus): { free: number; reserved: number; cooldown: number; releasing: number } {
-  const c = { free: 0, reserved: 0, cooldown: 0, releasing: 0 };
-  for (const e of Object.values(status.ips)) c[e.state]++;
-  return c;
 }
 
 function eniEntry(e: EniInfo, subnets: readonly SubnetInfo[], prev?: ENIEntry): ENIEntry {
@@ -127,7 +124,7 @@ function eniEntry(e: EniInfo, subnets: readonly SubnetInfo[], prev?: ENIEntry): 
 
 function podEnisOf(enis: readonly EniInfo[], fii: number): EniInfo[] {
   return enis
-    .filter((e) => e.interfaceType === 'interface' && e.attachment && e.attachment.status !== 'detaching' && e.attachment.status !== 'detached' && e.attachment.deviceIndex >= fii)
+    .filter((e) => isPodENI(e, fii))
     .sort((a, b) => (a.attachment!.deviceIndex - b.attachment!.deviceIndex));
 }
 
@@ -154,7 +151,7 @@ export function mirror(status: ENIPoolStatus, enis: readonly EniInfo[], o: { fii
   for (const [ip, eni] of inEc2) {
     if (!status.ips[ip]) status.ips[ip] = { eni, state: 'free', since: iso(o.now) };
   }
-  const trunk = enis.find((e) => e.interfaceType === 'trunk' && e.attachment?.status === 'attached');
+  const trunk = enis.find((e) => isTrunk(e) && e.attachment?.status === 'attached');
   if (trunk) status.trunkENI = trunk.id; else delete status.trunkENI;
   const l = { maxENI: o.limits.maxENI, ipv4PerENI: o.limits.ipv4PerENI, branchENI: o.limits.branchENI, trunking: o.limits.trunking };
   if (JSON.stringify(status.limits) !== JSON.stringify(l)) status.limits = l;
@@ -214,7 +211,7 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
     if (d.missing.length) setCondition(status, { type: 'IPsMissingInEC2', status: 'True', reason: 'ReservedIPNotOnENI', message: `reserved IPs not assigned in EC2: ${d.missing.sort().join(', ')}` }, now);
     else removeCondition(status, 'IPsMissingInEC2');
     for (const e of podEnisOf(obs.enis!, fii)) {
-      if (e.attachment && e.attachment.deviceIndex > 0 && !e.attachment.deleteOnTermination && e.tags['eni-ipam.io/owner']) {
+      if (e.attachment && e.attachment.deviceIndex > 0 && !e.attachment.deleteOnTermination && isOurs(e)) {
         d.fixDeleteOnTermination.push({ eniId: e.id, attachmentId: e.attachment.attachmentId });
       }
     }
@@ -253,20 +250,21 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   }
 
   // 4. Counts, excess (→ excessSince → releasing after the delay), deficit.
-  const trunkCapable = obs.limits.trunking && obs.limits.branchENI > 0;
-  const hasTrunk = visible ? obs.enis!.some((e) => e.interfaceType === 'trunk' && e.attachment) : Boolean(status.trunkENI);
+  const hasTrunk = visible ? obs.enis!.some((e) => isTrunk(e) && isAttached(e)) : Boolean(status.trunkENI);
   // The trunk ENI is created on demand, when the first pod that needs a branch ENI has a slot here:
   // most nodes never run such pods, and an idle trunk costs three EC2 calls and an address per node.
-  // Its device slot is kept free from the start, so the trunk can always be attached later.
-  const trunkAllowed = cfg.trunk && trunkCapable;
+  // Its device slot is kept free from the start, so the trunk can always be attached later. What the
+  // node may hold under that rule is published in status.capacity for the extender and the webhook.
+  const eff = effectiveCapacity({ limits: obs.limits, firstInterfaceIndex: fii, trunkEnabled: cfg.trunk, trunkPresent: hasTrunk, maxIPs: policy.maxIPs });
+  const trunkAllowed = eff.trunkAllowed;
+  status.capacity = { ...eff };
   d.wantTrunk = visible && trunkAllowed && !hasTrunk && (!cfg.trunkOnDemand || Object.keys(status.branches).length > 0);
-  const trunkSlot = hasTrunk || trunkAllowed ? 1 : 0;
-  const c = ipCount(status);
+  const c = countIPs(status);
   const subnetFree = obs.subnets.reduce((n, s) => n + s.available, 0);
   const opts = { subnetLow: obs.subnets.length > 0 && subnetFree < cfg.subnetLowThreshold };
   const counts: PoolCounts = {
     total: c.free + c.reserved + c.cooldown + c.releasing, free: c.free, used: c.reserved + c.cooldown, releasing: c.releasing,
-    unmetDemand: status.unmetDemand?.ips ?? 0, instanceCapacity: podIpCapacity(obs.limits, fii, trunkSlot),
+    unmetDemand: status.unmetDemand?.ips ?? 0, instanceCapacity: eff.instanceIPs,
   };
   d.counts = counts;
   if (visible) {
@@ -299,8 +297,14 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
       }
     }
     const range = deficitRange(policy, { ...counts, releasing: counts.releasing + d.markedReleasing.length, free: counts.free - d.markedReleasing.length }, opts);
-    if (range.need > 0) d.grow = { need: range.need, upTo: range.upTo, reservedSlots: trunkAllowed && !hasTrunk ? 1 : 0 };
+    // Growth the capacity model sees no room for (ENI slots, cap, subnets as last described) is not
+    // attempted: the extender rejects the node for the same reason, so no pod waits on it.
+    const room = growRoom(pool, status);
+    const need = Math.min(range.need, room);
+    if (need > 0) d.grow = { need, upTo: Math.max(need, Math.min(range.upTo, room)), reservedSlots: trunkAllowed && !hasTrunk ? 1 : 0 };
   }
+  const pc = poolCapacity({ ...pool, status });
+  if (pc.ip.growOnENIs + pc.ip.growNewENIs === 0 && pc.ip.growBlocker) status.capacity.cannotGrow = { reason: pc.ip.growBlocker.cls, message: pc.ip.growBlocker.text };
 
   // 5. Branch slots.
   const maxVlan = Math.min(MAX_VLAN, Math.max(obs.limits.branchENI, 1));
@@ -344,6 +348,12 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   d.changed = statusKey(status) !== before;
   d.requeueAfterMs = due;
   return d;
+}
+
+/** IPs the node can still add as the capacity model sees the status (ENI room, new ENIs, cap, subnets). */
+function growRoom(pool: ENIPool, status: ENIPoolStatus): number {
+  const pc = poolCapacity({ ...pool, status });
+  return pc.ip.growOnENIs + pc.ip.growNewENIs;
 }
 
 /** Applies an EC2 grow result to a status: new ENIs first, then their IPs as free. */

@@ -2,7 +2,7 @@
 // pod by UID and the pod may be bound elsewhere) and tombstones of recent deletions, so a
 // deleted pod's IP goes to cooldown at once instead of after the not-found grace.
 import type { V1Pod } from '@kubernetes/client-node';
-import { ANN_POD_ENI } from '../../lib/annotations.ts';
+import { ANN_POD_ENI } from '../../lib/keys.ts';
 import type { PodView } from './decide.ts';
 
 export function podView(p: V1Pod): PodView | undefined {

@@ -11,7 +11,7 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { EventRecorder, EventTarget } from '../../lib/events.ts';
-import { ANN_POD_ENI, OWNER_VALUE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../../lib/annotations.ts';
+import { ANN_POD_ENI, FINALIZER_RELEASE_ENIS as FINALIZER, OWNER_VALUE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER, TAG_POD_UID, TAG_TRUNK_ENI_ID, TAG_VLAN_ID } from '../../lib/keys.ts';
 import type { ENIPoolClient } from '../../lib/enipool/client.ts';
 import { API_VERSION, ENIPOOL_KIND, type ENIPool, type IPState } from '../../lib/enipool/types.ts';
 import { bodyMessage, isConflict, isNotFound } from '../../lib/kube/errors.ts';
@@ -25,7 +25,7 @@ import type { AllocatorConfig } from '../config.ts';
 import type { AllocatorMetrics } from '../metrics.ts';
 import { applyGrow, consumeDemand, decide, podENIAnnotation, type Decision } from './decide.ts';
 import type { PodIndex } from './pods.ts';
-import { FINALIZER, poolForNode } from './spec.ts';
+import { poolForNode } from './spec.ts';
 
 /** Thrown when this replica may no longer act (lease lost, stopped): nothing after it runs. */
 /**
@@ -54,8 +54,6 @@ export class FencedError extends Error {
   constructor(step: string) { super(`allocator is not the leader any more; stopped before ${step}`); this.name = 'FencedError'; }
 }
 
-/** Tag on branch ENIs naming their pod, so a crash between create and record can be adopted. */
-export const TAG_POD_UID = 'eni-ipam.io/pod-uid';
 
 export interface ReconcilerDeps {
   pools: ENIPoolClient;
@@ -358,7 +356,7 @@ export class NodeReconciler {
       if (!eni) {
         const groups = slot.securityGroups.length ? slot.securityGroups : pool.spec.securityGroups.length ? pool.spec.securityGroups : (trunk?.securityGroups ?? []);
         eni = await this.d.engine.createBranch({ subnetId: trunk?.subnetId ?? subnets[0]!.id, securityGroups: groups, instanceId: pool.spec.instanceID,
-          tags: { [TAG_POD_UID]: uid, 'eni-ipam.io/vlan-id': String(slot.vlanID), 'eni-ipam.io/trunk-eni-id': trunkId } }, { onStep: this.step });
+          tags: { [TAG_POD_UID]: uid, [TAG_VLAN_ID]: String(slot.vlanID), [TAG_TRUNK_ENI_ID]: trunkId } }, { onStep: this.step });
       }
       const made = eni;
       const cidr = subnets.find((s) => s.id === made.subnetId)?.cidr ?? pool.status!.enis.find((e) => e.subnetID === made.subnetId)?.subnetCIDR ?? '';

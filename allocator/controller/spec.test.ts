@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FINALIZER, parseProviderID, poolForNode } from './spec.ts';
+import { FINALIZER_RELEASE_ENIS as FINALIZER } from '../../lib/keys.ts';
+import { parseProviderID, poolForNode } from './spec.ts';
 import { DEFAULT_POLICY } from '../../lib/enipool/types.ts';
 
 test('parseProviderID table', () => {

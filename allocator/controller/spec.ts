@@ -2,9 +2,7 @@
 // zone from the well-known labels, everything else from the allocator's config. Pure.
 import type { V1Node } from '@kubernetes/client-node';
 import { API_VERSION, ENIPOOL_KIND, type ENIPool, type SubnetSelector, type WarmPoolPolicy } from '../../lib/enipool/types.ts';
-
-/** Holds the ENIPool until the allocator has deleted the node's ENIs (see docs/allocator.md). */
-export const FINALIZER = 'eni-ipam.io/release-enis';
+import { FINALIZER_RELEASE_ENIS, LABEL_NODE_INSTANCE_TYPE, LABEL_NODE_INSTANCE_TYPE_BETA, LABEL_POOL_INSTANCE_TYPE, LABEL_ZONE, LABEL_ZONE_BETA } from '../../lib/keys.ts';
 
 export interface PoolDefaults {
   policy: WarmPoolPolicy;
@@ -29,17 +27,17 @@ export function poolForNode(node: V1Node, vpcID: string, d: PoolDefaults): ENIPo
   const pid = parseProviderID(node.spec?.providerID);
   if ('error' in pid) return { error: `node ${name}: ${pid.error}` };
   const labels = node.metadata.labels ?? {};
-  const instanceType = labels['node.kubernetes.io/instance-type'] ?? labels['beta.kubernetes.io/instance-type'];
-  if (!instanceType) return { error: `node ${name}: label node.kubernetes.io/instance-type is missing` };
-  const zone = pid.zone || labels['topology.kubernetes.io/zone'] || labels['failure-domain.beta.kubernetes.io/zone'];
-  if (!zone) return { error: `node ${name}: no zone in spec.providerID or the topology.kubernetes.io/zone label` };
+  const instanceType = labels[LABEL_NODE_INSTANCE_TYPE] ?? labels[LABEL_NODE_INSTANCE_TYPE_BETA];
+  if (!instanceType) return { error: `node ${name}: label ${LABEL_NODE_INSTANCE_TYPE} is missing` };
+  const zone = pid.zone || labels[LABEL_ZONE] || labels[LABEL_ZONE_BETA];
+  if (!zone) return { error: `node ${name}: no zone in spec.providerID or the ${LABEL_ZONE} label` };
   return {
     apiVersion: API_VERSION, kind: ENIPOOL_KIND,
     metadata: {
       name,
-      labels: { 'eni-ipam.io/instance-type': instanceType, 'topology.kubernetes.io/zone': zone },
+      labels: { [LABEL_POOL_INSTANCE_TYPE]: instanceType, [LABEL_ZONE]: zone },
       ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid, controller: true, blockOwnerDeletion: true }],
-      finalizers: [FINALIZER],
+      finalizers: [FINALIZER_RELEASE_ENIS],
     },
     spec: {
       nodeName: name, instanceID: pid.instanceID, instanceType, zone, vpcID,

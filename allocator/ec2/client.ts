@@ -20,6 +20,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { LimitsTable } from '../../lib/limits.ts';
+import { normaliseLimits } from '../../lib/enipool/capacity.ts';
 import { Ec2ApiError, toEc2Error, type ResourceRef } from './errors.ts';
 import type { Done, Ec2RateLimiter } from './ratelimiter.ts';
 import type { EniInfo, Limits, Priority, SubnetInfo } from './types.ts';
@@ -325,7 +326,7 @@ export class Ec2Api {
 
   private async fetchLimits(instanceType: string, priority: Priority): Promise<Limits> {
     const row = this.o.limitsTable?.[instanceType];
-    const fromTable = row ? { maxENI: row.maxENI, ipv4PerENI: row.ipv4PerENI, branchENI: row.branchENI ?? 0, trunking: row.trunkingCompatible === true } : undefined;
+    const fromTable = row ? normaliseLimits(row) : undefined;
     try {
       const r = await this.call('DescribeInstanceTypes', priority, {}, () => this.ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as _InstanceType] })), { read: true });
       const it = r.InstanceTypes?.[0];
@@ -333,13 +334,13 @@ export class Ec2Api {
       if (ni?.MaximumNetworkInterfaces && ni.Ipv4AddressesPerInterface) {
         // Pod ENIs live on the default network card; its ENI limit is what matters.
         const card = ni.NetworkCards?.find((c) => c.NetworkCardIndex === (ni.DefaultNetworkCardIndex ?? 0));
-        return {
+        return normaliseLimits({
           maxENI: card?.MaximumNetworkInterfaces ?? ni.MaximumNetworkInterfaces,
           ipv4PerENI: ni.Ipv4AddressesPerInterface,
           // EC2 does not publish branch limits; they come from the table.
           branchENI: fromTable?.branchENI ?? 0,
           trunking: fromTable?.trunking ?? false,
-        };
+        });
       }
     } catch (e) {
       if (!fromTable) throw e;

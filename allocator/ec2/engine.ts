@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
-import { OWNER_VALUE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../../lib/annotations.ts';
+import { OWNER_VALUE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../../lib/keys.ts';
+import { isOurs, isTrunk } from '../../lib/enipool/eni.ts';
 import type { Ec2Api } from './client.ts';
 import { CREATE_ENI_CALLS, freeDeviceIndex, planGrow, podEnis, type GrowOp } from './enis.ts';
 import { Ec2ApiError, isKind } from './errors.ts';
@@ -113,7 +114,7 @@ export class Ec2Engine {
   }
 
   isOurs(e: Pick<EniInfo, 'tags'>): boolean {
-    return e.tags[TAG_CLUSTER] === this.o.clusterName && e.tags[TAG_OWNER] === OWNER_VALUE;
+    return isOurs(e, this.o.clusterName);
   }
 
   /** Subnet is skipped for new IPs until its cool-off ends. */
@@ -138,7 +139,7 @@ export class Ec2Engine {
   async describeNode(instanceId: string, o: { fresh?: boolean; priority?: Priority; firstInterfaceIndex?: number } = {}): Promise<NodeView> {
     const enis = (await this.api.instanceEnis(instanceId, { priority: o.priority, maxAgeMs: o.fresh ? 0 : undefined }))
       .sort((a, b) => (a.attachment?.deviceIndex ?? 0) - (b.attachment?.deviceIndex ?? 0));
-    return { instanceId, enis, podEnis: podEnis(enis, o.firstInterfaceIndex ?? 0), trunk: enis.find((e) => e.interfaceType === 'trunk') };
+    return { instanceId, enis, podEnis: podEnis(enis, o.firstInterfaceIndex ?? 0), trunk: enis.find(isTrunk) };
   }
 
   limits(instanceType: string): Promise<Limits> { return this.api.instanceLimits(instanceType); }

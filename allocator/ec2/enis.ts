@@ -1,6 +1,7 @@
 // ENI-level decisions, all pure and deterministic: which ENIs hold pod IPs, where new IPs go (the
 // fewest EC2 calls), which free IPs to give back (so whole ENIs empty out), and which device index a
 // new ENI takes.
+import { isPodENI } from '../../lib/enipool/eni.ts';
 import type { EniInfo, Limits } from './types.ts';
 
 /** Mutating calls one new ENI costs: Create (tags ride along) + Attach + Modify(DeleteOnTermination). */
@@ -9,8 +10,7 @@ export const CREATE_ENI_CALLS = 3;
 /** ENIs that may hold pod IPs: attached ordinary interfaces at or above firstInterfaceIndex. */
 export function podEnis(enis: readonly EniInfo[], firstInterfaceIndex: number): EniInfo[] {
   return enis
-    .filter((e) => e.interfaceType === 'interface' && e.attachment && e.attachment.status !== 'detaching' && e.attachment.status !== 'detached'
-      && e.attachment.deviceIndex >= firstInterfaceIndex)
+    .filter((e) => isPodENI(e, firstInterfaceIndex))
     .sort(byDeviceIndex);
 }
 

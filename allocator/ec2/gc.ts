@@ -5,7 +5,8 @@
 // ENI that is merely between create and attach in a live operation survives. ENIs without our
 // tags are never touched, whatever their state.
 import type { Logger } from '../../lib/log.ts';
-import { OWNER_VALUE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../../lib/annotations.ts';
+import { OWNER_VALUE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../../lib/keys.ts';
+import { isOurs } from '../../lib/enipool/eni.ts';
 import type { Ec2Api } from './client.ts';
 import { isKind } from './errors.ts';
 import type { EniInfo } from './types.ts';
@@ -34,7 +35,7 @@ export class LeakCollector {
   constructor(private readonly o: LeakCollectorOptions) {}
 
   private ours(e: EniInfo): boolean {
-    return e.tags[TAG_CLUSTER] === this.o.clusterName && e.tags[TAG_OWNER] === OWNER_VALUE && e.status === 'available' && !e.attachment;
+    return isOurs(e, this.o.clusterName) && e.status === 'available' && !e.attachment;
   }
 
   /** One collection pass. Call it on a timer (e.g. every 5 min) from the leader. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deficit, deficitRange, excess, podIpCapacity, type PolicyInput, type PoolCounts } from './policy.ts';
+import { deficit, deficitRange, excess, type PolicyInput, type PoolCounts } from './policy.ts';
 
 const P = (p: Partial<PolicyInput> = {}): PolicyInput => ({ minIPs: 0, targetFree: 8, maxAboveTarget: 0, maxIPs: 0, ...p });
 const C = (c: Partial<PoolCounts> = {}): PoolCounts => {
@@ -76,9 +76,3 @@ test('growing by anything in [need, upTo] never creates excess; deficit and exce
   assert.ok(checked > 1000);
 });
 
-test('podIpCapacity', () => {
-  assert.equal(podIpCapacity({ maxENI: 3, ipv4PerENI: 10 }), 27);
-  assert.equal(podIpCapacity({ maxENI: 3, ipv4PerENI: 10 }, 1), 18);
-  assert.equal(podIpCapacity({ maxENI: 3, ipv4PerENI: 10 }, 1, 1), 9);
-  assert.equal(podIpCapacity({ maxENI: 1, ipv4PerENI: 10 }, 2), 0);
-});

@@ -33,7 +33,6 @@
 // free addresses back to the subnet and only grow for pods that are actually waiting, so the last
 // addresses of a subnet go where pods wait instead of sitting in warm pools.
 import type { WarmPoolPolicy } from '../../lib/enipool/types.ts';
-import type { Limits } from './types.ts';
 
 export interface PoolCounts {
   /** Every secondary IP on pod ENIs in EC2 (free + used + releasing). */
@@ -46,7 +45,7 @@ export interface PoolCounts {
   releasing: number;
   /** IPs asked for by bindings that found nothing free. */
   unmetDemand: number;
-  /** Secondary IPs the instance can hold on its pod ENIs (see `podIpCapacity`). */
+  /** Secondary IPs the instance can hold on its pod ENIs (lib/enipool/capacity.ts `effectiveCapacity`). */
   instanceCapacity: number;
 }
 
@@ -108,12 +107,3 @@ export function excess(policy: PolicyInput, counts: PoolCounts, opts: PolicyOpti
   return Math.max(0, Math.min(want, free, held - t.floor));
 }
 
-/**
- * Secondary IPs the instance can hold for pods: one slot per attachable ENI from
- * firstInterfaceIndex on (minus slots reserved, e.g. for a trunk), each with ipv4PerENI − 1
- * secondaries (the ENI's primary address is never given to pods).
- */
-export function podIpCapacity(limits: Pick<Limits, 'maxENI' | 'ipv4PerENI'>, firstInterfaceIndex = 0, reservedSlots = 0): number {
-  const slots = Math.max(0, limits.maxENI - Math.max(0, firstInterfaceIndex) - Math.max(0, reservedSlots));
-  return slots * Math.max(0, limits.ipv4PerENI - 1);
-}

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { branchVerdict, ipVerdict, nodeScore, nodeVerdict, poolCapacity, type PodNeed } from './capacity.ts';
+import { branchVerdict, ipVerdict, nodeScore, nodeVerdict, podIpCapacity, poolCapacity } from './capacity.ts';
+import type { PodNeed } from './need.ts';
 import { mkPool, type PoolSpec as Spec } from './capacity-fixtures.ts';
 import type { IPState } from './types.ts';
 
@@ -139,4 +140,11 @@ test('nodeScore: prefers free pools over growth, scaled by depth; 0..10', () => 
   assert.deepEqual([br(0), br(5), br(9), br(10)], [10, 5, 1, 0]);
   // Both: the lower of the two.
   assert.equal(score({ trunk: 'eni-t', limits: { maxENI: 3, ipv4PerENI: 10, branchENI: 10 }, branches: { attached: 9 }, enis: [['eni-0', 0, SN, { free: 9 }]] }, { ip: true, branch: true }), 1);
+});
+
+test('podIpCapacity', () => {
+  assert.equal(podIpCapacity({ maxENI: 3, ipv4PerENI: 10 }), 27);
+  assert.equal(podIpCapacity({ maxENI: 3, ipv4PerENI: 10 }, 1), 18);
+  assert.equal(podIpCapacity({ maxENI: 3, ipv4PerENI: 10 }, 1, 1), 9);
+  assert.equal(podIpCapacity({ maxENI: 1, ipv4PerENI: 10 }, 2), 0);
 });

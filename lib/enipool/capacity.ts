@@ -1,10 +1,107 @@
-// Pure capacity logic: can this node give a pod one more IP / branch ENI slot, and if not, why.
-// The extender evaluates it once per ENIPool change (not per request) and the allocator can reuse
-// it to explain shortages. No I/O, no clock: everything comes from the ENIPool.
-import type { ENIPool, InstanceLimitsStatus, SubnetStatus } from './types.ts';
+// The capacity model, one for every role: what an instance type allows (limits normalisation), what
+// a node may hold (the trunk-slot rule), the IP/branch counts, and — from an ENIPool — whether a
+// node can give a pod one more IP / branch slot and if not, why. The allocator writes the node's
+// effective capacity into `status.capacity` on every sync (`effectiveCapacity`); the extender and the
+// webhook read it and recompute nothing from configuration they cannot see. Pure: no I/O, no clock.
+//
+// Trunk-slot rule: a device slot from firstInterfaceIndex up is held for the trunk ENI as soon as
+// trunking is ALLOWED on the node (instance trunk-capable, allocator not run with --no-trunk), not
+// only once the trunk exists — trunks are created on demand and must always find a free slot:
+//   podENISlots = maxENI − firstInterfaceIndex − (trunkAllowed || trunkPresent ? 1 : 0)
+//   podIPCap    = min(maxIPs || ∞, podENISlots × (ipv4PerENI − 1))   (an ENI's primary is not a pod IP)
+//   branchSlots = trunkAllowed ? branchENI : 0
+import type { PodNeed } from './need.ts';
+import type { ENIPool, ENIPoolStatus, InstanceLimitsStatus, IPState, NodeCapacityStatus, SubnetStatus } from './types.ts';
 
-/** What a pod needs from a node. */
-export interface PodNeed { ip: boolean; branch: boolean }
+// ---------- limits ----------
+
+/** A limits row as EC2 or the shared table gives it (branch count and trunking may be unknown). */
+export interface RawLimits {
+  maxENI: number;
+  ipv4PerENI: number;
+  branchENI?: number | null;
+  /** The table's `trunkingCompatible`, or a previous normalisation's `trunking`. */
+  trunkingCompatible?: boolean | null;
+  trunking?: boolean | null;
+}
+
+/** The one normalisation of instance limits: trunking only when compatible AND branch ENIs exist. */
+export function normaliseLimits(r: RawLimits): InstanceLimitsStatus {
+  const branchENI = Math.max(0, r.branchENI ?? 0);
+  const compatible = (r.trunkingCompatible ?? r.trunking) === true;
+  return { maxENI: Math.max(0, r.maxENI), ipv4PerENI: Math.max(0, r.ipv4PerENI), branchENI, trunking: compatible && branchENI > 0 };
+}
+
+// ---------- instance capacity ----------
+
+/**
+ * Secondary IPs the instance can hold for pods: one slot per attachable ENI from
+ * firstInterfaceIndex on (minus slots held back, e.g. for a trunk), each with ipv4PerENI − 1.
+ */
+export function podIpCapacity(limits: Pick<InstanceLimitsStatus, 'maxENI' | 'ipv4PerENI'>, firstInterfaceIndex = 0, reservedSlots = 0): number {
+  const slots = Math.max(0, limits.maxENI - Math.max(0, firstInterfaceIndex) - Math.max(0, reservedSlots));
+  return slots * Math.max(0, limits.ipv4PerENI - 1);
+}
+
+export interface CapacityInput {
+  limits: InstanceLimitsStatus;
+  firstInterfaceIndex: number;
+  /** The allocator may create trunk ENIs (not run with --no-trunk). */
+  trunkEnabled: boolean;
+  /** A trunk ENI is attached to the instance now. */
+  trunkPresent: boolean;
+  /** Policy cap on the node's IPs; 0 = the instance limit. */
+  maxIPs: number;
+}
+
+/** What the node may hold under the allocator's configuration (the header's formulas). */
+export function effectiveCapacity(i: CapacityInput): Omit<NodeCapacityStatus, 'cannotGrow'> {
+  const trunkAllowed = i.trunkEnabled && i.limits.trunking && i.limits.branchENI > 0;
+  const trunkSlot = trunkAllowed || i.trunkPresent ? 1 : 0;
+  const podENIs = Math.max(0, i.limits.maxENI - Math.max(0, i.firstInterfaceIndex) - trunkSlot);
+  const ipsPerENI = Math.max(0, i.limits.ipv4PerENI - 1);
+  const instanceIPs = podENIs * ipsPerENI;
+  return {
+    podIPCap: i.maxIPs > 0 ? Math.min(i.maxIPs, instanceIPs) : instanceIPs,
+    instanceIPs, podENIs, ipsPerENI, trunkAllowed, trunkSlot: trunkSlot === 1,
+    branchSlots: trunkAllowed ? i.limits.branchENI : 0,
+  };
+}
+
+// ---------- counts ----------
+
+export type IPCounts = Record<IPState, number>;
+
+/** The one count of a status's IPs by state. */
+export function countIPs(status: Pick<ENIPoolStatus, 'ips'> | undefined): IPCounts {
+  const c: IPCounts = { free: 0, reserved: 0, cooldown: 0, releasing: 0 };
+  for (const e of Object.values(status?.ips ?? {})) c[e.state]++;
+  return c;
+}
+
+export interface BranchCounts { inUse: number; active: number; cooling: number; deleting: number }
+
+/** Branch slots by state; every slot not yet deleted counts against the instance's branch limit. */
+export function countBranches(status: Pick<ENIPoolStatus, 'branches'> | undefined): BranchCounts {
+  const c: BranchCounts = { inUse: 0, active: 0, cooling: 0, deleting: 0 };
+  for (const b of Object.values(status?.branches ?? {})) {
+    c.inUse++;
+    if (b.state === 'attached' || b.state === 'pending') c.active++;
+    else if (b.state === 'cooldown') c.cooling++;
+    else c.deleting++;
+  }
+  return c;
+}
+
+/** Branch slots the node may hold: the allocator's published value, else the limits' (older statuses). */
+export function branchSlotsAllowed(status: Pick<ENIPoolStatus, 'limits' | 'capacity'> | undefined): number {
+  if (status?.capacity) return status.capacity.branchSlots;
+  if (!status?.limits || !status.limits.trunking) return 0;
+  return status.limits.branchENI;
+}
+
+// ---------- verdicts ----------
+
 
 export type CapacityKind = 'free' | 'cooldown' | 'growable';
 
@@ -48,6 +145,8 @@ export interface BranchCapacity {
   unmet: number;
   /** No trunk ENI yet and no device index left to attach one. */
   noTrunkSlot: boolean;
+  /** The instance could trunk, but the allocator does not create trunks (--no-trunk). */
+  disabled: boolean;
 }
 
 export interface PoolCapacity {
@@ -64,8 +163,10 @@ function subnetText(s: SubnetStatus): string {
 }
 
 /**
- * Computes a pool's capacity. `fallbackLimits` resolves limits by instance type when the allocator
- * has not written `status.limits` yet (e.g. the shared limits table).
+ * Computes a pool's capacity from its status. What the node may hold comes from `status.capacity`
+ * (written by the allocator); statuses without it (older allocators) fall back to the limits with
+ * a trunk slot only once the trunk exists. `fallbackLimits` resolves limits by instance type when
+ * the allocator has not written `status.limits` yet (e.g. the shared limits table).
  */
 export function poolCapacity(pool: ENIPool, fallbackLimits?: (instanceType: string) => InstanceLimitsStatus | undefined): PoolCapacity {
   const spec = pool.spec;
@@ -77,27 +178,25 @@ export function poolCapacity(pool: ENIPool, fallbackLimits?: (instanceType: stri
   const ips = status?.ips ?? {};
   const subnets = status?.subnets ?? [];
   const trunk = status?.trunkENI;
+  const published = status?.capacity;
 
-  const ip: IPCapacity = { free: 0, cooldown: 0, reserved: 0, total: 0, growOnENIs: 0, growNewENIs: 0, unmet: Math.max(0, status?.unmetDemand?.ips ?? 0), cap: 0, podENISlots: 0, perENI: 0 };
+  const n = countIPs(status);
+  const ip: IPCapacity = {
+    free: n.free, cooldown: n.cooldown, reserved: n.reserved, total: n.free + n.reserved + n.cooldown + n.releasing,
+    growOnENIs: 0, growNewENIs: 0, unmet: Math.max(0, status?.unmetDemand?.ips ?? 0), cap: 0, podENISlots: 0, perENI: 0,
+  };
   const perENICount = new Map<string, number>();
-  for (const e of Object.values(ips)) {
-    ip.total++;
-    if (e.state === 'free') ip.free++;
-    else if (e.state === 'cooldown') ip.cooldown++;
-    else if (e.state === 'reserved') ip.reserved++;
-    perENICount.set(e.eni, (perENICount.get(e.eni) ?? 0) + 1);
-  }
+  for (const e of Object.values(ips)) perENICount.set(e.eni, (perENICount.get(e.eni) ?? 0) + 1);
 
-  const branches = Object.values(status?.branches ?? {});
+  const bc = countBranches(status);
+  const instanceTrunks = !!limits && limits.trunking && limits.branchENI > 0;
   const branch: BranchCapacity = {
-    supported: !!limits && limits.trunking && limits.branchENI > 0,
-    limit: limits?.branchENI ?? 0,
-    inUse: branches.length,
-    active: branches.filter((b) => b.state === 'attached' || b.state === 'pending').length,
-    cooling: branches.filter((b) => b.state === 'cooldown').length,
-    deleting: branches.filter((b) => b.state === 'deleting').length,
+    supported: published ? published.trunkAllowed && published.branchSlots > 0 : instanceTrunks,
+    limit: published ? published.branchSlots : limits?.branchENI ?? 0,
+    ...bc,
     unmet: Math.max(0, status?.unmetDemand?.branch ?? 0),
     noTrunkSlot: false,
+    disabled: !!published && !published.trunkAllowed && instanceTrunks,
   };
   const targetFree = spec?.policy?.targetFree ?? 0;
 
@@ -110,13 +209,16 @@ export function poolCapacity(pool: ENIPool, fallbackLimits?: (instanceType: stri
   const trunkListed = trunk !== undefined && enis.some((e) => e.id === trunk);
   const occupied = attachedAbove.length + (trunk !== undefined && !trunkListed ? 1 : 0);
   const slotsAbove = Math.max(0, limits.maxENI - first);
-  const emptySlots = Math.max(0, slotsAbove - occupied);
-  ip.podENISlots = Math.max(0, slotsAbove - (trunk !== undefined ? 1 : 0));
+  // The slot kept for a trunk that may still be created (the header's trunk-slot rule).
+  const keptForTrunk = trunk === undefined && published?.trunkSlot ? 1 : 0;
+  const emptyForTrunk = Math.max(0, slotsAbove - occupied);
+  const emptySlots = Math.max(0, emptyForTrunk - keptForTrunk);
+  ip.podENISlots = Math.max(0, slotsAbove - (trunk !== undefined || keptForTrunk ? 1 : 0));
   ip.perENI = perENI;
   const instanceMax = ip.podENISlots * perENI;
   const policyCap = spec?.policy?.maxIPs ?? 0;
-  ip.cap = policyCap > 0 ? Math.min(policyCap, instanceMax) : instanceMax;
-  branch.noTrunkSlot = branch.supported && trunk === undefined && emptySlots === 0;
+  ip.cap = published ? Math.min(published.podIPCap, instanceMax) : policyCap > 0 ? Math.min(policyCap, instanceMax) : instanceMax;
+  branch.noTrunkSlot = branch.supported && trunk === undefined && emptyForTrunk === 0;
 
   // Room on ENIs already attached: bounded by the ENI and by its subnet's last observed free count
   // (an unobserved subnet is assumed to have room; the allocator will find out).
@@ -190,6 +292,9 @@ export function ipVerdict(c: PoolCapacity): Verdict {
 /** Whether one more branch ENI (security groups for pods) fits on the node. */
 export function branchVerdict(c: PoolCapacity, instanceType = ''): Verdict {
   const b = c.branch;
+  if (b.disabled) {
+    return { ok: false, reason: `pod-eni: the allocator does not create trunk ENIs on this node (run with --no-trunk), so no branch ENI can be attached`, cls: 'branch_unsupported', unresolvable: true };
+  }
   if (!b.supported) {
     return { ok: false, reason: `pod-eni: instance type${instanceType ? ` ${instanceType}` : ''} does not support branch ENIs (no ENI trunking)`, cls: 'branch_unsupported', unresolvable: true };
   }

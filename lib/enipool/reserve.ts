@@ -1,7 +1,8 @@
 // Pure reservation logic on an ENIPool: which free IP a pod gets, branch-slot accounting, idempotent
 // re-reservation, and the unmet-demand record. No I/O: the webhook (and the allocator) apply these
 // inside a compare-and-swap write, so a reservation can never race another writer (invariant 1).
-import type { AllocationAnnotation } from '../annotations.ts';
+import type { AllocationAnnotation } from '../keys.ts';
+import { branchSlotsAllowed, countIPs } from './capacity.ts';
 import { branchInUse } from './summary.ts';
 import type { BranchSlot, ENIEntry, ENIPool, ENIPoolStatus, PodRef } from './types.ts';
 
@@ -24,7 +25,8 @@ export type ReservationResult =
     allocation?: AllocationAnnotation;
     branch?: BranchSlot;
   }
-  | { ok: false; shortage: ShortageKind; reason: string };
+  /** `permanent`: the node can never give this (no trunking allowed there); waiting is pointless. */
+  | { ok: false; shortage: ShortageKind; reason: string; permanent?: boolean };
 
 /** IPv4 as a number for ordering; non-IPv4 sorts after, by string. */
 function ipOrder(ip: string): number {
@@ -78,18 +80,19 @@ export function allocationFor(status: ENIPoolStatus, ip: string): AllocationAnno
   return { ip, eni: eni.id, deviceIndex: eni.deviceIndex, subnetCIDR: eni.subnetCIDR, mac: eni.mac };
 }
 
-/** Branch slots still available on the node (0 when trunking is off or limits are unknown). */
+/**
+ * Branch slots still available on the node: what the allocator allows (status.capacity; 0 when it
+ * creates no trunks or limits are unknown) minus the slots in use.
+ */
 export function branchSlotsFree(status: ENIPoolStatus | undefined): number {
-  if (!status?.limits || !status.limits.trunking) return 0;
-  return Math.max(0, status.limits.branchENI - branchInUse(status));
+  if (!status) return 0;
+  return Math.max(0, branchSlotsAllowed(status) - branchInUse(status));
 }
 
-export interface IPCounts { free: number; reserved: number; cooldown: number; releasing: number }
-
-export function ipCounts(status: ENIPoolStatus | undefined): IPCounts {
-  const c: IPCounts = { free: 0, reserved: 0, cooldown: 0, releasing: 0 };
-  for (const e of Object.values(status?.ips ?? {})) c[e.state]++;
-  return c;
+/** The node will never have a branch slot: synced, and the allocator allows no trunk there. */
+function branchNever(status: ENIPoolStatus): boolean {
+  if (status.capacity) return !status.capacity.trunkAllowed;
+  return !!status.limits && !status.limits.trunking;
 }
 
 /** Why the node cannot take the pod, naming the node and the counts behind it. */
@@ -99,9 +102,10 @@ export function shortageReason(pool: Pick<ENIPool, 'spec' | 'status' | 'metadata
   if (kind === 'branch') {
     if (!status?.limits) return `node ${node}: no branch ENI slot (instance limits not known yet: the allocator has not synced this ENIPool)`;
     if (!status.limits.trunking) return `node ${node}: no branch ENI slot (instance type ${pool.spec.instanceType || '?'} does not support ENI trunking)`;
-    return `node ${node}: no branch ENI slot (${branchInUse(status)} of ${status.limits.branchENI} in use)`;
+    if (status.capacity && !status.capacity.trunkAllowed) return `node ${node}: no branch ENI slot (the allocator creates no trunk ENIs here: --no-trunk)`;
+    return `node ${node}: no branch ENI slot (${branchInUse(status)} of ${branchSlotsAllowed(status)} in use)`;
   }
-  const c = ipCounts(status);
+  const c = countIPs(status);
   const parts = [`${c.free} free`, `${c.reserved} reserved`, `${c.cooldown} cooling down`];
   if (c.releasing) parts.push(`${c.releasing} releasing`);
   const synced = status && status.enis.length > 0 ? '' : '; the allocator has not synced this ENIPool yet';
@@ -121,7 +125,9 @@ export function reserveInStatus(pool: Pick<ENIPool, 'spec' | 'status' | 'metadat
   if (req.branch) {
     slot = status.branches[uid];
     if (!slot) {
-      if (branchSlotsFree(status) < 1) return { ok: false, shortage: 'branch', reason: shortageReason(pool, 'branch') };
+      if (branchSlotsFree(status) < 1) {
+        return { ok: false, shortage: 'branch', reason: shortageReason(pool, 'branch'), ...(branchNever(status) ? { permanent: true } : {}) };
+      }
       existing = false;
     }
   }
@@ -177,7 +183,7 @@ export function reserveAll(pool: ENIPool, reqs: ReservationRequest[], nowISO: st
   const results = reqs.map((req, i) => {
     const r = reserveInStatus(next as ENIPool & { status: ENIPoolStatus }, req, nowISO);
     if (r.ok && !r.existing) changed = true;
-    if (!r.ok && o.recordDemandFor?.has(i)) demand[r.shortage === 'ip' ? 'ips' : 'branch']++;
+    if (!r.ok && !r.permanent && o.recordDemandFor?.has(i)) demand[r.shortage === 'ip' ? 'ips' : 'branch']++;
     return r;
   });
   if (demand.ips || demand.branch) { addUnmetDemand(status, demand, nowISO); changed = true; }

@@ -118,6 +118,30 @@ export interface InstanceLimitsStatus {
   trunking: boolean;
 }
 
+/**
+ * What the node may hold, as the allocator decided it on its last sync (lib/enipool/capacity.ts
+ * `effectiveCapacity`). The extender and the webhook read this instead of recomputing it from
+ * configuration only the allocator sees (--no-trunk, the trunk-slot rule).
+ */
+export interface NodeCapacityStatus {
+  /** Pod IPs the node may hold: min(policy maxIPs, instanceIPs). */
+  podIPCap: number;
+  /** Pod IPs the instance can hold on its pod ENIs (podENIs × ipsPerENI). */
+  instanceIPs: number;
+  /** ENIs usable for pod IPs (device slots from firstInterfaceIndex, minus the trunk's). */
+  podENIs: number;
+  /** Secondary IPs per pod ENI (ipv4PerENI − 1). */
+  ipsPerENI: number;
+  /** Trunk (and so branch) ENIs may be created on this node. */
+  trunkAllowed: boolean;
+  /** A device slot is held for the trunk (allowed, or present anyway). */
+  trunkSlot: boolean;
+  /** Branch slots the node may hold (0 when trunking is not allowed). */
+  branchSlots: number;
+  /** Why the node cannot add IPs now, when it cannot (reason class and a message naming the limit). */
+  cannotGrow?: { reason: string; message: string };
+}
+
 export interface SubnetStatus {
   id: string;
   cidr: string;
@@ -157,6 +181,8 @@ export interface PoolSummary {
 
 export interface ENIPoolStatus {
   limits?: InstanceLimitsStatus;
+  /** The node's effective capacity, written by the allocator on every sync. */
+  capacity?: NodeCapacityStatus;
   enis: ENIEntry[];
   /** Every secondary IP of the node's pod ENIs, keyed by address. */
   ips: Record<string, IPEntry>;

@@ -3,7 +3,7 @@
 // bound, EC2 is about to unassign an address) instead of comparing snapshots that race.
 import type { SimStore, WatchHandle } from '../kube/index.ts';
 import type { SimEni } from '../ec2/index.ts';
-import { ANN_ALLOCATION, ANN_POD_ENI, TAG_CLUSTER, TAG_OWNER, OWNER_VALUE } from '../../lib/annotations.ts';
+import { ANN_ALLOCATION, ANN_POD_ENI, TAG_CLUSTER, TAG_OWNER, OWNER_VALUE } from '../../lib/keys.ts';
 import type { ENIPool } from '../../lib/enipool/types.ts';
 import type { InvariantResult } from './report.ts';
 

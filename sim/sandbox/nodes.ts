@@ -3,7 +3,7 @@
 import type { Ec2SimAdmin } from '../ec2/index.ts';
 import type { SimStore } from '../kube/index.ts';
 import { limitsFor, type LimitsTable } from '../../lib/limits.ts';
-import { BRANCH_RESOURCE } from '../../lib/annotations.ts';
+import { BRANCH_RESOURCE } from '../../lib/keys.ts';
 import type { NodeGroupSpec } from './scenario.ts';
 
 const SIZE_VCPU: Record<string, number> = {

@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { LimitsTable } from '../../lib/limits.ts';
 import { limitsFor } from '../../lib/limits.ts';
 import { caBundle, makeCA, makeServingCert } from '../../lib/certs.ts';
-import { ANN_ALLOCATION, ANN_POD_ENI, ANN_SECURITY_GROUPS, BRANCH_RESOURCE } from '../../lib/annotations.ts';
+import { ANN_ALLOCATION, ANN_POD_ENI, ANN_SECURITY_GROUPS, BRANCH_RESOURCE } from '../../lib/keys.ts';
 import { DEFAULT_POLICY, type WarmPoolPolicy } from '../../lib/enipool/types.ts';
 import type { Ec2Sim } from '../ec2/index.ts';
 import { ec2Client } from '../ec2/index.ts';

@@ -2,7 +2,7 @@
 // kubelet reports (phase, IPs, conditions, container statuses), and how long a pod should run.
 // Pure.
 import { createHash } from 'node:crypto';
-import { ANN_ALLOCATION } from '../../../lib/annotations.ts';
+import { ANN_ALLOCATION } from '../../../lib/keys.ts';
 
 /** Annotation (or label) with the seconds a pod runs before it completes (phase Succeeded). */
 export const RUN_SECONDS_KEY = 'sim.eni-ipam.io/run-seconds';

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkPool } from '../lib/enipool/capacity-fixtures.ts';
-import { filterNodes, prioritizeNodes, type DecideConfig } from './decide.ts';
-import { filterReplyJSON, NameResolver, prioritizeReplyJSON } from './fast.ts';
-import { needCode, podNeed, type ExtenderPod } from './need.ts';
+import { filterNodes, prioritizeNodes, type DecideConfig } from './filter.ts';
+import { filterReplyJSON, NameResolver, prioritizeReplyJSON } from './filter.ts';
+import { needCode, podNeed } from '../lib/enipool/need.ts';
+import type { ExtenderPod } from './need.ts';
 import { CapacityIndex } from './pool-index.ts';
 
 const SN = 'subnet-1';

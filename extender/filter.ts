@@ -1,12 +1,75 @@
-// The names-only hot path (nodeCacheCapable: true). kube-scheduler sends the same node list for
-// pod after pod, so the list's resolution to pool holders is memoised (checking that a list equals
+// The extender's filter and prioritize, one module: the object form (filterNodes/prioritizeNodes,
+// pure given the pool index, so tests need no server) and the names-only hot path
+// (nodeCacheCapable: true) that produces byte-for-byte the same keys and values from pre-serialised
+// pieces. Both read verdicts the pool index computed once per ENIPool change (lib/enipool/capacity.ts).
+//
+// Hot path: kube-scheduler sends the same node list for pod after pod, so the list's resolution to pool holders is memoised (checking that a list equals
 // the previous one is a cheap element-wise compare; looking 5,000 fresh strings up in a Map is not).
 // Pool updates do not invalidate the memo (holders are updated in place); nodes gaining or losing
 // a pool do. Replies are assembled from pre-serialised pieces (reasons are JSON-encoded when the
 // pool changes), with the same keys and values filterNodes/prioritizeNodes produce.
 import type { ReasonClass } from '../lib/enipool/capacity.ts';
-import type { DecideConfig } from './decide.ts';
+import { needCode, podNeed, type NeedConfig } from '../lib/enipool/need.ts';
+import type { ExtenderPod } from './need.ts';
 import type { NodeSlot, PoolIndex } from './pool-index.ts';
+import type { HostPriority } from './wire.ts';
+
+export type NoPoolPolicy = 'pass' | 'fail';
+
+export interface DecideConfig extends NeedConfig {
+  /** Nodes without an ENIPool (not managed by eni-ipam): let pods through, or reject them. */
+  noPoolPolicy: NoPoolPolicy;
+}
+
+export interface FilterOutcome {
+  passed: number[];
+  failed: Record<string, string>;
+  unresolvable: Record<string, string>;
+  /** Rejected node counts by reason class, for metrics. */
+  rejected: Partial<Record<ReasonClass, number>>;
+}
+
+/** Filters node names; `passed` holds indexes into `names` so full Node objects can be kept as-is. */
+export function filterNodes(pod: ExtenderPod, names: readonly string[], index: PoolIndex, cfg: DecideConfig): FilterOutcome {
+  const code = needCode(podNeed(pod, cfg));
+  const passed: number[] = [];
+  const failed: Record<string, string> = {};
+  const unresolvable: Record<string, string> = {};
+  const rejected: Partial<Record<ReasonClass, number>> = {};
+  if (code === 0) {
+    for (let i = 0; i < names.length; i++) passed.push(i);
+    return { passed, failed, unresolvable, rejected };
+  }
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const e = index.slot(name)?.entry;
+    if (!e) {
+      if (cfg.noPoolPolicy === 'pass') passed.push(i);
+      else {
+        unresolvable[name] = NO_POOL_REASON;
+        rejected.no_pool = (rejected.no_pool ?? 0) + 1;
+      }
+      continue;
+    }
+    const v = e.verdicts[code];
+    if (v.ok) { passed.push(i); continue; }
+    (v.unresolvable ? unresolvable : failed)[name] = v.reason;
+    rejected[v.cls] = (rejected[v.cls] ?? 0) + 1;
+  }
+  return { passed, failed, unresolvable, rejected };
+}
+
+/** Scores 0–10 for every node given (see lib/enipool/capacity.ts nodeScore and docs/extender.md). */
+export function prioritizeNodes(pod: ExtenderPod, names: readonly string[], index: PoolIndex, cfg: DecideConfig): HostPriority[] {
+  const code = needCode(podNeed(pod, cfg));
+  const out: HostPriority[] = new Array(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    out[i] = { Host: name, Score: code === 0 ? 0 : (index.slot(name)?.entry.scores[code] ?? 0) };
+  }
+  return out;
+}
+
 
 export interface ResolvedList {
   names: readonly string[];

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkPool, type PoolSpec } from '../lib/enipool/capacity-fixtures.ts';
-import { filterNodes, prioritizeNodes, type DecideConfig } from './decide.ts';
-import { podNeed, type ExtenderPod } from './need.ts';
+import { filterNodes, prioritizeNodes, type DecideConfig } from './filter.ts';
+import { podNeed } from '../lib/enipool/need.ts';
+import type { ExtenderPod } from './need.ts';
 import { CapacityIndex } from './pool-index.ts';
 
 const SN = 'subnet-0abcdef1234567890';
