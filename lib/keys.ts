@@ -11,6 +11,21 @@ export const ANN_SECURITY_GROUPS = 'eni-ipam.io/security-groups';
 export const ANN_POD_ENI = 'vpc.amazonaws.com/pod-eni';
 /** Annotations only the system may set; the webhook strips them from user-submitted pods. */
 export const SYSTEM_ONLY_ANNOTATIONS = [ANN_ALLOCATION, ANN_POD_ENI, ANN_SECURITY_GROUPS] as const;
+/** Every key under this prefix is system-owned, including ones a later version adds. */
+export const SYSTEM_ANNOTATION_PREFIX = 'eni-ipam.io/';
+
+/** Whether only eni-ipam may set or change annotation `key` (eni-ipam.io/* and the pod-eni contract). */
+export function isSystemAnnotation(key: string): boolean {
+  return key.startsWith(SYSTEM_ANNOTATION_PREFIX) || key === ANN_POD_ENI;
+}
+
+/** The system-owned keys whose values differ between two annotation maps (added, changed or removed). */
+export function changedSystemAnnotations(before: Record<string, string> | undefined, after: Record<string, string> | undefined): string[] {
+  const b = before ?? {};
+  const a = after ?? {};
+  const keys = new Set([...Object.keys(b), ...Object.keys(a)].filter(isSystemAnnotation));
+  return [...keys].filter((k) => b[k] !== a[k]).sort();
+}
 
 // ---------- extended resources ----------
 /** Default extended resource that marks a pod needing a branch ENI. */

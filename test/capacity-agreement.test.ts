@@ -92,9 +92,11 @@ function review(name: string): AdmissionReview {
 async function bind(pool: ENIPool, pod: PodLike): Promise<{ allowed: boolean; message?: string; pool: ENIPool }> {
   let current = pool;
   const deps: BindingDeps = {
-    config: { bindWaitMs: 0, allowUnmanagedNodes: false, ...NEED },
+    config: { bindWaitMs: 0, allowUnmanagedNodes: false, maxSecurityGroupsPerENI: 5, ...NEED },
     clock: new ManualClock(T0), logger: silentLogger(),
     getPod: async () => pod,
+    // As if a SecurityGroupPolicy selected the branch pod (groups are resolved at binding, not read from the pod).
+    securityGroups: async () => ({ groups: ['sg-0db'], policies: ['db'] }),
     getPool: async () => current,
     reserve: async (_n, req, o) => {
       const out = reserveAll(current, [req], new Date(T0).toISOString(), { recordDemandFor: o.recordDemand ? new Set([0]) : undefined });

@@ -169,8 +169,9 @@ test('the MutatingWebhookConfiguration template has both webhooks with the requi
   const pod = byResource.get('pods');
   const binding = byResource.get('pods/binding');
   assert.ok(pod && binding, 'need one webhook on pods and one on pods/binding');
-  for (const [h, path, sideEffects] of [[pod, '/mutate/pod', 'None'], [binding, '/mutate/binding', 'NoneOnDryRun']] as const) {
-    assert.deepEqual((h.rules as Obj[])[0]!.operations, ['CREATE']);
+  assert.deepEqual((pod.rules as Obj[])[0]!.resources, ['pods', 'pods/status']);
+  for (const [h, path, sideEffects, ops] of [[pod, '/mutate/pod', 'None', ['CREATE', 'UPDATE']], [binding, '/mutate/binding', 'NoneOnDryRun', ['CREATE']]] as const) {
+    assert.deepEqual((h.rules as Obj[])[0]!.operations, ops);
     assert.deepEqual(h.admissionReviewVersions, ['v1']);
     assert.equal(h.sideEffects, sideEffects);
     assert.equal(((h.clientConfig as Obj).service as Obj).path, path);

@@ -9,7 +9,13 @@ import type { PodLike } from './pod.ts';
 import { reserveAll } from '../lib/enipool/reserve.ts';
 import { realClock } from '../lib/clock.ts';
 import { silentLogger } from '../lib/log.ts';
-import { API_VERSION, DEFAULT_POLICY, type ENIPool } from '../lib/enipool/types.ts';
+import { API_VERSION, DEFAULT_POLICY, type ENIPool, type SecurityGroupPolicy } from '../lib/enipool/types.ts';
+import { resolveSecurityGroups } from './security-groups.ts';
+
+const sgp = (name: string, groups: string[], labels: Record<string, string>): SecurityGroupPolicy => ({
+  apiVersion: 'eni-ipam.io/v1alpha1', kind: 'SecurityGroupPolicy', metadata: { name, namespace: 'default' },
+  spec: { podSelector: { matchLabels: labels }, securityGroups: { groupIds: groups } },
+});
 
 const NODE = 'ip-10-0-1-5';
 
@@ -41,13 +47,14 @@ function mkPool(freeIPs: number): ENIPool {
 }
 
 /** In-memory deps: the pool lives in a variable; reserve applies reserveAll to it as the CAS write would. */
-function memDeps(pool: ENIPool | undefined, pods: Record<string, PodLike>, o: Partial<BindingDeps['config']> = {}) {
+function memDeps(pool: ENIPool | undefined, pods: Record<string, PodLike>, o: Partial<BindingDeps['config']> & { policies?: SecurityGroupPolicy[] } = {}) {
   const state = { pool, writes: 0, listeners: [] as (() => void)[] };
   const deps: BindingDeps = {
-    config: { bindWaitMs: o.bindWaitMs ?? 0, allowUnmanagedNodes: o.allowUnmanagedNodes ?? true, branchResource: 'vpc.amazonaws.com/pod-eni', branchPodsNeedIP: o.branchPodsNeedIP ?? true },
+    config: { bindWaitMs: o.bindWaitMs ?? 0, allowUnmanagedNodes: o.allowUnmanagedNodes ?? true, branchResource: 'vpc.amazonaws.com/pod-eni', branchPodsNeedIP: o.branchPodsNeedIP ?? true, maxSecurityGroupsPerENI: o.maxSecurityGroupsPerENI ?? 5 },
     clock: realClock(),
     logger: silentLogger(),
     getPod: async (_ns, name) => pods[name],
+    securityGroups: async (ns, p) => resolveSecurityGroups({ namespace: ns, labels: p.metadata?.labels ?? {} }, o.policies ?? [], {}),
     getPool: async (node) => (node === NODE ? state.pool : undefined),
     reserve: async (_node, req, opt) => {
       if (!state.pool) return { ok: false, shortage: 'nopool', reason: 'gone' };
@@ -153,16 +160,55 @@ test('binding: dryRun reserves nothing', async () => {
   assert.equal(empty.state.pool!.status!.unmetDemand, undefined);
 });
 
-test('binding: branch pods take a branch slot with their security groups', async () => {
+test('binding: branch pods take a branch slot with the groups resolved now from the policies, not the annotation', async () => {
   const branchPod: PodLike = {
-    metadata: { name: 'sg', namespace: 'default', uid: 'usg', annotations: { 'eni-ipam.io/security-groups': 'sg-1,sg-2' } },
+    metadata: { name: 'sg', namespace: 'default', uid: 'usg', labels: { app: 'web' }, annotations: { 'eni-ipam.io/security-groups': 'sg-evil' } },
     spec: { containers: [{ name: 'c', resources: { requests: { 'vpc.amazonaws.com/pod-eni': '1' }, limits: { 'vpc.amazonaws.com/pod-eni': '1' } } }] },
   };
   assert.equal(wantsBranch(branchPod, 'vpc.amazonaws.com/pod-eni'), true);
   assert.equal(wantsBranch(pod('x', 'y'), 'vpc.amazonaws.com/pod-eni'), false);
-  const { deps, state } = memDeps(mkPool(1), { sg: branchPod });
+  const { deps, state } = memDeps(mkPool(1), { sg: branchPod }, { policies: [sgp('web', ['sg-1', 'sg-2'], { app: 'web' })], branchPodsNeedIP: false });
   const r = await handleBinding(bindingReview('sg'), deps);
   assert.equal(r.allowed, true);
   assert.deepEqual(state.pool!.status!.branches.usg!.securityGroups, ['sg-1', 'sg-2']);
   assert.equal(state.pool!.status!.branches.usg!.state, 'pending');
+  const ann = decodePatch(r)[0]!.value as Record<string, string>;
+  assert.equal(ann['eni-ipam.io/security-groups'], 'sg-1,sg-2', 'the pod learns the groups it really gets');
+
+  // Too many groups for one ENI: denied, nothing written.
+  const many = memDeps(mkPool(1), { sg: branchPod }, { policies: [sgp('web', ['sg-1', 'sg-2', 'sg-3'], { app: 'web' })], maxSecurityGroupsPerENI: 2 });
+  const d = await handleBinding(bindingReview('sg'), many.deps);
+  assert.equal(d.allowed, false);
+  assert.match(d.status!.message, /matches 3 security groups .* at most 2/);
+  assert.equal(many.state.writes, 0);
+});
+
+test('security: a pod no policy selects gets no branch ENI, whatever its annotation or resources say', async () => {
+  const spoofed: PodLike = {
+    metadata: { name: 'evil', namespace: 'default', uid: 'ue', labels: { app: 'other' }, annotations: { 'eni-ipam.io/security-groups': 'sg-admin' } },
+    spec: { containers: [{ name: 'c', resources: { requests: { 'vpc.amazonaws.com/pod-eni': '1' }, limits: { 'vpc.amazonaws.com/pod-eni': '1' } } }] },
+  };
+  const { deps, state } = memDeps(mkPool(1), { evil: spoofed }, { policies: [sgp('web', ['sg-1'], { app: 'web' })], branchPodsNeedIP: false });
+  const r = await handleBinding(bindingReview('evil'), deps);
+  assert.equal(r.allowed, true);
+  assert.deepEqual(state.pool!.status!.branches, {}, 'no branch slot');
+  assert.equal(state.pool!.status!.ips['10.0.1.20']!.state, 'reserved', 'an ordinary address instead');
+  assert.match(r.warnings![0]!, /no SecurityGroupPolicy in default selects it: it gets no branch ENI/);
+  const ann = decodePatch(r)[0]!.value as Record<string, string>;
+  assert.equal(ann['eni-ipam.io/security-groups'], undefined);
+});
+
+test('security: a Binding\'s own system annotations never reach the pod, on every path', async () => {
+  const forged = { 'vpc.amazonaws.com/pod-eni': '[{"eniId":"eni-evil"}]', 'eni-ipam.io/allocation': '{"ip":"10.9.9.9"}', 'eni-ipam.io/anything': 'x', 'team/keep': 'y' };
+  const pods = { p: pod('p', 'up'), h: pod('h', 'uh', { hostNetwork: true }) };
+  const { deps } = memDeps(mkPool(1), pods);
+  const apply = (name: string, r: Awaited<ReturnType<typeof handleBinding>>) =>
+    (jsonpatch.applyPatch(structuredClone(bindingReview(name, { annotations: forged }).request.object), decodePatch(r) as Operation[], true, false).newDocument as { metadata: { annotations: Record<string, string> } }).metadata.annotations;
+  const reserved = apply('p', await handleBinding(bindingReview('p', { annotations: forged }), deps));
+  assert.equal(reserved['vpc.amazonaws.com/pod-eni'], undefined);
+  assert.equal(reserved['eni-ipam.io/anything'], undefined);
+  assert.equal(reserved['team/keep'], 'y');
+  assert.equal(JSON.parse(reserved['eni-ipam.io/allocation']!).ip, '10.0.1.20', 'ours, not the forged one');
+  assert.deepEqual(apply('h', await handleBinding(bindingReview('h', { annotations: forged }), deps)), { 'team/keep': 'y' }, 'hostNetwork');
+  assert.deepEqual(apply('p', await handleBinding(bindingReview('p', { annotations: forged, node: 'unmanaged' }), deps)), { 'team/keep': 'y' }, 'unmanaged node');
 });

@@ -1,15 +1,16 @@
 // pods/binding CREATE admission: reserve one concrete IP (and a branch slot for branch-ENI pods) on
 // the target node's ENIPool and put the allocation into the Binding's annotations, which the
 // apiserver copies onto the Pod in the same write that sets spec.nodeName.
-import { ANN_ALLOCATION, ANN_SECURITY_GROUPS, formatAllocation, parseSecurityGroups } from '../lib/keys.ts';
+import { ANN_ALLOCATION, ANN_SECURITY_GROUPS, formatAllocation, formatSecurityGroups, isSystemAnnotation } from '../lib/keys.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/log.ts';
 import { podNeed } from '../lib/enipool/need.ts';
 import { reserveAll, type ReservationRequest } from '../lib/enipool/reserve.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
-import type { PodLike } from './pod.ts';
+import { annotationPatch, type PodLike } from './pod.ts';
+import type { SGResolution } from './security-groups.ts';
 import type { ReserveOutcome } from './reserver.ts';
-import { allow, deny, escapePointer, type AdmissionResponse, type AdmissionReview, type PatchOp } from './review.ts';
+import { allow, deny, type AdmissionResponse, type AdmissionReview, type PatchOp } from './review.ts';
 
 export interface BindingConfig {
   /** How long a binding waits for an IP to become free before it is denied (clock ms). */
@@ -19,6 +20,8 @@ export interface BindingConfig {
   branchResource: string;
   /** Whether branch-ENI pods also take one of the node's secondary IPs. */
   branchPodsNeedIP: boolean;
+  /** Most groups one ENI can carry (as for pod CREATE). */
+  maxSecurityGroupsPerENI: number;
 }
 
 export interface BindingDeps {
@@ -27,6 +30,8 @@ export interface BindingDeps {
   logger: Logger;
   /** The pod (informer first, GET fallback); `uid` is the Binding's, when set, to detect a stale cache. */
   getPod(namespace: string, name: string, uid?: string): Promise<PodLike | undefined>;
+  /** The pod's groups, resolved now from its namespace's SecurityGroupPolicies (never from its annotation). */
+  securityGroups(namespace: string, pod: PodLike): Promise<SGResolution>;
   /** The node's ENIPool (informer first, GET fallback). */
   getPool(node: string): Promise<ENIPool | undefined>;
   reserve(node: string, req: ReservationRequest, o: { recordDemand: boolean }): Promise<ReserveOutcome>;
@@ -41,33 +46,50 @@ interface BindingLike {
   target?: { kind?: string; name?: string };
 }
 
-function bindingPatch(binding: BindingLike, value: string): PatchOp[] {
-  // The scheduler's Binding has no annotations map; adding a key under a missing map would make the
-  // apiserver reject the bind whatever the failurePolicy, so the whole map is added then.
-  const ann = binding.metadata?.annotations;
-  if (!ann) return [{ op: 'add', path: '/metadata/annotations', value: { [ANN_ALLOCATION]: value } }];
-  return [{ op: 'add', path: `/metadata/annotations/${escapePointer(ANN_ALLOCATION)}`, value }];
+/**
+ * The Binding's annotations as they must reach the pod: whatever system-owned keys the caller put
+ * there are dropped (only this webhook decides those), then ours are set. The scheduler's Binding
+ * has no annotations map; annotationPatch then adds the whole map, since adding a key under a
+ * missing map would make the apiserver reject the bind whatever the failurePolicy.
+ */
+export function bindingPatch(binding: BindingLike, ours: Record<string, string> = {}): PatchOp[] {
+  const raw = binding.metadata?.annotations;
+  const from = raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : undefined;
+  const to: Record<string, string> = {};
+  for (const [k, v] of Object.entries(from ?? {})) if (!isSystemAnnotation(k)) to[k] = v;
+  Object.assign(to, ours);
+  return annotationPatch(from, to);
+}
+
+/** Allows the bind with the caller's system annotations dropped and nothing of ours added. */
+function allowPlain(uid: string, binding: BindingLike, warnings: string[] = []): AdmissionResponse {
+  return allow(uid, { patch: bindingPatch(binding), warnings });
 }
 
 function allowWith(uid: string, binding: BindingLike, r: Extract<ReserveOutcome, { ok: true }>, warnings: string[] = []): AdmissionResponse {
-  if (!r.allocation) return allow(uid, { warnings });
-  return allow(uid, { patch: bindingPatch(binding, formatAllocation(r.allocation)), warnings });
+  const groups = r.branch?.securityGroups ?? [];
+  if (!r.allocation && groups.length === 0) return allowPlain(uid, binding, warnings);
+  const ours: Record<string, string> = {};
+  if (r.allocation) ours[ANN_ALLOCATION] = formatAllocation(r.allocation);
+  // The groups the branch ENI gets, as resolved now; the pod's CREATE-time annotation is informational.
+  if (groups.length > 0) ours[ANN_SECURITY_GROUPS] = formatSecurityGroups(groups);
+  return allow(uid, { patch: bindingPatch(binding, ours), warnings });
 }
 
 export async function handleBinding(review: AdmissionReview, deps: BindingDeps): Promise<AdmissionResponse> {
   const req = review.request;
   if (req.operation !== 'CREATE' || req.subResource !== 'binding') return allow(req.uid);
   const binding = req.object as BindingLike | null | undefined;
-  if (!binding || typeof binding !== 'object') return deny(req.uid, 'request.object must be a Binding', { code: 400, reason: 'BadRequest' });
+  if (!binding || typeof binding !== 'object' || Array.isArray(binding)) return deny(req.uid, 'request.object must be a Binding', { code: 400, reason: 'BadRequest' });
   const node = binding.target?.name;
   const ns = req.namespace || binding.metadata?.namespace;
   const name = req.name || binding.metadata?.name;
-  if (!node) return deny(req.uid, 'Binding has no target.name', { code: 400, reason: 'BadRequest' });
+  if (!node || typeof node !== 'string') return deny(req.uid, 'Binding has no target.name', { code: 400, reason: 'BadRequest' });
   if (!ns || !name) return deny(req.uid, 'Binding names no pod (namespace and name are required)', { code: 400, reason: 'BadRequest' });
 
   const pod = await deps.getPod(ns, name, binding.metadata?.uid || undefined);
   if (!pod) return deny(req.uid, `pod ${ns}/${name} not found; cannot reserve an IP on node ${node}`, { code: 404, reason: 'NotFound' });
-  if (pod.spec?.hostNetwork) return allow(req.uid);
+  if (pod.spec?.hostNetwork) return allowPlain(req.uid, binding);
   const uid = pod.metadata?.uid;
   if (!uid) return deny(req.uid, `pod ${ns}/${name} has no uid; cannot reserve an IP on node ${node}`, { code: 400, reason: 'BadRequest' });
   if (binding.metadata?.uid && binding.metadata.uid !== uid) {
@@ -75,33 +97,49 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
   }
   // Already bound elsewhere: the apiserver rejects this bind itself; reserving would only leak an IP.
   const boundHere = pod.spec?.nodeName === node;
-  if (pod.spec?.nodeName && !boundHere) return allow(req.uid);
+  if (pod.spec?.nodeName && !boundHere) return allowPlain(req.uid, binding);
 
   const pool = await deps.getPool(node);
   if (!pool) {
-    if (deps.config.allowUnmanagedNodes) return allow(req.uid);
+    if (deps.config.allowUnmanagedNodes) return allowPlain(req.uid, binding);
     return deny(req.uid, `node ${node} has no ENIPool (not managed by eni-ipam); pod ${ns}/${name} cannot get an IP there`);
   }
 
-  const need = podNeed(pod, deps.config);
+  // Security groups are resolved again here, from the policies, never read from the pod: the pod's
+  // annotation is what the CREATE webhook saw and is informational. A pod asking for the branch
+  // resource that no policy selects gets an ordinary address, not a branch ENI.
+  const warnings: string[] = [];
+  let need = podNeed(pod, deps.config);
+  let groups: string[] = [];
+  if (need.branch) {
+    const sg = await deps.securityGroups(ns, pod);
+    groups = sg.groups;
+    if (groups.length === 0) {
+      need = { ip: true, branch: false };
+      warnings.push(`pod ${ns}/${name} requests ${deps.config.branchResource} but no SecurityGroupPolicy in ${ns} selects it: it gets no branch ENI`);
+    } else if (groups.length > deps.config.maxSecurityGroupsPerENI) {
+      return deny(req.uid, `pod ${ns}/${name} matches ${groups.length} security groups (${groups.join(', ')}) from SecurityGroupPolicies ${sg.policies.join(', ')}, but an ENI carries at most ${deps.config.maxSecurityGroupsPerENI}`,
+        { code: 400, reason: 'BadRequest' });
+    }
+  }
   const rr: ReservationRequest = {
     pod: { uid, namespace: ns, name },
     ip: need.ip,
-    ...(need.branch ? { branch: { securityGroups: parseSecurityGroups(pod.metadata?.annotations?.[ANN_SECURITY_GROUPS]) } } : {}),
+    ...(need.branch ? { branch: { securityGroups: groups } } : {}),
   };
 
   if (boundHere) {
     // A re-sent bind of a bound pod: answer with the reservation it holds, never a new one.
     const r = reserveAll(pool, [rr], new Date(deps.clock.now()).toISOString()).results[0]!;
-    return r.ok && r.existing ? allowWith(req.uid, binding, r) : allow(req.uid);
+    return r.ok && r.existing ? allowWith(req.uid, binding, r, warnings) : allowPlain(req.uid, binding, warnings);
   }
 
   if (req.dryRun) {
     // Nothing is written on a dry run: report what would happen from the cached pool.
     const r = reserveAll(pool, [rr], new Date(deps.clock.now()).toISOString()).results[0]!;
     if (!r.ok) return deny(req.uid, `${r.reason} (dry run)`);
-    if (r.existing) return allowWith(req.uid, binding, r);
-    return allow(req.uid, { warnings: [`dry run: nothing reserved on node ${node}${r.ip ? ` (${r.ip} would be)` : ''}`] });
+    if (r.existing) return allowWith(req.uid, binding, r, warnings);
+    return allowPlain(req.uid, binding, [...warnings, `dry run: nothing reserved on node ${node}${r.ip ? ` (${r.ip} would be)` : ''}`]);
   }
 
   const started = deps.clock.now();
@@ -112,10 +150,10 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
     if (r.ok) {
       if (!first) deps.onWait?.(deps.clock.now() - started, 'reserved');
       deps.logger.debug({ pod: `${ns}/${name}`, node, ip: r.ip, existing: r.existing }, 'reserved');
-      return allowWith(req.uid, binding, r);
+      return allowWith(req.uid, binding, r, warnings);
     }
     if (r.shortage === 'nopool') {
-      if (deps.config.allowUnmanagedNodes) return allow(req.uid);
+      if (deps.config.allowUnmanagedNodes) return allowPlain(req.uid, binding, warnings);
       return deny(req.uid, `${r.reason}; pod ${ns}/${name} cannot get an IP there`);
     }
     if (r.permanent) return deny(req.uid, `${r.reason}; pod ${ns}/${name} cannot run on node ${node}`, { code: 403, reason: 'Forbidden' });

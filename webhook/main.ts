@@ -29,6 +29,9 @@ const usage = `usage: eni-ipam webhook [options]
                                address is the branch ENI's; must match the extender)
   --scheduler-name S           schedulerName for pods in namespaces matching --scheduler-namespace-label
   --scheduler-namespace-label L  key=value or key
+  --system-users U,U           usernames allowed to change eni-ipam.io/* and vpc.amazonaws.com/pod-eni on
+                               existing pods: eni-ipam's own service accounts, e.g.
+                               system:serviceaccount:eni-ipam:eni-ipam-allocator (default: nobody)
   --cert-poll D                how often cert files are checked (default 10s)
   --cas-attempts N             compare-and-swap attempts per reservation write (default 8)
   --print-manifest             print the MutatingWebhookConfiguration and exit; with --ca-file F,
@@ -67,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       'bind-wait': { type: 'string' }, 'allow-unmanaged-nodes': { type: 'string' },
       'max-security-groups': { type: 'string' }, 'branch-resource': { type: 'string' }, 'branch-pods-need-ip': { type: 'string' },
       'scheduler-name': { type: 'string' }, 'scheduler-namespace-label': { type: 'string' },
-      'cert-poll': { type: 'string' }, 'cas-attempts': { type: 'string' },
+      'cert-poll': { type: 'string' }, 'cas-attempts': { type: 'string' }, 'system-users': { type: 'string' },
       'print-manifest': { type: 'boolean' }, 'ca-file': { type: 'string' }, namespace: { type: 'string' },
       service: { type: 'string' }, url: { type: 'string' }, 'timeout-seconds': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -112,6 +115,7 @@ export async function main(argv: string[]): Promise<number> {
       branchResource,
       schedulerName: v['scheduler-name'],
       schedulerNamespaceSelector: schedulerSelector,
+      systemUsers: (v['system-users'] ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     },
     binding: {
       bindWaitMs,

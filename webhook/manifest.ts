@@ -1,5 +1,6 @@
 // The MutatingWebhookConfiguration the webhook needs (docs/webhook.md shows the same object as YAML).
-// Pods: CREATE → /mutate/pod; pods/binding: CREATE → /mutate/binding. Both exclude the webhook's own
+// Pods: CREATE and UPDATE (and pods/status UPDATE, which can also change annotations) → /mutate/pod;
+// pods/binding: CREATE → /mutate/binding. Both exclude the webhook's own
 // namespace and kube-system so the webhook can always be (re)scheduled, even when it is down.
 
 export interface ManifestOptions {
@@ -33,7 +34,7 @@ export function webhookConfiguration(o: ManifestOptions): Record<string, unknown
       {
         name: 'pods.eni-ipam.io',
         clientConfig: client('/mutate/pod'),
-        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+        rules: [{ operations: ['CREATE', 'UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods', 'pods/status'], scope: 'Namespaced' }],
         failurePolicy: o.podFailurePolicy ?? 'Fail',
         sideEffects: 'None',
         timeoutSeconds: Math.min(timeoutSeconds, 5),

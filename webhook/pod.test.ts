@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
-import { handlePodCreate, annotationPatch, parseLabelRequirement, type PodCreateDeps } from './pod.ts';
+import { handlePod, handlePodCreate, annotationPatch, parseLabelRequirement, type PodCreateDeps } from './pod.ts';
 import { decodePatch, type AdmissionReview } from './review.ts';
 import { API_VERSION, type SecurityGroupPolicy } from '../lib/enipool/types.ts';
 
@@ -35,7 +35,7 @@ function basePod(extra: { labels?: Record<string, string>; annotations?: Record<
 
 function deps(policies: SecurityGroupPolicy[], o: Partial<PodCreateDeps['config']> & { saLabels?: Record<string, string> | null; nsLabels?: Record<string, string> } = {}): PodCreateDeps {
   return {
-    config: { maxSecurityGroupsPerENI: o.maxSecurityGroupsPerENI ?? 5, branchResource: 'vpc.amazonaws.com/pod-eni', schedulerName: o.schedulerName, schedulerNamespaceSelector: o.schedulerNamespaceSelector },
+    config: { maxSecurityGroupsPerENI: o.maxSecurityGroupsPerENI ?? 5, branchResource: 'vpc.amazonaws.com/pod-eni', schedulerName: o.schedulerName, schedulerNamespaceSelector: o.schedulerNamespaceSelector, systemUsers: o.systemUsers ?? [] },
     listPolicies: (ns) => policies.filter((p) => p.metadata.namespace === ns),
     serviceAccountLabels: async () => (o.saLabels === undefined ? { role: 'web' } : o.saLabels),
     namespaceLabels: async () => o.nsLabels ?? {},
@@ -125,10 +125,58 @@ test('pod CREATE: more groups than an ENI carries is denied, saying so', async (
   assert.equal(ok.allowed, true);
 });
 
-test('pod CREATE: hostNetwork pods are left alone, even with spoofed annotations', async () => {
-  const pod = basePod({ labels: { app: 'web' }, annotations: { 'eni-ipam.io/allocation': 'x' }, spec: { hostNetwork: true } });
+test('pod CREATE: hostNetwork pods get no groups, and spoofed system annotations are removed from them too', async () => {
+  const pod = basePod({ labels: { app: 'web' }, annotations: { 'eni-ipam.io/allocation': 'x', 'eni-ipam.io/future': 'y', keep: 'z' }, spec: { hostNetwork: true } });
   const r = await handlePodCreate(podReview(pod), deps([sgp('team-a', 'p', ['sg-1'], { podSelector: {} })]));
-  assert.deepEqual(r, { uid: 'a1b2c3d4-0000-4000-8000-000000000001', allowed: true });
+  assert.equal(r.allowed, true);
+  const out = apply(pod, decodePatch(r));
+  assert.deepEqual(out.metadata.annotations, { keep: 'z' });
+  assert.equal(out.spec.containers[0].resources.requests, undefined);
+  const clean = await handlePodCreate(podReview(basePod({ spec: { hostNetwork: true } })), deps([]));
+  assert.deepEqual(clean, { uid: 'a1b2c3d4-0000-4000-8000-000000000001', allowed: true });
+});
+
+function updateReview(old: unknown, pod: unknown, username: string, subResource?: string): AdmissionReview {
+  return {
+    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    request: {
+      uid: 'u-upd', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' },
+      ...(subResource ? { subResource } : {}), name: 'web-1', namespace: 'team-a', operation: 'UPDATE',
+      userInfo: { username }, object: pod, oldObject: old,
+    } as AdmissionReview['request'],
+  };
+}
+
+test('pod UPDATE: any change to a system annotation by anyone but eni-ipam is denied, naming the keys', async () => {
+  const allocator = 'system:serviceaccount:eni-ipam:eni-ipam-allocator';
+  const d = deps([], { systemUsers: [allocator] });
+  const old = basePod({ annotations: { 'eni-ipam.io/security-groups': 'sg-1', other: 'a' } });
+  const cases: [string, Record<string, string>][] = [
+    ['change groups', { 'eni-ipam.io/security-groups': 'sg-evil', other: 'a' }],
+    ['remove groups', { other: 'a' }],
+    ['add allocation', { 'eni-ipam.io/security-groups': 'sg-1', 'eni-ipam.io/allocation': '{}', other: 'a' }],
+    ['add pod-eni', { 'eni-ipam.io/security-groups': 'sg-1', 'vpc.amazonaws.com/pod-eni': '[]', other: 'a' }],
+    ['add future key', { 'eni-ipam.io/security-groups': 'sg-1', 'eni-ipam.io/x': '1', other: 'a' }],
+  ];
+  for (const [what, ann] of cases) {
+    const next = basePod({ annotations: ann });
+    for (const sub of [undefined, 'status']) {
+      const r = await handlePod(updateReview(old, next, 'alice', sub), d);
+      assert.equal(r.allowed, false, `${what} (${sub ?? 'pods'})`);
+      assert.equal(r.status!.code, 403);
+      assert.match(r.status!.message, /pod team-a\/web-1: annotations? .* may only be changed by eni-ipam.*user "alice" may not/);
+    }
+    assert.equal((await handlePod(updateReview(old, next, allocator), d)).allowed, true, `${what} by the allocator`);
+  }
+  // Other changes, and hostNetwork pods, follow the same rule.
+  assert.equal((await handlePod(updateReview(old, basePod({ annotations: { 'eni-ipam.io/security-groups': 'sg-1', other: 'b' } }), 'alice'), d)).allowed, true);
+  const hn = basePod({ spec: { hostNetwork: true } });
+  const hn2 = basePod({ annotations: { 'vpc.amazonaws.com/pod-eni': '[]' }, spec: { hostNetwork: true } });
+  assert.equal((await handlePod(updateReview(hn, hn2, 'alice'), d)).allowed, false);
+  // Without userInfo nobody is trusted.
+  const anon = updateReview(old, basePod({ annotations: { other: 'a' } }), '');
+  delete anon.request.userInfo;
+  assert.equal((await handlePod(anon, d)).allowed, false);
 });
 
 test('pod CREATE: schedulerName set only for namespaces carrying the label, existing resources kept', async () => {

@@ -1,12 +1,14 @@
-// Pod CREATE admission: security groups from SecurityGroupPolicies, the branch-ENI marker resource,
+// Pod admission. CREATE: security groups from SecurityGroupPolicies, the branch-ENI marker resource,
 // removal of annotations only the system may set, and (optionally) the eni-ipam scheduler name.
 // At this point a generateName pod has no name and no UID, so nothing here is keyed on either.
-import { ANN_SECURITY_GROUPS, formatSecurityGroups, SYSTEM_ONLY_ANNOTATIONS } from '../lib/keys.ts';
+// UPDATE (pods and pods/status): a change to a system-owned annotation is denied unless the caller
+// is one of eni-ipam's own service accounts (docs/webhook.md, "Threat model").
+import { ANN_SECURITY_GROUPS, changedSystemAnnotations, formatSecurityGroups, isSystemAnnotation } from '../lib/keys.ts';
 import { requestsBranchResource } from '../lib/enipool/need.ts';
 import { matchesSelector, type Labels } from '../lib/labels.ts';
 import type { LabelSelector, SecurityGroupPolicy } from '../lib/enipool/types.ts';
 import { allow, deny, escapePointer, type AdmissionResponse, type AdmissionReview, type PatchOp } from './review.ts';
-import { needsServiceAccount, resolveSecurityGroups } from './security-groups.ts';
+import { needsServiceAccount, resolveSecurityGroups, type SGResolution } from './security-groups.ts';
 
 export interface PodCreateConfig {
   /** Most groups one ENI can carry (EC2 default 5, raisable to 16). */
@@ -16,6 +18,8 @@ export interface PodCreateConfig {
   /** When set with schedulerNamespaceSelector: the schedulerName given to pods of matching namespaces. */
   schedulerName?: string;
   schedulerNamespaceSelector?: LabelSelector;
+  /** Usernames that may change system annotations on existing pods (eni-ipam's service accounts). */
+  systemUsers: readonly string[];
 }
 
 export interface PodCreateDeps {
@@ -76,32 +80,71 @@ function resourcePatch(pod: PodLike, resource: string): PatchOp[] {
   return ops;
 }
 
-export async function handlePodCreate(review: AdmissionReview, deps: PodCreateDeps): Promise<AdmissionResponse> {
-  const req = review.request;
-  if (req.operation !== 'CREATE' || req.kind.kind !== 'Pod' || req.subResource) return allow(req.uid);
-  const pod = req.object as PodLike | null | undefined;
-  if (!pod || typeof pod !== 'object' || Array.isArray(pod)) return deny(req.uid, 'request.object must be a Pod', { code: 400, reason: 'BadRequest' });
-  const ns = req.namespace || pod.metadata?.namespace || 'default';
-  if (pod.spec?.hostNetwork) return allow(req.uid);
-
-  const cfg = deps.config;
-  const warnings: string[] = [];
-  const before = pod.metadata?.annotations;
-  const after: Record<string, string> = { ...(before ?? {}) };
-  for (const k of SYSTEM_ONLY_ANNOTATIONS) {
-    if (Object.hasOwn(after, k)) {
-      delete after[k];
-      warnings.push(`annotation ${k} may only be set by eni-ipam; it was removed`);
-    }
-  }
-
+/** The pod's groups from its namespace's SecurityGroupPolicies (also used again at binding). */
+export async function podSecurityGroups(ns: string, pod: PodLike, deps: Pick<PodCreateDeps, 'listPolicies' | 'serviceAccountLabels'>): Promise<SGResolution> {
   const policies = deps.listPolicies(ns);
   let saLabels: Labels | null = {};
   if (needsServiceAccount(ns, policies)) {
     const sa = pod.spec?.serviceAccountName || pod.spec?.serviceAccount || 'default';
     saLabels = await deps.serviceAccountLabels(ns, sa);
   }
-  const sg = resolveSecurityGroups({ namespace: ns, labels: pod.metadata?.labels }, policies, saLabels);
+  return resolveSecurityGroups({ namespace: ns, labels: pod.metadata?.labels ?? {} }, policies, saLabels);
+}
+
+function annotationsOf(o: unknown): Record<string, string> | undefined {
+  if (!o || typeof o !== 'object') return undefined;
+  const a = (o as PodLike).metadata?.annotations;
+  return a && typeof a === 'object' && !Array.isArray(a) ? a : undefined;
+}
+
+/** Pod admission: CREATE (and its patch) or UPDATE (system annotations are guarded). */
+export async function handlePod(review: AdmissionReview, deps: PodCreateDeps): Promise<AdmissionResponse> {
+  const req = review.request;
+  if (req.kind.kind !== 'Pod') return allow(req.uid);
+  if (req.operation === 'UPDATE' && (!req.subResource || req.subResource === 'status')) return handlePodUpdate(review, deps.config);
+  return handlePodCreate(review, deps);
+}
+
+/**
+ * UPDATE of a pod or its status: system-owned annotations (eni-ipam.io/*, vpc.amazonaws.com/pod-eni)
+ * may be changed only by `systemUsers`. The binding path never comes here: the apiserver copies a
+ * Binding's annotations onto the pod without a pod UPDATE admission, and the binding webhook decides
+ * what those are.
+ */
+export function handlePodUpdate(review: AdmissionReview, cfg: Pick<PodCreateConfig, 'systemUsers'>): AdmissionResponse {
+  const req = review.request;
+  if (!req.object || typeof req.object !== 'object' || Array.isArray(req.object)) return deny(req.uid, 'request.object must be a Pod', { code: 400, reason: 'BadRequest' });
+  const changed = changedSystemAnnotations(annotationsOf(req.oldObject), annotationsOf(req.object));
+  if (changed.length === 0) return allow(req.uid);
+  const user = req.userInfo?.username ?? '';
+  if (user && cfg.systemUsers.includes(user)) return allow(req.uid);
+  const pod = `${req.namespace ?? '?'}/${req.name ?? '?'}`;
+  return deny(req.uid,
+    `pod ${pod}: annotation${changed.length > 1 ? 's' : ''} ${changed.join(', ')} may only be changed by eni-ipam (security groups come from SecurityGroupPolicies, addresses from the binding); user "${user || 'unknown'}" may not`,
+    { code: 403, reason: 'Forbidden' });
+}
+
+export async function handlePodCreate(review: AdmissionReview, deps: PodCreateDeps): Promise<AdmissionResponse> {
+  const req = review.request;
+  if (req.operation !== 'CREATE' || req.kind.kind !== 'Pod' || req.subResource) return allow(req.uid);
+  const pod = req.object as PodLike | null | undefined;
+  if (!pod || typeof pod !== 'object' || Array.isArray(pod)) return deny(req.uid, 'request.object must be a Pod', { code: 400, reason: 'BadRequest' });
+  const ns = req.namespace || pod.metadata?.namespace || 'default';
+
+  const cfg = deps.config;
+  const warnings: string[] = [];
+  const before = annotationsOf(pod);
+  const after: Record<string, string> = { ...(before ?? {}) };
+  // hostNetwork pods too: nothing may arrive carrying an address or groups it did not get from us.
+  for (const k of Object.keys(after)) {
+    if (isSystemAnnotation(k)) {
+      delete after[k];
+      warnings.push(`annotation ${k} may only be set by eni-ipam; it was removed`);
+    }
+  }
+  if (pod.spec?.hostNetwork) return allow(req.uid, { patch: annotationPatch(before, after), warnings });
+
+  const sg = await podSecurityGroups(ns, pod, deps);
   if (sg.groups.length > cfg.maxSecurityGroupsPerENI) {
     return deny(req.uid,
       `pod ${podDisplayName(ns, pod)} matches ${sg.groups.length} security groups (${sg.groups.join(', ')}) from SecurityGroupPolicies ${sg.policies.join(', ')} in namespace ${ns}, but an ENI carries at most ${cfg.maxSecurityGroupsPerENI}`,

@@ -15,7 +15,7 @@ import { BRANCH_RESOURCE } from '../lib/keys.ts';
 import { handleBinding, type BindingConfig, type BindingDeps } from './binding.ts';
 import { watchCertFiles, readPemPair, type CertWatcher, type PemPair } from './certreload.ts';
 import { webhookMetrics, type WebhookMetrics } from './metrics.ts';
-import { handlePodCreate, type PodCreateConfig, type PodCreateDeps, type PodLike } from './pod.ts';
+import { handlePod, podSecurityGroups, type PodCreateConfig, type PodCreateDeps, type PodLike } from './pod.ts';
 import { PoolReserver } from './reserver.ts';
 import { deny, isAdmissionReview, reviewResponse, type AdmissionResponse, type AdmissionReview } from './review.ts';
 
@@ -98,8 +98,8 @@ export interface Webhook {
   close(): Promise<void>;
 }
 
-export const DEFAULT_POD_CONFIG: PodCreateConfig = { maxSecurityGroupsPerENI: 5, branchResource: BRANCH_RESOURCE };
-export const DEFAULT_BINDING_CONFIG: BindingConfig = { bindWaitMs: 5000, allowUnmanagedNodes: true, branchResource: BRANCH_RESOURCE,
+export const DEFAULT_POD_CONFIG: PodCreateConfig = { maxSecurityGroupsPerENI: 5, branchResource: BRANCH_RESOURCE, systemUsers: [] };
+export const DEFAULT_BINDING_CONFIG: BindingConfig = { bindWaitMs: 5000, allowUnmanagedNodes: true, branchResource: BRANCH_RESOURCE, maxSecurityGroupsPerENI: 5,
   // A branch-ENI pod's address is its branch ENI's (the VPC CNI plumbs that one), so by default it takes
   // no node secondary IP as well.
   branchPodsNeedIP: false };
@@ -110,7 +110,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   const pools = new ENIPoolClient(clients.custom);
   const metrics = webhookMetrics(o.registry);
   const podCfg: PodCreateConfig = { ...DEFAULT_POD_CONFIG, ...o.pod };
-  const bindCfg: BindingConfig = { ...DEFAULT_BINDING_CONFIG, branchResource: podCfg.branchResource, ...o.binding };
+  const bindCfg: BindingConfig = { ...DEFAULT_BINDING_CONFIG, branchResource: podCfg.branchResource, maxSecurityGroupsPerENI: podCfg.maxSecurityGroupsPerENI, ...o.binding };
 
   const inf = <T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>, fieldSelector?: string): ResilientInformer<T> =>
     startInformer<T>({ kubeConfig: o.kubeConfig, path, list, fieldSelector, clock, logger });
@@ -193,6 +193,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
         throw err;
       }
     },
+    securityGroups: (ns, pod) => podSecurityGroups(ns, pod, podDeps),
     getPool: async (node) => (poolInf.get(node) as ENIPool | undefined) ?? pools.get(node),
     reserve: (node, req, opt) => reserver.reserve(node, req, opt),
     waitForPoolChange,
@@ -201,7 +202,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
 
   const app = createWebhookApp({
     logger, registry: o.registry, metrics, bodyLimit: o.bodyLimit, ready: allSynced,
-    pod: (r) => handlePodCreate(r, podDeps),
+    pod: (r) => handlePod(r, podDeps),
     binding: (r) => handleBinding(r, bindDeps),
   });
 
