@@ -4,7 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const roots = ['lib', 'sim', 'allocator', 'extender', 'webhook', 'certs', 'cmd', 'bench', 'test'];
+const roots = ['lib', 'sim', 'allocator', 'extender', 'webhook', 'certs', 'agent', 'cmd', 'bench', 'test'];
 const only = process.argv.slice(2);
 const files = [];
 function walk(dir) {

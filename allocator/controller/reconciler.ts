@@ -194,7 +194,7 @@ export class NodeReconciler {
         const trunk = await this.d.engine.ensureTrunk(spec, { onStep: this.step });
         trunkMade = true;
         this.event(pool!, 'Normal', 'TrunkENICreated', `created trunk ENI ${trunk.id} on instance ${spec.instanceID}`);
-        pool = await this.write(name, 'record-trunk', pool, (fresh) => { if (fresh.status!.trunkENI === trunk.id) return false; fresh.status!.trunkENI = trunk.id; return true; });
+        pool = await this.write(name, 'record-trunk', pool, (fresh) => { if (fresh.status!.trunkENI === trunk.id && fresh.status!.trunkMAC === trunk.mac) return false; fresh.status!.trunkENI = trunk.id; fresh.status!.trunkMAC = trunk.mac; return true; });
       });
     }
     if (decision.grow) {

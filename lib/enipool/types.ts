@@ -159,6 +159,13 @@ export interface UnmetDemand {
   since: string;
 }
 
+/**
+ * Condition the node agent keeps on its ENIPool: True once every ENI the pool lists is configured on the
+ * node and the agent answers the CNI plugin. The extender filters a node whose condition is present and
+ * not True; a pool without it (no agent on the cluster) is treated as before.
+ */
+export const COND_DATAPATH_READY = 'DatapathReady';
+
 export interface Condition {
   type: string;
   status: 'True' | 'False' | 'Unknown';
@@ -187,6 +194,8 @@ export interface ENIPoolStatus {
   /** Every secondary IP of the node's pod ENIs, keyed by address. */
   ips: Record<string, IPEntry>;
   trunkENI?: string;
+  /** The trunk ENI's MAC: the node agent hangs branch pods' VLAN links on the link carrying it. */
+  trunkMAC?: string;
   /** Branch slots keyed by pod UID. */
   branches: Record<string, BranchSlot>;
   subnets: SubnetStatus[];
