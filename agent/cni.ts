@@ -3,7 +3,7 @@
 // Every answer is what the shim prints: a result or error JSON, and its exit code.
 import type { ENIPoolStatus } from '../lib/enipool/types.ts';
 import type { Logger } from '../lib/log.ts';
-import { ANN_ALLOCATION, ANN_POD_ENI } from '../lib/annotations.ts';
+import { ANN_ALLOCATION, ANN_POD_ENI } from '../lib/keys.ts';
 import { POD_GATEWAY, hostVethName, type DataplaneConfig } from '../lib/cni/plan.ts';
 import { checkPod, decidePod, setupSteps, teardownSteps, type Attachment, type PodIdentity, type PodPlan } from '../lib/cni/pod.ts';
 import {

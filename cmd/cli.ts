@@ -9,6 +9,7 @@ const commands: Record<string, Command> = {
   allocator: { load: () => import('../allocator/main.ts'), help: 'leader-elected ENI allocator' },
   extender: { load: () => import('../extender/main.ts'), help: 'scheduler extender (/filter, /prioritize)' },
   webhook: { load: () => import('../webhook/main.ts'), help: 'mutating admission webhook (HTTPS)' },
+  agent: { load: () => import('../agent/main.ts'), help: 'node agent (DaemonSet): ENI host config, SNAT, the CNI plugin\'s backend on a unix socket' },
   certs: { load: () => import('../certs/main.ts'), help: 'make a CA and serving certificate: --out DIR --dns NAME...' },
   'ec2-sim': { load: () => import('../sim/ec2/main.ts'), help: 'EC2 Query-protocol simulator: --port P [--state FILE]', dev: true },
   'kube-sim': { load: () => import('../sim/kube/main.ts'), help: 'Kubernetes API + admission + scheduler simulator: --port P [--tls]', dev: true },

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ANN_ALLOCATION, ANN_POD_ENI } from '../annotations.ts';
+import { ANN_ALLOCATION, ANN_POD_ENI } from '../keys.ts';
 import { CniError, ERR } from './spec.ts';
 import { DEFAULT_DATAPLANE, hostVethName, type HostObserved } from './plan.ts';
 import { checkPod, decidePod, setupSteps, teardownSteps } from './pod.ts';
@@ -25,7 +25,7 @@ test('decidePod: the reserved address, its ENI table, or the CniError a runtime 
   assert.equal(primary.table, 'main');
   const cases: [string, Record<string, string> | undefined, typeof pool | undefined, number, RegExp][] = [
     ['no annotation', {}, pool, ERR.noReservation, /no reservation on pod default\/web-0.*scheduler that calls eni-ipam/],
-    ['not JSON', ann('{'), pool, ERR.noReservation, /not JSON/],
+    ['not JSON', ann('{'), pool, ERR.noReservation, /not JSON with an ip/],
     ['missing fields', ann('{"ip":"10.0.1.20"}'), pool, ERR.noReservation, /lacks eni, subnetCIDR, mac, deviceIndex/],
     ['unknown ENI', ann(allocation('10.0.1.20', 'eni-9', 1, '10.0.1.0/24', '02:00:00:00:00:11')), pool, ERR.tryAgainLater, /eni-9/],
     ['no pool yet', ann(allocation('10.0.1.20', 'eni-1', 1, '10.0.1.0/24', '02:00:00:00:00:11')), undefined, ERR.tryAgainLater, /ENIPool/],

@@ -8,7 +8,7 @@
 // branch ENI's MAC and table vlanId+100 (gw/32 scope link + default via gw). strict: the pod route lives
 // in the branch table and rules 10 `iif vlan.eth.N` / `iif <veth>` look it up; standard: the ENI pod's
 // 512/1536 rules with the branch table.
-import { ANN_ALLOCATION, ANN_POD_ENI, type AllocationAnnotation } from '../annotations.ts';
+import { ANN_ALLOCATION, ANN_POD_ENI, parseAllocation as parseAllocationValue, parsePodENI, type AllocationAnnotation } from '../keys.ts';
 import type { ENIPoolStatus } from '../enipool/types.ts';
 import { CniError, ERR } from './spec.ts';
 import {
@@ -51,20 +51,16 @@ export interface PodPlan {
 const who = (p: PodIdentity) => `${p.namespace}/${p.name}`;
 
 function parseAllocation(raw: string, p: PodIdentity): AllocationAnnotation {
-  let v: Partial<AllocationAnnotation>;
-  try { v = JSON.parse(raw) as Partial<AllocationAnnotation>; } catch { throw new CniError(ERR.noReservation, `pod ${who(p)}: ${ANN_ALLOCATION} is not JSON`); }
-  const missing = (['ip', 'eni', 'subnetCIDR', 'mac'] as const).filter((k) => typeof v[k] !== 'string' || !v[k]);
-  if (typeof v.deviceIndex !== 'number') missing.push('deviceIndex' as never);
+  const v = parseAllocationValue(raw);
+  if (!v) throw new CniError(ERR.noReservation, `pod ${who(p)}: ${ANN_ALLOCATION} is not JSON with an ip`);
+  const missing: string[] = (['eni', 'subnetCIDR', 'mac'] as const).filter((k) => !v[k]);
+  if (!Number.isInteger(v.deviceIndex) || v.deviceIndex < 0) missing.push('deviceIndex');
   if (missing.length) throw new CniError(ERR.noReservation, `pod ${who(p)}: ${ANN_ALLOCATION} lacks ${missing.join(', ')}`);
-  return v as AllocationAnnotation;
+  return v;
 }
 
-interface PodEniEntry { eniId?: string; ifAddress?: string; privateIp?: string; vlanId?: number; vlanID?: number; subnetCidr?: string }
-
-function parsePodEni(raw: string, p: PodIdentity): Required<Pick<PodEniEntry, 'eniId' | 'ifAddress' | 'privateIp' | 'subnetCidr'>> & { vlanId: number } {
-  let arr: PodEniEntry[];
-  try { arr = JSON.parse(raw) as PodEniEntry[]; } catch { throw new CniError(ERR.noReservation, `pod ${who(p)}: ${ANN_POD_ENI} is not JSON`); }
-  const e = Array.isArray(arr) ? arr[0] : undefined;
+function parseBranch(raw: string, p: PodIdentity): { eniId: string; ifAddress: string; privateIp: string; subnetCidr: string; vlanId: number } {
+  const e = parsePodENI(raw)?.[0] as (ReturnType<typeof parsePodENI> & object)[number] & { vlanID?: number } | undefined;
   // The writer says vlanId; Go readers match case-insensitively, so accept vlanID too.
   const vlanId = e?.vlanId ?? e?.vlanID;
   if (!e || !e.privateIp || !e.ifAddress || !e.subnetCidr || !e.eniId || typeof vlanId !== 'number' || vlanId <= 0) {
@@ -85,7 +81,7 @@ export function decidePod(pod: PodIdentity, annotations: Record<string, string> 
   const podEni = annotations?.[ANN_POD_ENI];
   const alloc = annotations?.[ANN_ALLOCATION];
   if (podEni) {
-    const b = parsePodEni(podEni, pod);
+    const b = parseBranch(podEni, pod);
     if (!pool) throw new CniError(ERR.tryAgainLater, `pod ${who(pod)}: this node's ENIPool is not known to the agent yet`);
     if (!pool.trunkENI || !pool.trunkMAC) throw new CniError(ERR.tryAgainLater, `pod ${who(pod)}: branch ENI ${b.eniId} needs the node's trunk ENI, which the ENIPool does not list yet`);
     if (pod.uid) {
