@@ -1,11 +1,11 @@
-// `eni-ipam allocator`: the composition root. Reads flags (or ENI_IPAM_ALLOCATOR_* env), builds
+// `eni-ipam allocator`: the composition root. Reads flags (or ENI_IPAM_ALLOCATOR_* env; SPEC), builds
 // the Kubernetes and EC2 clients, serves /healthz /readyz /metrics, and runs the leader-elected
 // allocator. Losing the lease exits the process (a fresh start is the only safe way back).
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { realClock } from '../lib/clock.ts';
+import { KUBE_FLAGS, LOG_FLAGS, SERVE_FLAGS, parseCommandLine, type CommandSpec } from '../lib/flags.ts';
 import { createJsonApp, listen } from '../lib/http.ts';
 import { loadKubeConfig } from '../lib/kube/clients.ts';
 import { createLogger } from '../lib/log.ts';
@@ -13,106 +13,79 @@ import { DEFAULT_CONFIG, type AllocatorConfigInput } from './config.ts';
 import { startAllocator } from './start.ts';
 
 const P = DEFAULT_CONFIG.defaultPolicy;
-const USAGE = `usage: eni-ipam allocator --cluster-name NAME [options]   (each option also from env ENI_IPAM_ALLOCATOR_<NAME>)
-  --cluster-name NAME        tags every ENI we create; scopes leak collection (required)
-  --kube-server URL          API server (default: KUBECONFIG, ~/.kube/config, or in-cluster)
-  --insecure                 skip TLS verification of --kube-server
-  --ec2-endpoint URL         EC2 endpoint (default: the SDK's for --region)
-  --region REGION            AWS region (default ${DEFAULT_CONFIG.region}, or AWS_REGION)
-  --vpc-id ID                VPC (default: read from each instance's primary ENI)
-  --subnet-ids a,b           subnets for new ENIs (wins over --subnet-tags)
-  --subnet-tags k=v,k2       subnets carrying these tags (value empty = key present)
-  --security-groups a,b      groups of new ENIs (default: the primary ENI's)
-  --first-interface-index N  ENIs below this index hold no pod IPs (default 0)
-  --min-ips N --target-free N --max-above-target N --max-ips N   warm-pool policy (defaults ${P.minIPs}/${P.targetFree}/${P.maxAboveTarget}/${P.maxIPs})
-  --release-delay S --cooldown S --branch-cooldown S --unbound-grace S   seconds (defaults ${P.releaseDelaySeconds}/${P.cooldownSeconds}/${P.branchCooldownSeconds}/${P.unboundGraceSeconds})
-  --no-trunk                 never create trunk ENIs (no security groups for pods)
-  --eager-trunk              create the trunk ENI when a node joins, not when its first branch pod arrives
-  --concurrency N            nodes reconciled in parallel (default ${DEFAULT_CONFIG.concurrency})
-  --resync-interval S        every node reconciled at least this often (default ${DEFAULT_CONFIG.resyncIntervalMs / 1000})
-  --gc-interval S            leaked-ENI collection period, 0 = off (default ${DEFAULT_CONFIG.gcIntervalMs / 1000})
-  --ec2-budget F             share of EC2's request budget, (0,1] (default ${DEFAULT_CONFIG.ec2BudgetFraction})
-  --lease-name NAME --lease-namespace NS --identity ID   (defaults ${DEFAULT_CONFIG.leaseName} / ${DEFAULT_CONFIG.leaseNamespace} / hostname)
-  --events-namespace NS      namespace for events about nodes and ENIPools (default ${DEFAULT_CONFIG.eventsNamespace})
-  --port N --host ADDR       health and metrics server (default 8081 on 0.0.0.0)
-  --log-level LEVEL          pino level (default info)`;
+const count = (help: string, dflt: number) => ({ kind: 'int', min: 0, default: dflt, help }) as const;
+const seconds = (help: string, dflt: number) => ({ kind: 'duration', min: 0, default: dflt * 1000, help }) as const;
 
-const options = {
-  'cluster-name': { type: 'string' }, 'kube-server': { type: 'string' }, insecure: { type: 'boolean' },
-  'ec2-endpoint': { type: 'string' }, region: { type: 'string' }, 'vpc-id': { type: 'string' },
-  'subnet-ids': { type: 'string' }, 'subnet-tags': { type: 'string' }, 'security-groups': { type: 'string' }, 'first-interface-index': { type: 'string' },
-  'min-ips': { type: 'string' }, 'target-free': { type: 'string' }, 'max-above-target': { type: 'string' }, 'max-ips': { type: 'string' },
-  'release-delay': { type: 'string' }, cooldown: { type: 'string' }, 'branch-cooldown': { type: 'string' }, 'unbound-grace': { type: 'string' },
-  'no-trunk': { type: 'boolean' }, 'eager-trunk': { type: 'boolean' }, concurrency: { type: 'string' }, 'resync-interval': { type: 'string' }, 'gc-interval': { type: 'string' },
-  'ec2-budget': { type: 'string' }, 'lease-name': { type: 'string' }, 'lease-namespace': { type: 'string' }, identity: { type: 'string' },
-  'events-namespace': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'log-level': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-type Name = keyof typeof options;
+export const SPEC = {
+  command: 'allocator',
+  summary: 'Leader-elected ENI allocator: keeps each node\'s ENIPool at its watermark through EC2.',
+  envPrefix: 'ENI_IPAM_ALLOCATOR_',
+  flags: {
+    'cluster-name': { kind: 'string', metavar: 'NAME', required: true, help: 'tags every ENI we create; scopes leak collection' },
+    ...KUBE_FLAGS,
+    'ec2-endpoint': { kind: 'string', metavar: 'URL', help: "EC2 endpoint (default: the SDK's for --region)" },
+    region: { kind: 'string', help: `AWS region (else $AWS_REGION, else ${DEFAULT_CONFIG.region})` },
+    'vpc-id': { kind: 'string', metavar: 'ID', help: "VPC (default: read from each instance's primary ENI)" },
+    'subnet-ids': { kind: 'list', help: 'subnets for new ENIs (wins over --subnet-tags)' },
+    'subnet-tags': { kind: 'list', metavar: 'K=V,K2', help: 'subnets carrying these tags (value empty = key present)' },
+    'security-groups': { kind: 'list', help: "groups of new ENIs (default: the primary ENI's)" },
+    'first-interface-index': count('ENIs below this device index hold no pod IPs', DEFAULT_CONFIG.firstInterfaceIndex),
+    'min-ips': count('warm pool: IPs a node always holds', P.minIPs),
+    'target-free': count('warm pool: free IPs to keep', P.targetFree),
+    'max-above-target': count('warm pool: free IPs above the target before releasing', P.maxAboveTarget),
+    'max-ips': count('warm pool: most IPs a node holds (0 = the instance limit)', P.maxIPs),
+    'release-delay': seconds('how long an excess IP stays before it is released', P.releaseDelaySeconds),
+    cooldown: seconds("how long a finished pod's IP rests before reuse", P.cooldownSeconds),
+    'branch-cooldown': seconds("how long a finished pod's branch ENI rests before deletion", P.branchCooldownSeconds),
+    'unbound-grace': seconds('how long a reservation without a bound pod is kept', P.unboundGraceSeconds),
+    'no-trunk': { kind: 'boolean', help: 'never create trunk ENIs (no security groups for pods)' },
+    'eager-trunk': { kind: 'boolean', help: 'create the trunk ENI when a node joins, not when its first branch pod arrives' },
+    concurrency: { kind: 'int', min: 1, default: DEFAULT_CONFIG.concurrency, help: 'nodes reconciled in parallel' },
+    'resync-interval': { kind: 'duration', min: 1, default: DEFAULT_CONFIG.resyncIntervalMs, help: 'every node reconciled at least this often' },
+    'gc-interval': { kind: 'duration', min: 0, default: DEFAULT_CONFIG.gcIntervalMs, help: 'leaked-ENI collection period, 0 = off' },
+    'ec2-budget': { kind: 'number', min: 0, max: 1, default: DEFAULT_CONFIG.ec2BudgetFraction, help: "share of EC2's request budget, (0,1]" },
+    'lease-name': { kind: 'string', metavar: 'NAME', default: DEFAULT_CONFIG.leaseName, help: 'leader-election Lease' },
+    'lease-namespace': { kind: 'string', metavar: 'NS', default: DEFAULT_CONFIG.leaseNamespace, help: 'namespace of the Lease' },
+    identity: { kind: 'string', metavar: 'ID', help: 'this replica in the Lease (else $POD_NAME, else the hostname)' },
+    'events-namespace': { kind: 'string', metavar: 'NS', default: DEFAULT_CONFIG.eventsNamespace, help: 'namespace for events about nodes and ENIPools' },
+    ...SERVE_FLAGS(8081),
+    ...LOG_FLAGS,
+  },
+  notes: '--port/--host serve /healthz, /readyz and /metrics.',
+} as const satisfies CommandSpec;
 
 export async function main(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: argv, options, strict: true }).values;
-  } catch (err) {
-    console.error(`eni-ipam allocator: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) { console.log(USAGE); return 0; }
-  const opt = (name: Name): string | undefined => {
-    const v = values[name];
-    if (typeof v === 'string') return v;
-    if (v === true) return 'true';
-    return process.env[`ENI_IPAM_ALLOCATOR_${name.toUpperCase().replace(/-/g, '_')}`];
-  };
-  const errors: string[] = [];
-  const num = (name: Name, scale = 1): number | undefined => {
-    const v = opt(name);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) { errors.push(`--${name} must be a number >= 0, got "${v}"`); return undefined; }
-    return n * scale;
-  };
-  const list = (name: Name): string[] | undefined => opt(name)?.split(',').map((s) => s.trim()).filter(Boolean);
-  const tags = (name: Name): Record<string, string> | undefined => {
-    const l = list(name);
-    return l ? Object.fromEntries(l.map((kv) => { const i = kv.indexOf('='); return i < 0 ? [kv, ''] : [kv.slice(0, i), kv.slice(i + 1)]; })) : undefined;
-  };
-
-  const clusterName = opt('cluster-name');
-  if (!clusterName) errors.push('--cluster-name is required (it tags every ENI the allocator creates)');
-  const port = num('port') ?? 8081;
-  if (!Number.isInteger(port) || port > 65535) errors.push(`--port must be 0..65535, got "${opt('port')}"`);
+  const parsed = parseCommandLine(SPEC, argv, process.env);
+  if (typeof parsed === 'number') return parsed;
+  const f = parsed.values;
+  const secs = (ms: number) => ms / 1000;
   const config: AllocatorConfigInput = {
-    clusterName: clusterName ?? '',
-    vpcID: opt('vpc-id'),
-    subnetIDs: list('subnet-ids'), subnetTags: tags('subnet-tags'), securityGroups: list('security-groups'),
-    firstInterfaceIndex: num('first-interface-index'),
+    clusterName: f['cluster-name'],
+    vpcID: f['vpc-id'],
+    subnetIDs: f['subnet-ids'],
+    subnetTags: f['subnet-tags'] && Object.fromEntries(f['subnet-tags'].map((kv) => { const i = kv.indexOf('='); return i < 0 ? [kv, ''] : [kv.slice(0, i), kv.slice(i + 1)]; })),
+    securityGroups: f['security-groups'],
+    firstInterfaceIndex: f['first-interface-index'],
     defaultPolicy: {
-      ...P,
-      ...Object.fromEntries(Object.entries({
-        minIPs: num('min-ips'), targetFree: num('target-free'), maxAboveTarget: num('max-above-target'), maxIPs: num('max-ips'),
-        releaseDelaySeconds: num('release-delay'), cooldownSeconds: num('cooldown'), branchCooldownSeconds: num('branch-cooldown'), unboundGraceSeconds: num('unbound-grace'),
-      }).filter(([, v]) => v !== undefined)),
+      minIPs: f['min-ips'], targetFree: f['target-free'], maxAboveTarget: f['max-above-target'], maxIPs: f['max-ips'],
+      releaseDelaySeconds: secs(f['release-delay']), cooldownSeconds: secs(f.cooldown), branchCooldownSeconds: secs(f['branch-cooldown']), unboundGraceSeconds: secs(f['unbound-grace']),
     },
-    trunk: opt('no-trunk') === 'true' ? false : undefined,
-    trunkOnDemand: opt('eager-trunk') === 'true' ? false : undefined,
-    concurrency: num('concurrency'), resyncIntervalMs: num('resync-interval', 1000), gcIntervalMs: num('gc-interval', 1000),
-    ec2BudgetFraction: num('ec2-budget'),
-    leaseName: opt('lease-name'), leaseNamespace: opt('lease-namespace'), identity: opt('identity') ?? process.env.POD_NAME ?? hostname(),
-    eventsNamespace: opt('events-namespace'),
-    region: opt('region') ?? process.env.AWS_REGION,
+    trunk: f['no-trunk'] ? false : undefined,
+    trunkOnDemand: f['eager-trunk'] ? false : undefined,
+    concurrency: f.concurrency, resyncIntervalMs: f['resync-interval'], gcIntervalMs: f['gc-interval'],
+    ec2BudgetFraction: f['ec2-budget'],
+    leaseName: f['lease-name'], leaseNamespace: f['lease-namespace'], identity: f.identity ?? process.env.POD_NAME ?? hostname(),
+    eventsNamespace: f['events-namespace'],
+    region: f.region ?? process.env.AWS_REGION,
   };
-  if (errors.length) { console.error(`eni-ipam allocator: ${errors.join('; ')}\n${USAGE}`); return 2; }
 
   const clock = realClock();
-  const logger = createLogger({ name: 'allocator', clock, level: opt('log-level') });
+  const logger = createLogger({ name: 'allocator', clock, level: f['log-level'] });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const kubeConfig = loadKubeConfig({ server: opt('kube-server'), insecure: opt('insecure') === 'true' });
+  const kubeConfig = loadKubeConfig({ kubeconfig: f.kubeconfig, server: f.server, insecure: f['insecure-skip-tls-verify'] });
   const region = config.region ?? DEFAULT_CONFIG.region;
-  const endpoint = opt('ec2-endpoint');
+  const endpoint = f['ec2-endpoint'];
   const ec2 = new EC2Client({ region, maxAttempts: 1, ...(endpoint ? { endpoint } : {}) });
 
   let exit!: (code: number) => void;
@@ -131,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
   let ready = false;
   void running.synced().then(() => { ready = true; });
   const app = createJsonApp({ bodyLimit: '16kb', logger, registry, ready: () => ready });
-  const srv = await listen(app, { host: opt('host') ?? '0.0.0.0', port });
+  const srv = await listen(app, { host: f.host, port: f.port });
   logger.info({ url: srv.url, identity: running.config.identity, cluster: running.config.clusterName }, 'allocator started; campaigning for the lease');
   const shutdown = () => { logger.info('shutting down: handing the lease back'); void running.stop().then(() => exit(0)); };
   process.once('SIGTERM', shutdown);

@@ -3,9 +3,9 @@
 // fast clock, and prints one JSON object: mutating calls per node, clock seconds taken, and the
 // lower bound the buckets allow for the calls made (per action max(0, (calls − capacity) / refill),
 // the slowest action bounding the run), so `ratio` says how close the limiter runs to EC2's budget.
-import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import { ScaledClock } from '../lib/clock.ts';
+import { parseCommandLine, type CommandSpec } from '../lib/flags.ts';
 import { loadLimitsTable } from '../lib/limits.ts';
 import { DEFAULT_POLICY } from '../lib/enipool/types.ts';
 import { silentLogger } from '../lib/log.ts';
@@ -28,23 +28,25 @@ const MIX: { type: string; share: number }[] = [
   { type: 'c5.xlarge', share: 0.2 },
 ];
 
+export const SPEC = {
+  command: 'bench allocator',
+  summary: 'Allocator EC2 engine against ec2-sim with documented request buckets: calls and time to fill a fleet.',
+  envPrefix: 'ENI_IPAM_BENCH_',
+  flags: {
+    nodes: { kind: 'int', min: 1, max: 20000, default: 500, help: 'instances to fill' },
+    speed: { kind: 'number', min: 0.001, max: 1000, default: 20, help: 'simulated seconds per real second' },
+    'describe-batch': { kind: 'int', min: 1, default: 25, help: 'instances per DescribeNetworkInterfaces call' },
+    fraction: { kind: 'number', min: 0.001, max: 1, default: 1, help: "share of EC2's request budget" },
+  },
+} as const satisfies CommandSpec;
+
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      nodes: { type: 'string', default: '500' },
-      speed: { type: 'string', default: '20' },
-      'describe-batch': { type: 'string', default: '25' },
-      fraction: { type: 'string', default: '1' },
-    },
-    allowPositionals: false,
-  });
-  const nodesN = Number(values.nodes);
-  const speed = Number(values.speed);
-  const fraction = Number(values.fraction);
-  if (!Number.isInteger(nodesN) || nodesN < 1 || nodesN > 20000) { console.error(`bench allocator: --nodes must be an integer in 1..20000, got "${values.nodes}"`); return 2; }
-  if (!(speed > 0 && speed <= 1000)) { console.error(`bench allocator: --speed must be in (0, 1000], got "${values.speed}"`); return 2; }
-  if (!(fraction > 0 && fraction <= 1)) { console.error(`bench allocator: --fraction must be in (0, 1], got "${values.fraction}"`); return 2; }
+  const parsed = parseCommandLine(SPEC, argv, process.env);
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values;
+  const nodesN = values.nodes;
+  const speed = values.speed;
+  const fraction = values.fraction;
 
   const clock = new ScaledClock(speed);
   const sim = await startEc2Sim({ clock, logger: silentLogger() }); // documented buckets, not scaled

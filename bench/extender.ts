@@ -1,11 +1,11 @@
-// `eni-ipam bench extender [--nodes 5000] [--seconds 1] [--rounds 6] [--concurrency 4] [--churn 0]`: filter and prioritize
+// `eni-ipam bench extender [--nodes 5000] [--duration 1s] [--rounds 6] [--concurrency 4] [--churn 0]`: filter and prioritize
 // with N node names (nodeCacheCapable mode) against the real extender and against a no-op express
 // handler that parses the same body and answers the same shape, both in child processes, measured
 // alternately in the same run. Prints one JSON document; ratio = our rps / no-op rps.
 // --churn N: N ENIPool updates per second hit the extender's index during the run (some flip verdicts).
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, type CommandSpec } from '../lib/flags.ts';
 import { benchNodeName } from './extender-data.ts';
 
 interface Stats { rps: number; p50Ms: number; p99Ms: number; requests: number }
@@ -69,14 +69,24 @@ export function benchPod(): object {
   };
 }
 
+export const SPEC = {
+  command: 'bench extender',
+  summary: 'Extender /filter and /prioritize with many node names, against a baseline server in the same run; prints JSON.',
+  envPrefix: 'ENI_IPAM_BENCH_',
+  flags: {
+    nodes: { kind: 'int', min: 1, default: 5000, help: 'node names per request' },
+    duration: { kind: 'duration', min: 1, default: 1000, help: 'how long each round runs' },
+    concurrency: { kind: 'int', min: 1, default: 4, help: 'requests in flight' },
+    rounds: { kind: 'int', min: 1, default: 6, help: 'rounds, alternating extender and baseline' },
+    churn: { kind: 'number', min: 0, default: 0, help: 'ENIPool updates per second during the run' },
+  },
+} as const satisfies CommandSpec;
+
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { nodes: { type: 'string' }, seconds: { type: 'string' }, concurrency: { type: 'string' }, rounds: { type: 'string' }, churn: { type: 'string' } }, strict: true });
-  const nodes = Number(values.nodes ?? 5000);
-  const ms = Number(values.seconds ?? 1) * 1000;
-  const concurrency = Number(values.concurrency ?? 4);
-  const rounds = Number(values.rounds ?? 6);
-  const churn = Number(values.churn ?? 0);
-  if (!(nodes > 0) || !(ms > 0) || !(concurrency > 0) || !(rounds > 0)) { console.error('bench extender: --nodes, --seconds, --concurrency, --rounds must be positive'); return 2; }
+  const parsed = parseCommandLine(SPEC, argv, process.env);
+  if (typeof parsed === 'number') return parsed;
+  const { nodes, concurrency, rounds, churn } = parsed.values;
+  const ms = parsed.values.duration;
 
   const names = Array.from({ length: nodes }, (_, i) => benchNodeName(i));
   const body = Buffer.from(JSON.stringify({ Pod: benchPod(), Nodes: null, NodeNames: names }));

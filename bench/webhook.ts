@@ -2,8 +2,8 @@
 // no-op handler that parses the same AdmissionReview over the same HTTPS stack, in the same run; and
 // binding latency (p50/p99) including the compare-and-swap on the ENIPool in kube-sim.
 import https from 'node:https';
-import { parseArgs } from 'node:util';
 import { realClock, type Clock } from '../lib/clock.ts';
+import { parseCommandLine, type CommandSpec } from '../lib/flags.ts';
 import { silentLogger } from '../lib/log.ts';
 import { makeCA, makeServingCert } from '../lib/certs.ts';
 import { listen } from '../lib/http.ts';
@@ -182,21 +182,27 @@ export async function runWebhookBench(o: { clock?: Clock; durationMs: number; co
   }
 }
 
+export const SPEC = {
+  command: 'bench webhook',
+  summary: 'Webhook admission and binding throughput against kube-sim; prints JSON.',
+  envPrefix: 'ENI_IPAM_BENCH_',
+  flags: {
+    duration: { kind: 'duration', min: 1, default: 4000, help: 'how long the admission load runs' },
+    concurrency: { kind: 'int', min: 1, default: 16, help: 'admission requests in flight' },
+    binds: { kind: 'int', min: 1, default: 400, help: 'bindings to run' },
+    'bind-concurrency': { kind: 'int', min: 1, default: 16, help: 'bindings in flight' },
+  },
+} as const satisfies CommandSpec;
+
 export async function main(argv: string[]): Promise<number> {
-  const { values: v } = parseArgs({ args: argv, options: {
-    duration: { type: 'string' }, concurrency: { type: 'string' }, binds: { type: 'string' }, 'bind-concurrency': { type: 'string' },
-  } });
-  const num = (s: string | undefined, d: number, flag: string) => {
-    if (s === undefined) return d;
-    const n = Number(s);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`bench webhook: ${flag} must be a positive number, got "${s}"`);
-    return n;
-  };
+  const parsed = parseCommandLine(SPEC, argv, process.env);
+  if (typeof parsed === 'number') return parsed;
+  const v = parsed.values;
   const out = await runWebhookBench({
-    durationMs: num(v.duration, 4, '--duration (seconds)') * 1000,
-    concurrency: num(v.concurrency, 16, '--concurrency'),
-    binds: num(v.binds, 400, '--binds'),
-    bindConcurrency: num(v['bind-concurrency'], 16, '--bind-concurrency'),
+    durationMs: v.duration,
+    concurrency: v.concurrency,
+    binds: v.binds,
+    bindConcurrency: v['bind-concurrency'],
   });
   console.log(JSON.stringify(out, null, 2));
   return 0;

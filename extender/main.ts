@@ -1,9 +1,9 @@
 // `eni-ipam extender`: the composition root. Reads flags (or ENI_IPAM_EXTENDER_* env), builds the
 // Kubernetes client, starts the ENIPool informer and serves /filter and /prioritize.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { realClock } from '../lib/clock.ts';
+import { BRANCH_FLAGS, KUBE_FLAGS, LOG_FLAGS, SERVE_FLAGS, TLS_FLAGS, parseCommandLine, usageError, type CommandSpec } from '../lib/flags.ts';
 import { loadKubeConfig } from '../lib/kube/clients.ts';
 import { loadLimitsTable } from '../lib/limits.ts';
 import { createLogger } from '../lib/log.ts';
@@ -11,77 +11,49 @@ import type { NoPoolPolicy } from './filter.ts';
 import { DEFAULT_EXTENDER_CONFIG } from './server.ts';
 import { startExtender } from './start.ts';
 
-const USAGE = `usage: eni-ipam extender [options]   (each option also from env ENI_IPAM_EXTENDER_<NAME>, e.g. ENI_IPAM_EXTENDER_PORT)
-  --port N                  listen port (default 8080)
-  --host ADDR               listen address (default 0.0.0.0)
-  --prefix PATH             path prefix of the verbs, e.g. /scheduler (default '')
-  --tls-cert FILE --tls-key FILE   serve HTTPS with this PEM pair
-  --kube-server URL         API server (default: KUBECONFIG, ~/.kube/config, or in-cluster)
-  --insecure                skip TLS verification of --kube-server
-  --no-pool-policy pass|fail   nodes without an ENIPool (default pass)
-  --branch-resource NAME    branch-ENI marker resource (default ${DEFAULT_EXTENDER_CONFIG.branchResource})
-  --branch-pods-need-ip true|false   branch-ENI pods also take a pool IP (default false; match the webhook)
-  --body-limit SIZE         request body cap (default ${DEFAULT_EXTENDER_CONFIG.bodyLimit})
-  --log-level LEVEL         pino level (default info)`;
-
-const options = {
-  port: { type: 'string' }, host: { type: 'string' }, prefix: { type: 'string' },
-  'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
-  'kube-server': { type: 'string' }, insecure: { type: 'boolean' },
-  'no-pool-policy': { type: 'string' }, 'branch-resource': { type: 'string' }, 'branch-pods-need-ip': { type: 'string' },
-  'body-limit': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-} as const;
+export const SPEC = {
+  command: 'extender',
+  summary: 'Scheduler extender: /filter drops nodes that cannot give the pod an IP or branch slot; /prioritize prefers free IPs.',
+  envPrefix: 'ENI_IPAM_EXTENDER_',
+  flags: {
+    ...SERVE_FLAGS(8080),
+    prefix: { kind: 'string', metavar: 'PATH', default: DEFAULT_EXTENDER_CONFIG.prefix, help: "path prefix of the verbs, e.g. /scheduler ('' = none)" },
+    ...TLS_FLAGS,
+    ...KUBE_FLAGS,
+    'no-pool-policy': { kind: 'string', choices: ['pass', 'fail'], default: DEFAULT_EXTENDER_CONFIG.noPoolPolicy, help: 'verdict for nodes without an ENIPool' },
+    ...BRANCH_FLAGS(DEFAULT_EXTENDER_CONFIG.branchResource, DEFAULT_EXTENDER_CONFIG.branchPodsNeedIP),
+    'body-limit': { kind: 'string', metavar: 'SIZE', default: DEFAULT_EXTENDER_CONFIG.bodyLimit, help: 'request body cap' },
+    ...LOG_FLAGS,
+  },
+  notes: 'With --tls-cert-file and --tls-key-file it serves HTTPS; without, HTTP.',
+} as const satisfies CommandSpec;
 
 export async function main(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: argv, options, strict: true }).values;
-  } catch (err) {
-    console.error(`eni-ipam extender: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) { console.log(USAGE); return 0; }
-  const opt = (name: keyof typeof options): string | undefined => {
-    const v = values[name];
-    if (typeof v === 'string') return v;
-    if (v === true) return 'true';
-    return process.env[`ENI_IPAM_EXTENDER_${name.toUpperCase().replace(/-/g, '_')}`];
-  };
-  const bool = (name: keyof typeof options, dflt: boolean): boolean => {
-    const v = opt(name);
-    return v === undefined ? dflt : /^(1|true|yes)$/i.test(v);
-  };
-
-  const port = Number(opt('port') ?? 8080);
-  const noPool = opt('no-pool-policy') ?? 'pass';
-  const errors: string[] = [];
-  if (!Number.isInteger(port) || port < 0 || port > 65535) errors.push(`--port must be 0..65535, got "${opt('port')}"`);
-  if (noPool !== 'pass' && noPool !== 'fail') errors.push(`--no-pool-policy must be pass or fail, got "${noPool}"`);
-  if (!!opt('tls-cert') !== !!opt('tls-key')) errors.push('--tls-cert and --tls-key go together');
-  if (errors.length) { console.error(`eni-ipam extender: ${errors.join('; ')}\n${USAGE}`); return 2; }
+  const parsed = parseCommandLine(SPEC, argv, process.env);
+  if (typeof parsed === 'number') return parsed;
+  const f = parsed.values;
+  if (!!f['tls-cert-file'] !== !!f['tls-key-file']) return usageError(SPEC, '--tls-cert-file and --tls-key-file go together');
 
   const clock = realClock();
-  const logger = createLogger({ name: 'extender', clock, level: opt('log-level') });
+  const logger = createLogger({ name: 'extender', clock, level: f['log-level'] });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const certFile = opt('tls-cert');
-  const keyFile = opt('tls-key');
-  const server = opt('kube-server');
-  // client-node refuses plain-HTTP servers unless TLS verification is off; there is nothing to verify.
-  const kubeConfig = loadKubeConfig({ server, insecure: bool('insecure', false) || !!server?.startsWith('http:') });
+  const certFile = f['tls-cert-file'];
+  const keyFile = f['tls-key-file'];
+  const kubeConfig = loadKubeConfig({ kubeconfig: f.kubeconfig, server: f.server, insecure: f['insecure-skip-tls-verify'] });
 
   const ext = await startExtender({
     clock, logger, registry, kubeConfig,
     limitsTable: loadLimitsTable(),
-    host: opt('host') ?? '0.0.0.0',
-    port,
+    host: f.host,
+    port: f.port,
     tls: certFile && keyFile ? { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') } : undefined,
     config: {
-      prefix: opt('prefix') ?? DEFAULT_EXTENDER_CONFIG.prefix,
-      noPoolPolicy: noPool as NoPoolPolicy,
-      branchResource: opt('branch-resource') ?? DEFAULT_EXTENDER_CONFIG.branchResource,
-      branchPodsNeedIP: bool('branch-pods-need-ip', DEFAULT_EXTENDER_CONFIG.branchPodsNeedIP),
-      bodyLimit: opt('body-limit') ?? DEFAULT_EXTENDER_CONFIG.bodyLimit,
+      prefix: f.prefix,
+      noPoolPolicy: f['no-pool-policy'] as NoPoolPolicy,
+      branchResource: f['branch-resource'],
+      branchPodsNeedIP: f['branch-pods-need-ip'],
+      bodyLimit: f['body-limit'],
     },
   });
   await new Promise<void>((resolve) => {

@@ -20,20 +20,30 @@ export function makeClients(kc: KubeConfig): KubeClients {
 }
 
 /**
- * Builds a KubeConfig: an explicit server URL (the simulators, `--server`), else KUBECONFIG/~/.kube/config,
- * else in-cluster. Only composition roots call this.
+ * Builds a KubeConfig from the flags every role shares (lib/flags.ts KUBE_FLAGS): a kubeconfig file
+ * (`--kubeconfig`), else KUBECONFIG/~/.kube/config, else in-cluster; `--server` alone (the
+ * simulators) needs no file, and with a file it overrides the current cluster's URL. A plain-http
+ * server is never verified (client-node refuses it otherwise). Only composition roots call this.
  */
-export function loadKubeConfig(o: { server?: string; insecure?: boolean; caFile?: string; token?: string } = {}): KubeConfig {
+export function loadKubeConfig(o: { kubeconfig?: string; server?: string; insecure?: boolean; caFile?: string; token?: string } = {}): KubeConfig {
   const kc = new KubeConfig();
-  if (o.server) {
+  const skip = (server: string | undefined) => (o.insecure ?? false) || !!server?.startsWith('http:');
+  if (o.server && !o.kubeconfig) {
     kc.loadFromOptions({
-      clusters: [{ name: 'c', server: o.server, skipTLSVerify: o.insecure ?? false, caFile: o.caFile }],
+      clusters: [{ name: 'c', server: o.server, skipTLSVerify: skip(o.server), caFile: o.caFile }],
       users: [{ name: 'u', token: o.token }],
       contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
       currentContext: 'ctx',
     });
-  } else {
-    kc.loadFromDefault();
+    return kc;
+  }
+  if (o.kubeconfig) kc.loadFromFile(o.kubeconfig); else kc.loadFromDefault();
+  if (o.server || o.insecure) {
+    const current = kc.getCurrentCluster()?.name;
+    kc.loadFromOptions({
+      clusters: kc.clusters.map((c) => (c.name !== current ? c : { ...c, server: o.server ?? c.server, skipTLSVerify: c.skipTLSVerify || skip(o.server ?? c.server) })),
+      users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext,
+    });
   }
   return kc;
 }

@@ -1,12 +1,25 @@
 // `eni-ipam ec2-sim`: the EC2 simulator as a standalone process. Optionally persists its state to a
 // file (loaded at start, saved periodically and on SIGINT/SIGTERM).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { ScaledClock } from '../../lib/clock.ts';
+import { LOG_FLAGS, SERVE_FLAGS, parseCommandLine, type CommandSpec } from '../../lib/flags.ts';
 import { createLogger } from '../../lib/log.ts';
 import { startEc2Sim, type Ec2Sim } from './index.ts';
 
-const USAGE = 'usage: eni-ipam ec2-sim --port P [--host H] [--state FILE] [--speed N] [--seed N] [--throttle-scale X] [--no-throttle]';
+export const SPEC = {
+  command: 'ec2-sim',
+  summary: 'EC2 Query-protocol simulator (real SDKs can talk to it); a fresh account gets one VPC and two subnets.',
+  envPrefix: 'ENI_IPAM_EC2_SIM_',
+  flags: {
+    ...SERVE_FLAGS(0, '127.0.0.1'),
+    state: { kind: 'string', metavar: 'FILE', help: 'load state from FILE at start, save it periodically and on exit' },
+    speed: { kind: 'number', min: 0.001, default: 1, help: 'simulated seconds per real second' },
+    seed: { kind: 'int', default: 1, help: 'seed of the fault-injection RNG' },
+    'throttle-scale': { kind: 'number', min: 0.001, help: "multiplies EC2's request buckets" },
+    'no-throttle': { kind: 'boolean', help: 'no request throttling' },
+    ...LOG_FLAGS,
+  },
+} as const satisfies CommandSpec;
 const SAVE_EVERY_MS = 10_000;
 
 /** A fresh account: one VPC and two subnets in two zones, tagged for pod ENIs. */
@@ -27,32 +40,14 @@ function saveState(sim: Ec2Sim, file: string): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' }, state: { type: 'string' },
-        speed: { type: 'string', default: '1' }, seed: { type: 'string', default: '1' }, 'throttle-scale': { type: 'string' },
-        'no-throttle': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    console.error(`ec2-sim: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) { console.log(USAGE); return 0; }
-  const port = Number(values.port);
-  const speed = Number(values.speed);
-  const seed = Number(values.seed);
-  const scale = values['throttle-scale'] !== undefined ? Number(values['throttle-scale']) : undefined;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) { console.error(`ec2-sim: --port must be 0..65535, got "${values.port}"`); return 2; }
-  if (!(speed > 0)) { console.error(`ec2-sim: --speed must be > 0, got "${values.speed}"`); return 2; }
-  if (!Number.isInteger(seed)) { console.error(`ec2-sim: --seed must be an integer, got "${values.seed}"`); return 2; }
-  if (scale !== undefined && !(scale > 0)) { console.error(`ec2-sim: --throttle-scale must be > 0, got "${values['throttle-scale']}"`); return 2; }
+  const parsed = parseCommandLine(SPEC, argv, process.env);
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values;
+  const { port, speed, seed } = values;
+  const scale = values['throttle-scale'];
 
   const clock = new ScaledClock(speed);
-  const logger = createLogger({ name: 'ec2-sim', clock });
+  const logger = createLogger({ name: 'ec2-sim', clock, level: values['log-level'] });
   const sim = await startEc2Sim({ clock, logger, host: values.host, port, seed, throttle: { disabled: values['no-throttle'], scale } });
   const file = values.state;
   if (file && existsSync(file)) {

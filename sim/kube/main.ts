@@ -1,35 +1,32 @@
 // `eni-ipam kube-sim`: the Kubernetes API server simulator as a standalone process.
-import { parseArgs } from 'node:util';
 import { ScaledClock } from '../../lib/clock.ts';
+import { LOG_FLAGS, SERVE_FLAGS, parseCommandLine, type CommandSpec } from '../../lib/flags.ts';
 import { createLogger } from '../../lib/log.ts';
 import { startKubeSim } from './index.ts';
 
-const USAGE = 'usage: eni-ipam kube-sim [--port P] [--host H] [--tls] [--speed N] [--watch-history N]';
+export const SPEC = {
+  command: 'kube-sim',
+  summary: 'Kubernetes API server simulator with the admission chain and a scheduler (kubectl --server URL).',
+  envPrefix: 'ENI_IPAM_KUBE_SIM_',
+  flags: {
+    ...SERVE_FLAGS(6443, '127.0.0.1'),
+    tls: { kind: 'boolean', help: 'serve HTTPS with a self-signed certificate' },
+    speed: { kind: 'number', min: 0.001, default: 1, help: 'simulated seconds per real second' },
+    'watch-history': { kind: 'int', min: 1, help: 'past events a watch can resume from (default 1000)' },
+    ...LOG_FLAGS,
+  },
+} as const satisfies CommandSpec;
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string', default: '6443' }, host: { type: 'string', default: '127.0.0.1' }, tls: { type: 'boolean', default: false },
-        speed: { type: 'string', default: '1' }, 'watch-history': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    console.error(`kube-sim: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) { console.log(USAGE); return 0; }
-  const port = Number(values.port);
-  const speed = Number(values.speed);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) { console.error(`kube-sim: --port must be 0..65535, got "${values.port}"`); return 2; }
-  if (!(speed > 0)) { console.error(`kube-sim: --speed must be > 0, got "${values.speed}"`); return 2; }
+  const parsed = parseCommandLine(SPEC, argv, process.env);
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values;
+  const { port, speed } = values;
   const clock = new ScaledClock(speed);
-  const logger = createLogger({ name: 'kube-sim', clock });
+  const logger = createLogger({ name: 'kube-sim', clock, level: values['log-level'] });
   const sim = await startKubeSim({
     clock, logger, host: values.host, port, tls: values.tls,
-    watchHistory: values['watch-history'] ? Number(values['watch-history']) : undefined,
+    watchHistory: values['watch-history'],
   });
   console.log(`kube-sim listening on ${sim.url}`);
   // Over https kubectl asks for a username unless some credential is given; any token is accepted.

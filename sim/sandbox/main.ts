@@ -3,26 +3,31 @@
 // the JSON and HTML reports. Exit status 1 when an eni-ipam invariant was violated.
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { createLogger } from '../../lib/log.ts';
 import { realClock } from '../../lib/clock.ts';
+import { LOG_FLAGS, parseCommandLine, type CommandSpec } from '../../lib/flags.ts';
 import { listShippedScenarios, loadScenario, scaleScenario } from './scenario.ts';
 import { runScenario, type Progress } from './runner.ts';
 import { htmlReport, invariantViolations, summaryTable, type PolicyName, type RunReport } from './report.ts';
 
-const POLICIES: PolicyName[] = ['eni-ipam', 'aws-vpc-cni', 'cilium'];
+const POLICIES = ['eni-ipam', 'aws-vpc-cni', 'cilium'] as const satisfies readonly PolicyName[];
 
-const HELP = `usage: eni-ipam sandbox [--scenario NAME|FILE] [--speed N] [--policy eni-ipam|aws-vpc-cni|cilium] [--compare]
-                        [--report PATH] [--scale F] [--quiet]
-
-  --scenario   a shipped scenario (${listShippedScenarios().join(', ')}) or a YAML file (default: default)
-  --speed      simulated seconds per real second (default: the scenario's)
-  --policy     which system runs the cluster (default: eni-ipam)
-  --compare    run the scenario under all three policies and print them side by side
-  --report     where the JSON report goes (default: reports/<scenario>.json); the HTML report goes next to it
-  --scale      shrink node and pod counts by this factor (0 < F <= 1), for quick looks
-  --log-level  level of the component logs written next to the report (default: info)`;
+export const SPEC = {
+  command: 'sandbox',
+  summary: 'The whole system on the embedded simulators: replays a scenario, prints a summary, writes reports.',
+  envPrefix: 'ENI_IPAM_SANDBOX_',
+  flags: {
+    scenario: { kind: 'string', metavar: 'NAME|FILE', default: 'default', help: `a shipped scenario (${listShippedScenarios().join(', ')}) or a YAML file` },
+    speed: { kind: 'number', min: 0.001, help: "simulated seconds per real second (default: the scenario's)" },
+    policy: { kind: 'string', choices: POLICIES, default: 'eni-ipam', help: 'which system runs the cluster' },
+    compare: { kind: 'boolean', help: 'run the scenario under all three policies and print them side by side' },
+    report: { kind: 'string', metavar: 'PATH', help: 'where the JSON report goes (default reports/<scenario>.json); the HTML report goes next to it' },
+    scale: { kind: 'number', min: 0.001, max: 1, help: 'shrink node and pod counts by this factor, for quick looks' },
+    ...LOG_FLAGS,
+  },
+  notes: '--log-level sets the level of the component logs written next to the report.',
+} as const satisfies CommandSpec;
 
 function progressPrinter(label: string): { update(p: Progress): void; stop(): void } {
   if (process.stdout.isTTY) {
@@ -49,25 +54,16 @@ function progressPrinter(label: string): { update(p: Progress): void; stop(): vo
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      scenario: { type: 'string', default: 'default' }, speed: { type: 'string' }, policy: { type: 'string', default: 'eni-ipam' },
-      compare: { type: 'boolean', default: false }, report: { type: 'string' }, scale: { type: 'string' }, 'log-level': { type: 'string', default: 'info' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
-  if (values.help) { console.log(HELP); return 0; }
+  const parsed = parseCommandLine(SPEC, argv, process.env);
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values;
   // The pinned SDK runs on Node 20; its notice that later releases need Node 22 would only clutter the
   // sandbox's console (it is a note in the README instead).
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const policy = values.policy as PolicyName;
-  if (!POLICIES.includes(policy)) { console.error(`eni-ipam sandbox: --policy must be one of ${POLICIES.join(', ')}, got "${values.policy}"`); return 2; }
-  const speed = values.speed !== undefined ? Number(values.speed) : undefined;
-  if (speed !== undefined && !(speed > 0)) { console.error(`eni-ipam sandbox: --speed must be a positive number, got "${values.speed}"`); return 2; }
-  let scenario = loadScenario(values.scenario!);
-  if (values.scale !== undefined) scenario = scaleScenario(scenario, Number(values.scale));
+  const speed = values.speed;
+  let scenario = loadScenario(values.scenario);
+  if (values.scale !== undefined) scenario = scaleScenario(scenario, values.scale);
   const reportPath = resolve(values.report ?? `reports/${scenario.name}.json`);
   mkdirSync(dirname(reportPath), { recursive: true });
   // Component logs go to a file so the console shows progress and the summary only.
