@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SPEC as agentSpec } from '../agent/main.ts';
 import { SPEC as allocatorSpec } from '../allocator/main.ts';
 import { SPEC as extenderSpec } from '../extender/main.ts';
 import { SPEC as webhookSpec } from '../webhook/main.ts';
@@ -25,22 +26,22 @@ function cli(args: string[], root = repo): Promise<{ code: number | null; stdout
   });
 }
 
-const roles = { allocator: allocatorSpec, extender: extenderSpec, webhook: webhookSpec };
+const roles = { allocator: allocatorSpec, extender: extenderSpec, webhook: webhookSpec, agent: agentSpec };
 /** The shared vocabulary: flag → the roles that must have it under exactly this name. */
 const shared: Record<string, Array<keyof typeof roles>> = {
-  kubeconfig: ['allocator', 'extender', 'webhook'],
-  server: ['allocator', 'extender', 'webhook'],
-  'insecure-skip-tls-verify': ['allocator', 'extender', 'webhook'],
+  kubeconfig: ['allocator', 'extender', 'webhook', 'agent'],
+  server: ['allocator', 'extender', 'webhook', 'agent'],
+  'insecure-skip-tls-verify': ['allocator', 'extender', 'webhook', 'agent'],
   port: ['allocator', 'extender', 'webhook'],
   host: ['allocator', 'extender', 'webhook'],
-  'log-level': ['allocator', 'extender', 'webhook'],
+  'log-level': ['allocator', 'extender', 'webhook', 'agent'],
   'tls-cert-file': ['extender', 'webhook'],
   'tls-key-file': ['extender', 'webhook'],
   'branch-resource': ['extender', 'webhook'],
   'branch-pods-need-ip': ['extender', 'webhook'],
 };
 /** Names these things used to have in one role or another; none may come back. */
-const retired = ['--kube-server', '--insecure ', '--tls-cert ', '--tls-key ', '--seconds'];
+const retired = ['--kube-server', '--insecure ', '--tls-cert ', '--tls-key ', '--seconds', '--resync '];
 
 test('eni-ipam <role> --help prints the same flag names, with the same meaning, in every role', async () => {
   const helps = Object.fromEntries(await Promise.all(Object.keys(roles).map(async (r) => {
@@ -88,11 +89,11 @@ test('the production file set (no sim/, no bench/) runs the roles and refuses th
   const root = mkdtempSync(join(tmpdir(), 'eni-ipam-prod-'));
   try {
     // The folders the Dockerfile copies.
-    for (const p of ['bin', 'cmd', 'lib', 'allocator', 'extender', 'webhook', 'certs', 'charts/eni-ipam/crds', 'package.json', 'tsconfig.json']) {
+    for (const p of ['bin', 'cmd', 'lib', 'allocator', 'extender', 'webhook', 'agent', 'certs', 'charts/eni-ipam/crds', 'package.json', 'tsconfig.json']) {
       cpSync(join(repo, p), join(root, p), { recursive: true, filter: (src) => !src.endsWith('.test.ts') });
     }
     symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'), 'dir');
-    const runs = await Promise.all(['allocator', 'extender', 'webhook', 'certs'].map(async (c) => [c, await cli([c, '--help'], root)] as const));
+    const runs = await Promise.all(['allocator', 'extender', 'webhook', 'agent', 'certs'].map(async (c) => [c, await cli([c, '--help'], root)] as const));
     for (const [c, out] of runs) assert.equal(out.code, 0, `${c} --help without sim/: ${out.stderr}`);
     for (const c of ['sandbox', 'bench']) {
       const out = await cli([c], root);
