@@ -46,7 +46,15 @@ export const FINALIZER_RELEASE_ENIS = 'eni-ipam.io/release-enis';
 
 // ---------- EC2 tags on every ENI the allocator creates ----------
 export const TAG_CLUSTER = 'eni-ipam.io/cluster';
-export const TAG_INSTANCE = 'node.k8s.amazonaws.com/instance_id';
+// Never aws-node's own `node.k8s.amazonaws.com/instance_id` (ipamd adopts ENIs carrying it for this
+// instance) nor a description starting `aws-K8S-` (its leak janitor deletes those): reference/
+// vpc-cni-dataplane.md §5.1.
+export const TAG_INSTANCE = 'eni-ipam.io/instance-id';
+/** aws-node (ipamd) leaves an ENI alone when this tag is exactly "true" (docs/install.md, aws-node). */
+export const TAG_AWS_NODE_NO_MANAGE = 'node.k8s.amazonaws.com/no_manage';
+/** aws-node's own tag and description prefix: ours never carry them. */
+export const AWS_NODE_INSTANCE_TAG = 'node.k8s.amazonaws.com/instance_id';
+export const AWS_NODE_DESCRIPTION_PREFIX = 'aws-K8S-';
 export const TAG_OWNER = 'eni-ipam.io/owner';
 export const OWNER_VALUE = 'eni-ipam';
 /** Branch ENIs: the pod they serve, so a crash between create and record can be adopted. */

@@ -6,9 +6,9 @@ import { Registry } from 'prom-client';
 import { ScaledClock } from '../lib/clock.ts';
 import { loadLimitsTable } from '../lib/limits.ts';
 import { DEFAULT_POLICY } from '../lib/enipool/types.ts';
-import { OWNER_VALUE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../lib/keys.ts';
+import { AWS_NODE_DESCRIPTION_PREFIX, AWS_NODE_INSTANCE_TAG, OWNER_VALUE, TAG_AWS_NODE_NO_MANAGE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../lib/keys.ts';
 import { ec2Client, startEc2Sim, type Ec2Sim, type Ec2SimOptions } from '../sim/ec2/index.ts';
-import { Ec2Api } from '../allocator/ec2/client.ts';
+import { clientTokenFor, Ec2Api } from '../allocator/ec2/client.ts';
 import { Ec2Engine } from '../allocator/ec2/engine.ts';
 import { LeakCollector } from '../allocator/ec2/gc.ts';
 import { deficitRange } from '../allocator/ec2/policy.ts';
@@ -41,6 +41,14 @@ async function setup(o: { sim?: Partial<Ec2SimOptions>; fraction?: number; overr
   };
   const mutating = () => Object.entries(sim.admin.callStats()).filter(([a]) => MUTATING.has(a)).reduce((n, [, s]) => n + s.ok + s.errors, 0);
   return { clock, sim, vpc, nodeSubnet, ec2, registry, limiter, api, engine, node, mutating };
+}
+
+/** aws-node (ipamd) never adopts or garbage-collects it: reference/vpc-cni-dataplane.md §5.1. */
+function assertAwsNodeLeavesAlone(e: { id: string; tags: Record<string, string>; description?: string }): void {
+  assert.equal(e.tags[TAG_AWS_NODE_NO_MANAGE], 'true', `${e.id}: no_manage=true`);
+  assert.equal(e.tags[AWS_NODE_INSTANCE_TAG], undefined, `${e.id}: never aws-node's instance_id tag`);
+  assert.ok(!(e.description ?? '').startsWith(AWS_NODE_DESCRIPTION_PREFIX), `${e.id}: description ${e.description}`);
+  assert.ok(Object.keys(e.tags).every((k) => k === TAG_AWS_NODE_NO_MANAGE || !k.startsWith('node.k8s.amazonaws.com/') && !k.startsWith('cluster.k8s.amazonaws.com/')), `${e.id}: no other aws-node tag`);
 }
 
 async function needFor(engine: Ec2Engine, node: NodeRef) {
@@ -93,6 +101,7 @@ test('a need beyond the primary ENI gets ONE new ENI carrying all IPs, tagged, D
   assert.equal(created.tags[TAG_CLUSTER], 'test-cluster');
   assert.equal(created.tags[TAG_OWNER], OWNER_VALUE);
   assert.equal(created.tags[TAG_INSTANCE], n.instanceID);
+  assertAwsNodeLeavesAlone(created);
   assert.equal(stats.CreateTags, undefined, 'tags ride on the create');
 });
 
@@ -220,13 +229,15 @@ test('trunk and branch ENIs: create+associate, disassociate, delete; a failed as
   const simBranch = sim.admin.listEnis().find((e) => e.id === b.eni.id)!;
   assert.equal(simBranch.status, 'in-use');
   assert.equal(simBranch.tags[TAG_OWNER], OWNER_VALUE);
+  assertAwsNodeLeavesAlone(simBranch);
+  assertAwsNodeLeavesAlone(sim.admin.listEnis().find((e) => e.id === trunk.id)!);
   await engine.disassociate(b.associationId);
   await engine.disassociate(b.associationId); // NotFound = done
   await engine.deleteBranch(b.eni.id);
   await engine.deleteBranch(b.eni.id);
   assert.equal(sim.admin.listEnis().some((e) => e.id === b.eni.id), false);
 
-  sim.admin.injectFault('AssociateTrunkInterface', { code: 'InternalError', probability: 1, count: 1 });
+  sim.admin.injectFault('AssociateTrunkInterface', { code: 'UnauthorizedOperation', probability: 1, count: 1 });
   const before = sim.admin.listEnis().length;
   await assert.rejects(engine.createAndAssociateBranch({ subnetId: nodeSubnet, securityGroups: [], trunkId: trunk.id, vlanId: 2 }), /AssociateTrunkInterface/);
   assert.equal(sim.admin.listEnis().length, before);
@@ -282,4 +293,49 @@ test('concurrent describes of many instances are coalesced', async () => {
     assert.equal(v.enis[0].attachment?.instanceId, nodes[i].instanceID);
   }
   assert.ok(sim.admin.callStats().DescribeNetworkInterfaces.ok <= 5, JSON.stringify(sim.admin.callStats()));
+});
+
+test('eventual consistency: a NotFound right after create is retried (attach), and compensation still deletes an ENI Describe cannot see yet', async () => {
+  const { engine, node, sim } = await setup({ sim: { consistencyDelayMs: 3000 } });
+  const n = node('m5.large', { firstInterfaceIndex: 1 });
+  // EC2 answers NotFound for the brand-new ENI twice before the attach goes through.
+  sim.admin.injectFault('AttachNetworkInterface', { code: 'InvalidNetworkInterfaceID.NotFound', probability: 1, count: 2 });
+  const r = await engine.grow(n, 4);
+  assert.equal(r.error, undefined, r.reason);
+  assert.equal(r.addedCount, 4);
+  assert.equal(sim.admin.callStats().AttachNetworkInterface.ok, 1);
+
+  // Attach fails for good while Describe cannot see the new ENI yet: the compensating delete must
+  // not read "NotFound" as "already gone" and leak it.
+  const n2 = node('m5.large', { firstInterfaceIndex: 1 });
+  sim.admin.injectFault('AttachNetworkInterface', { code: 'UnauthorizedOperation', probability: 1, count: 1 });
+  const before = sim.admin.listEnis().length;
+  const r2 = await engine.grow(n2, 4);
+  assert.ok(r2.error);
+  assert.equal(sim.admin.listEnis().length, before, 'the ENI created for n2 was deleted, not leaked until GC');
+});
+
+test('ClientTokens: one per logical request, the same on every attempt (trunk association and disassociation derive theirs)', async () => {
+  const { engine, node, sim, ec2, nodeSubnet } = await setup();
+  const sent: { action: string; token?: string }[] = [];
+  ec2.middlewareStack.add((next, ctx) => async (args) => {
+    const input = args.input as { ClientToken?: string };
+    sent.push({ action: String(ctx.commandName).replace(/Command$/, ''), token: input.ClientToken });
+    return next(args);
+  }, { step: 'initialize', name: 'recordClientTokens' });
+  const n = node('m5.large');
+  const trunk = await engine.ensureTrunk(n);
+  sim.admin.injectFault('AssociateTrunkInterface', { code: 'InternalError', probability: 1, count: 1 });
+  sim.admin.injectFault('CreateNetworkInterface', { code: 'InternalError', probability: 1, count: 1 });
+  sim.admin.injectFault('DisassociateTrunkInterface', { code: 'InternalError', probability: 1, count: 1 });
+  const b = await engine.createAndAssociateBranch({ subnetId: nodeSubnet, securityGroups: [], trunkId: trunk.id, vlanId: 7, instanceId: n.instanceID });
+  await engine.disassociate(b.associationId);
+  const tokens = (action: string) => sent.filter((x) => x.action === action).map((x) => x.token);
+  const creates = tokens('CreateNetworkInterface');
+  assert.equal(creates.length, 3, 'trunk create, branch create, its retry');
+  assert.equal(creates[1], creates[2], 'the retried branch create reuses its token');
+  assert.notEqual(creates[0], creates[1], 'different requests, different tokens');
+  assert.deepEqual(tokens('AssociateTrunkInterface'), [clientTokenFor('associate', b.eni.id, trunk.id, 7), clientTokenFor('associate', b.eni.id, trunk.id, 7)]);
+  assert.deepEqual(tokens('DisassociateTrunkInterface'), [clientTokenFor('disassociate', b.associationId), clientTokenFor('disassociate', b.associationId)]);
+  assert.ok(clientTokenFor('associate', b.eni.id, trunk.id, 7).length <= 64);
 });

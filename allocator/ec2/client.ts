@@ -7,7 +7,7 @@
 //   * subnets per VPC+zone for a short TTL, decremented locally after our own allocations;
 //   * instance limits (DescribeInstanceTypes) in node-cache for the process lifetime, falling back
 //     to the shared limits table when EC2 cannot answer.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   AssignPrivateIpAddressesCommand, AssociateTrunkInterfaceCommand, AttachNetworkInterfaceCommand, CreateNetworkInterfaceCommand,
   DeleteNetworkInterfaceCommand, DescribeInstanceTypesCommand, DescribeNetworkInterfacesCommand, DescribeSubnetsCommand,
@@ -43,6 +43,20 @@ export interface Ec2ApiOptions {
   describeBatch?: number;
   /** Coalesced describes in flight at once (default 4). */
   describeConcurrency?: number;
+  /**
+   * EC2 is eventually consistent: for this long after we created an ENI, attachment or trunk
+   * association, a NotFound for it means "not visible yet", so the call is retried with back-off
+   * instead of being taken as "gone" (clock ms, default 20 s).
+   */
+  consistencyWindowMs?: number;
+}
+
+/**
+ * A ClientToken that is the same for every attempt of one logical request (EC2 allows 64 ASCII
+ * characters): a retry after a lost response then returns the first result instead of acting twice.
+ */
+export function clientTokenFor(...parts: (string | number)[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 48);
 }
 
 export interface CallOpts { priority?: Priority }
@@ -99,6 +113,9 @@ export class Ec2Api {
   private readonly subnetInflight = new Map<string, Promise<SubnetInfo[]>>();
 
   private readonly limitsCache = new NodeCache({ stdTTL: 0, checkperiod: 0, useClones: false });
+  private readonly consistencyWindowMs: number;
+  /** IDs (ENI, attachment, association) we created, with when: NotFound on them is retried for a while. */
+  private readonly created = new Map<string, number>();
   private readonly limitsInflight = new Map<string, Promise<Limits>>();
 
   constructor(private readonly o: Ec2ApiOptions) {
@@ -111,6 +128,7 @@ export class Ec2Api {
     this.maxThrottleRetries = o.maxThrottleRetries ?? 8;
     this.batchSize = o.describeBatch ?? 100;
     this.concurrency = o.describeConcurrency ?? 4;
+    this.consistencyWindowMs = o.consistencyWindowMs ?? 20_000;
     if (o.registry) {
       this.calls = new Counter({
         name: 'eni_ipam_ec2_api_calls_total', help: 'EC2 API calls by action and outcome (ok or the error kind)',
@@ -126,6 +144,7 @@ export class Ec2Api {
    */
   private async call<T>(action: string, priority: Priority, ref: ResourceRef, fn: () => Promise<T>, o: { unfiltered?: boolean; read?: boolean; idempotent?: boolean } = {}): Promise<T> {
     let transient = 0;
+    let notVisible = 0;
     for (let attempt = 0; ; attempt++) {
       const done = await this.limiter.acquire(action, priority, { unfiltered: o.unfiltered });
       try {
@@ -148,9 +167,38 @@ export class Ec2Api {
           await this.clock.sleep(200 * 2 ** transient);
           continue;
         }
+        if (err.kind === 'notfound') {
+          // A resource we just created may not be visible yet: NotFound then means "wait", not "gone".
+          const wait = this.consistencyWait(ref, notVisible);
+          if (wait !== undefined) {
+            notVisible++;
+            this.log?.info({ action, ...ref, waitMs: wait, attempt: notVisible }, 'EC2 does not see a resource we just created yet; retrying');
+            await this.clock.sleep(wait);
+            continue;
+          }
+        }
         throw err;
       }
     }
+  }
+
+  /** Records an ID we created now (its NotFounds are retried within the consistency window). */
+  private noteCreated(id: string | undefined): void {
+    if (!id) return;
+    const now = this.clock.now();
+    this.created.set(id, now);
+    // Keep the map small: anything older than the window is no longer special.
+    if (this.created.size > 1000) for (const [k, at] of this.created) if (now - at > this.consistencyWindowMs) this.created.delete(k);
+  }
+
+  /** Back-off before retrying a NotFound on something created within the window; undefined = give up. */
+  private consistencyWait(ref: ResourceRef, attempt: number): number | undefined {
+    const ids = [ref.eniId, ref.attachmentId, ref.associationId].filter((x): x is string => !!x);
+    const at = Math.max(-Infinity, ...ids.map((id) => this.created.get(id) ?? -Infinity));
+    if (!Number.isFinite(at)) return undefined;
+    const left = at + this.consistencyWindowMs - this.clock.now();
+    if (left <= 0) return undefined;
+    return Math.min(left, 250 * 2 ** Math.min(attempt, 4));
   }
 
   // ---------- reads ----------
@@ -394,6 +442,7 @@ export class Ec2Api {
       })), { idempotent: true });
     if (!r.NetworkInterface?.NetworkInterfaceId) throw new Ec2ApiError('other', 'EmptyResponse', 'CreateNetworkInterface', { subnetId: i.subnetId }, 'no network interface in the response');
     const eni = toEniInfo(r.NetworkInterface);
+    this.noteCreated(eni.id);
     this.noteSubnetUse(i.subnetId, 1 + eni.secondaryIps.length);
     return eni;
   }
@@ -403,6 +452,7 @@ export class Ec2Api {
       const r = await this.call('AttachNetworkInterface', o.priority ?? 'deficit', { eniId, instanceId },
         () => this.ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eniId, InstanceId: instanceId, DeviceIndex: deviceIndex, NetworkCardIndex: 0 })));
       if (!r.AttachmentId) throw new Ec2ApiError('other', 'EmptyResponse', 'AttachNetworkInterface', { eniId, instanceId }, 'no attachment ID in the response');
+      this.noteCreated(r.AttachmentId);
       return r.AttachmentId;
     } finally {
       this.invalidate(instanceId);
@@ -431,21 +481,30 @@ export class Ec2Api {
     try {
       await this.call('DeleteNetworkInterface', o.priority ?? 'release', { eniId, ...ref },
         () => this.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eniId })));
+      this.created.delete(eniId);
     } finally {
       if (ref.instanceId) this.invalidate(ref.instanceId);
     }
   }
 
+  /**
+   * The token is derived from the branch, trunk and VLAN, so every attempt — also after a restart —
+   * is the same request to EC2: a lost response cannot create a second association.
+   */
   async associateTrunk(branchId: string, trunkId: string, vlanId: number, ref: { instanceId?: string } = {}, o: CallOpts = {}): Promise<string> {
+    const token = clientTokenFor('associate', branchId, trunkId, vlanId);
     const r = await this.call('AssociateTrunkInterface', o.priority ?? 'deficit', { eniId: branchId, ...ref },
-      () => this.ec2.send(new AssociateTrunkInterfaceCommand({ BranchInterfaceId: branchId, TrunkInterfaceId: trunkId, VlanId: vlanId, ClientToken: randomUUID() })));
+      () => this.ec2.send(new AssociateTrunkInterfaceCommand({ BranchInterfaceId: branchId, TrunkInterfaceId: trunkId, VlanId: vlanId, ClientToken: token })), { idempotent: true });
     const id = r.InterfaceAssociation?.AssociationId;
     if (!id) throw new Ec2ApiError('other', 'EmptyResponse', 'AssociateTrunkInterface', { eniId: branchId }, 'no association ID in the response');
+    this.noteCreated(id);
     return id;
   }
 
   async disassociateTrunk(associationId: string, o: CallOpts = {}): Promise<void> {
+    const token = clientTokenFor('disassociate', associationId);
     await this.call('DisassociateTrunkInterface', o.priority ?? 'release', { associationId },
-      () => this.ec2.send(new DisassociateTrunkInterfaceCommand({ AssociationId: associationId, ClientToken: randomUUID() })));
+      () => this.ec2.send(new DisassociateTrunkInterfaceCommand({ AssociationId: associationId, ClientToken: token })), { idempotent: true });
+    this.created.delete(associationId);
   }
 }

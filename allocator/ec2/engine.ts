@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
-import { OWNER_VALUE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../../lib/keys.ts';
+import { OWNER_VALUE, TAG_AWS_NODE_NO_MANAGE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../../lib/keys.ts';
 import { isOurs, isTrunk } from '../../lib/enipool/eni.ts';
 import type { Ec2Api } from './client.ts';
 import { CREATE_ENI_CALLS, freeDeviceIndex, planGrow, podEnis, type GrowOp } from './enis.ts';
@@ -108,7 +108,8 @@ export class Ec2Engine {
 
   /** Tags every ENI we create carries (leak collection keys on cluster + owner). */
   ourTags(instanceId?: string): Record<string, string> {
-    const t: Record<string, string> = { [TAG_CLUSTER]: this.o.clusterName, [TAG_OWNER]: OWNER_VALUE };
+    // no_manage keeps an aws-node left running on the node from adopting the ENI and handing out its IPs.
+    const t: Record<string, string> = { [TAG_CLUSTER]: this.o.clusterName, [TAG_OWNER]: OWNER_VALUE, [TAG_AWS_NODE_NO_MANAGE]: 'true' };
     if (instanceId) t[TAG_INSTANCE] = instanceId;
     return t;
   }
@@ -206,7 +207,7 @@ export class Ec2Engine {
             else enis = enis.map((e) => (e.id === a.eniId ? { ...e, secondaryIps: [...e.secondaryIps, ...a.ips] } : e));
           } catch (e) {
             if (this.isCrash(e)) throw e;
-            if (isKind(e, 'subnet-exhausted')) {
+            if (isKind(e, 'subnet-exhausted') || (isKind(e, 'invalid-parameter') && await this.subnetShort(node, op.subnetId, op.count, priority))) {
               const sid = op.subnetId;
               this.coolOff.mark(sid, this.clock.now());
               exclude.add(sid);
@@ -282,9 +283,12 @@ export class Ec2Engine {
           attachmentId = await this.api.attachEni(eni.id, instanceId, deviceIndex, { priority });
           break;
         } catch (e) {
-          if (!isKind(e, 'device-index-conflict') || attempt >= this.attachRetries) throw e;
-          skip.add(deviceIndex);
+          if (attempt >= this.attachRetries || !isKind(e, 'device-index-conflict', 'invalid-parameter')) throw e;
+          // EC2 reports a taken device index as InvalidParameterValue, like other bad input: the
+          // instance's current ENIs say which it was.
           const fresh = await this.api.instanceEnis(instanceId, { priority, maxAgeMs: 0 });
+          if (isKind(e, 'invalid-parameter') && !fresh.some((x) => x.id !== eni.id && x.attachment && x.attachment.status !== 'detached' && x.attachment.deviceIndex === deviceIndex)) throw e;
+          skip.add(deviceIndex);
           deviceIndex = freeDeviceIndex(fresh, i.firstInterfaceIndex, skip);
           this.log?.info({ instanceId, eniId: eni.id, deviceIndex }, 'device index taken; attaching at the next free one');
         }
@@ -305,6 +309,13 @@ export class Ec2Engine {
       if (res) res.mutatingCalls += calls;
       throw e;
     }
+  }
+
+  /** Whether a fresh DescribeSubnets shows fewer than `count` free addresses in the subnet. */
+  private async subnetShort(node: NodeRef, subnetId: string, count: number, priority: Priority): Promise<boolean> {
+    this.api.invalidateSubnets();
+    const s = (await this.api.subnets(node.vpcID, node.zone, { priority, maxAgeMs: 0 })).find((x) => x.id === subnetId);
+    return !!s && s.available < count;
   }
 
   /** Polls DescribeNetworkInterfaces for one ENI until `ok` (undefined = ENI gone). */
@@ -374,7 +385,8 @@ export class Ec2Engine {
       return { released: ips, eniGone: false };
     } catch (e) {
       if (isKind(e, 'notfound')) return { released: ips, eniGone: true };
-      if (e instanceof Ec2ApiError && /not assigned/i.test(e.message)) {
+      // InvalidParameterValue: typically some address is no longer on the ENI; re-read and retry the rest.
+      if (isKind(e, 'invalid-parameter')) {
         const cur = await this.api.getEni(eniId, { priority });
         if (!cur) return { released: ips, eniGone: true };
         const still = ips.filter((ip) => cur.secondaryIps.includes(ip));

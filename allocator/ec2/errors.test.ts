@@ -2,25 +2,31 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classify, Ec2ApiError, toEc2Error } from './errors.ts';
 
-test('classify table', () => {
-  const rows: [string, string, number | undefined, string][] = [
-    ['RequestLimitExceeded', 'Request limit exceeded.', 503, 'throttle'],
-    ['InsufficientFreeAddressesInSubnet', '', 400, 'subnet-exhausted'],
-    ['InsufficientCidrBlocks', '', 400, 'subnet-exhausted'],
-    ['InvalidParameterValue', "There aren't sufficient free Ipv4 addresses or prefixes", 400, 'subnet-exhausted'],
-    ['PrivateIpAddressLimitExceeded', '', 400, 'limit'],
-    ['AttachmentLimitExceeded', 'Interface count 4 exceeds the limit for m5.large', 400, 'limit'],
-    ['InvalidNetworkInterfaceID.NotFound', '', 400, 'notfound'],
-    ['InvalidAssociationID.NotFound', '', 400, 'notfound'],
-    ['UnauthorizedOperation', 'You are not authorized', 403, 'unauthorized'],
-    ['InvalidParameterValue', "Instance 'i-1' already has an interface attached at device index '1'.", 400, 'device-index-conflict'],
-    ['InvalidParameterValue', "Network interface 'eni-1' is currently in use.", 400, 'in-use'],
-    ['IncorrectInstanceState', '', 400, 'incorrect-state'],
-    ['InternalError', '', 500, 'transient'],
-    ['SomethingNew', '', 502, 'transient'],
-    ['InvalidParameterValue', 'bad value', 400, 'other'],
+test('classify table: by code (and action for InvalidParameterValue), never by message', () => {
+  const rows: [string, number | undefined, string | undefined, string][] = [
+    ['RequestLimitExceeded', 503, undefined, 'throttle'],
+    ['InsufficientFreeAddressesInSubnet', 400, undefined, 'subnet-exhausted'],
+    ['InsufficientCidrBlocks', 400, undefined, 'subnet-exhausted'],
+    ['PrivateIpAddressLimitExceeded', 400, undefined, 'limit'],
+    ['AttachmentLimitExceeded', 400, undefined, 'limit'],
+    ['InvalidNetworkInterfaceID.NotFound', 400, undefined, 'notfound'],
+    ['InvalidAssociationID.NotFound', 400, undefined, 'notfound'],
+    ['UnauthorizedOperation', 403, undefined, 'unauthorized'],
+    ['InvalidNetworkInterface.InUse', 400, 'DeleteNetworkInterface', 'in-use'],
+    ['InvalidParameterValue', 400, 'DeleteNetworkInterface', 'in-use'],
+    ['InvalidParameterValue', 400, 'AttachNetworkInterface', 'invalid-parameter'],
+    ['InvalidParameterValue', 400, 'AssignPrivateIpAddresses', 'invalid-parameter'],
+    ['InvalidParameterValue', 400, undefined, 'invalid-parameter'],
+    ['IncorrectInstanceState', 400, undefined, 'incorrect-state'],
+    ['InternalError', 500, undefined, 'transient'],
+    ['SomethingNew', 502, undefined, 'transient'],
+    ['SomethingNew', 400, undefined, 'other'],
   ];
-  for (const [code, msg, status, kind] of rows) assert.equal(classify(code, msg, status), kind, `${code} ${msg}`);
+  for (const [code, status, action, kind] of rows) assert.equal(classify(code, status, action), kind, `${code} ${action ?? ''}`);
+  // The same code with any message classifies the same.
+  for (const msg of ["There aren't sufficient free Ipv4 addresses", "already has an interface attached at device index '1'", 'is currently in use', 'limit reached']) {
+    assert.equal(toEc2Error(Object.assign(new Error(msg), { name: 'InvalidParameterValue' }), 'AssignPrivateIpAddresses', {}).kind, 'invalid-parameter', msg);
+  }
 });
 
 test('toEc2Error names the action and the resource', () => {

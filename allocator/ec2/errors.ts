@@ -10,6 +10,7 @@ export type Ec2ErrorKind =
   | 'device-index-conflict' // something is already attached at that device index
   | 'in-use'                // the ENI is attached or busy (e.g. delete before detach finished)
   | 'incorrect-state'       // instance not running, trunk not attached yet, …
+  | 'invalid-parameter'     // InvalidParameterValue: EC2 overloads it, so the caller checks state to learn more
   | 'transient'             // 5xx / network: safe to retry reads
   | 'other';
 
@@ -34,21 +35,22 @@ function describeRef(r: ResourceRef): string {
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
-/** The kind of an EC2 error code (+ message, since EC2 overloads InvalidParameterValue). */
-export function classify(code: string, message = '', httpStatus?: number): Ec2ErrorKind {
+/**
+ * The kind of an EC2 error, from its code (and the action for the one overloaded code), never from
+ * message text, which EC2 does not promise to keep. InvalidParameterValue covers a subnet without
+ * addresses, a taken device index and a busy ENI alike; only DeleteNetworkInterface gives it one
+ * meaning (the ENI is still attached). Elsewhere it stays 'invalid-parameter' and the caller
+ * re-reads state (the instance's device indexes, the subnet's free count) to decide.
+ */
+export function classify(code: string, httpStatus?: number, action?: string): Ec2ErrorKind {
   if (code === 'RequestLimitExceeded' || code === 'Throttling' || code === 'ThrottlingException') return 'throttle';
   if (code === 'InsufficientFreeAddressesInSubnet' || code === 'InsufficientCidrBlocks') return 'subnet-exhausted';
   if (code === 'UnauthorizedOperation' || code === 'AuthFailure') return 'unauthorized';
   if (code.endsWith('.NotFound')) return 'notfound';
   if (code === 'PrivateIpAddressLimitExceeded' || code === 'AttachmentLimitExceeded' || code === 'NetworkInterfaceLimitExceeded') return 'limit';
   if (code === 'IncorrectState' || code === 'IncorrectInstanceState') return 'incorrect-state';
-  if (code === 'InvalidParameterValue') {
-    if (/sufficient free (ipv4 )?addresses|enough free (addresses|cidr)/i.test(message)) return 'subnet-exhausted';
-    if (/attached at device index|device index .* in use/i.test(message)) return 'device-index-conflict';
-    if (/currently in use|is in use/i.test(message)) return 'in-use';
-    if (/limit reached|exceeds the limit/i.test(message)) return 'limit';
-    return 'other';
-  }
+  if (code === 'InvalidNetworkInterface.InUse') return 'in-use';
+  if (code === 'InvalidParameterValue') return action === 'DeleteNetworkInterface' ? 'in-use' : 'invalid-parameter';
   if (code === 'InternalError' || code === 'InternalFailure' || code === 'Unavailable' || code === 'ServiceUnavailable') return 'transient';
   if (httpStatus !== undefined && httpStatus >= 500) return 'transient';
   return 'other';
@@ -63,7 +65,7 @@ export function toEc2Error(e: unknown, action: string, resource: ResourceRef): E
   const code = err?.Code ?? (err?.name && err.name !== 'Error' ? err.name : undefined) ?? err?.code ?? 'UnknownError';
   const message = err?.message ?? String(e);
   const status = err?.$metadata?.httpStatusCode;
-  const kind = NETWORK_CODES.has(code) || (err?.code !== undefined && NETWORK_CODES.has(err.code)) ? 'transient' : classify(code, message, status);
+  const kind = NETWORK_CODES.has(code) || (err?.code !== undefined && NETWORK_CODES.has(err.code)) ? 'transient' : classify(code, status, action);
   return new Ec2ApiError(kind, code, action, resource, message, { cause: e });
 }
 
