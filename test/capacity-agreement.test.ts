@@ -95,6 +95,7 @@ async function bind(pool: ENIPool, pod: PodLike): Promise<{ allowed: boolean; me
     config: { bindWaitMs: 0, allowUnmanagedNodes: false, maxSecurityGroupsPerENI: 5, ...NEED },
     clock: new ManualClock(T0), logger: silentLogger(),
     getPod: async () => pod,
+    nodeExists: async () => true,
     // As if a SecurityGroupPolicy selected the branch pod (groups are resolved at binding, not read from the pod).
     securityGroups: async () => ({ groups: ['sg-0db'], policies: ['db'] }),
     getPool: async () => current,

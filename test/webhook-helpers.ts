@@ -64,6 +64,8 @@ export async function startWebhookEnv(o: {
 
 /** An ENIPool for `node` with `free` free IPs on ENI device index 1 (created, then status written). */
 export async function createPool(sim: KubeSim, node: string, free: number, extra: Record<string, IPEntry> = {}): Promise<ENIPool> {
+  // The binding webhook reserves only on nodes that exist.
+  if (!sim.store.get('nodes', node)) await sim.store.create('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: node } }, { admit: false });
   const ips: Record<string, IPEntry> = { ...extra };
   for (let i = 0; i < free; i++) ips[`10.0.${1 + Math.floor(i / 200)}.${20 + (i % 200)}`] = { eni: 'eni-0a1', state: 'free', since: '2026-01-01T00:00:00Z' };
   const created = await sim.store.create<ENIPool>('enipools.eni-ipam.io', {

@@ -47,13 +47,14 @@ function mkPool(freeIPs: number): ENIPool {
 }
 
 /** In-memory deps: the pool lives in a variable; reserve applies reserveAll to it as the CAS write would. */
-function memDeps(pool: ENIPool | undefined, pods: Record<string, PodLike>, o: Partial<BindingDeps['config']> & { policies?: SecurityGroupPolicy[] } = {}) {
+function memDeps(pool: ENIPool | undefined, pods: Record<string, PodLike>, o: Partial<BindingDeps['config']> & { policies?: SecurityGroupPolicy[]; extraNodes?: string[] } = {}) {
   const state = { pool, writes: 0, listeners: [] as (() => void)[] };
   const deps: BindingDeps = {
     config: { bindWaitMs: o.bindWaitMs ?? 0, allowUnmanagedNodes: o.allowUnmanagedNodes ?? true, branchResource: 'vpc.amazonaws.com/pod-eni', branchPodsNeedIP: o.branchPodsNeedIP ?? true, maxSecurityGroupsPerENI: o.maxSecurityGroupsPerENI ?? 5 },
     clock: realClock(),
     logger: silentLogger(),
     getPod: async (_ns, name) => pods[name],
+    nodeExists: async (node) => node === NODE || (o.extraNodes ?? []).includes(node),
     securityGroups: async (ns, p) => resolveSecurityGroups({ namespace: ns, labels: p.metadata?.labels ?? {} }, o.policies ?? [], {}),
     getPool: async (node) => (node === NODE ? state.pool : undefined),
     reserve: async (_node, req, opt) => {
@@ -211,4 +212,34 @@ test('security: a Binding\'s own system annotations never reach the pod, on ever
   assert.equal(JSON.parse(reserved['eni-ipam.io/allocation']!).ip, '10.0.1.20', 'ours, not the forged one');
   assert.deepEqual(apply('h', await handleBinding(bindingReview('h', { annotations: forged }), deps)), { 'team/keep': 'y' }, 'hostNetwork');
   assert.deepEqual(apply('p', await handleBinding(bindingReview('p', { annotations: forged, node: 'unmanaged' }), deps)), { 'team/keep': 'y' }, 'unmanaged node');
+});
+
+test('forged-but-valid reviews are checked against live state: only a pending, live pod on an existing node gets a reservation', async () => {
+  const running: PodLike = { ...pod('run', 'ur'), status: { phase: 'Running' } };
+  const done: PodLike = { ...pod('done', 'ud'), status: { phase: 'Succeeded' } };
+  const dying: PodLike = { ...pod('dying', 'uy'), metadata: { name: 'dying', namespace: 'default', uid: 'uy', deletionTimestamp: '2026-01-01T00:00:00Z' } };
+  const pending: PodLike = { ...pod('p', 'up'), status: { phase: 'Pending' } };
+  const { deps, state } = memDeps(mkPool(0), { run: running, done, dying, p: pending }, { bindWaitMs: 0 });
+  for (const [name, re] of [['run', /is Running, not Pending/], ['done', /is Succeeded, not Pending/], ['dying', /is being deleted/]] as const) {
+    const r = await handleBinding(bindingReview(name), deps);
+    assert.equal(r.allowed, false, name);
+    assert.match(r.status!.message, re);
+  }
+  assert.equal(state.writes, 0, 'nothing written, no unmet demand for pods that are not pending');
+  assert.equal(state.pool!.status!.unmetDemand, undefined);
+  // A stale ENIPool whose Node is gone: nothing reserved there.
+  const gone = memDeps(mkPool(1), { p: pending });
+  gone.deps.nodeExists = async () => false;
+  const g = await handleBinding(bindingReview('p'), gone.deps);
+  assert.equal(g.allowed, false);
+  assert.match(g.status!.message, /node ip-10-0-1-5 does not exist/);
+  assert.equal(gone.state.writes, 0);
+});
+
+test('unmet demand is recorded once per pod per window, however often the review is replayed', async () => {
+  const recorded = new Set<string>();
+  const { deps, state } = memDeps(mkPool(0), { p: pod('p', 'up') });
+  deps.mayRecordDemand = (uid) => (recorded.has(uid) ? false : (recorded.add(uid), true));
+  for (let i = 0; i < 20; i++) assert.equal((await handleBinding(bindingReview('p'), deps)).allowed, false);
+  assert.equal(state.pool!.status!.unmetDemand?.ips, 1);
 });

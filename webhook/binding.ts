@@ -35,6 +35,13 @@ export interface BindingDeps {
   /** The node's ENIPool (informer first, GET fallback). */
   getPool(node: string): Promise<ENIPool | undefined>;
   reserve(node: string, req: ReservationRequest, o: { recordDemand: boolean }): Promise<ReserveOutcome>;
+  /** Whether the Node exists (a cache, then the API). */
+  nodeExists(node: string): Promise<boolean>;
+  /**
+   * Whether a shortage for this pod may be recorded as unmet demand now: once per pod per window, so
+   * replaying a review (the real apiserver's retries or a forged caller's) cannot inflate growth.
+   */
+  mayRecordDemand?(podUID: string): boolean;
   /** Resolves when the node's pool changes or after ms (clock time), whichever is first. */
   waitForPoolChange(node: string, ms: number): Promise<void>;
   /** Observes how long a binding waited for a free IP (ms), and how it ended. */
@@ -98,11 +105,22 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
   // Already bound elsewhere: the apiserver rejects this bind itself; reserving would only leak an IP.
   const boundHere = pod.spec?.nodeName === node;
   if (pod.spec?.nodeName && !boundHere) return allowPlain(req.uid, binding);
+  // The review is checked against live state before anything is written, so a review nobody
+  // authenticated (managed control planes cannot present a client certificate) can do no more than
+  // the apiserver's own would: only a pending, unbound, live pod on an existing node gets a reservation.
+  if (pod.metadata?.deletionTimestamp) return deny(req.uid, `pod ${ns}/${name} is being deleted; nothing reserved on node ${node}`, { code: 409, reason: 'Conflict' });
+  if (!boundHere && pod.status?.phase && pod.status.phase !== 'Pending') {
+    return deny(req.uid, `pod ${ns}/${name} is ${pod.status.phase}, not Pending; nothing reserved on node ${node}`, { code: 409, reason: 'Conflict' });
+  }
 
   const pool = await deps.getPool(node);
   if (!pool) {
     if (deps.config.allowUnmanagedNodes) return allowPlain(req.uid, binding);
     return deny(req.uid, `node ${node} has no ENIPool (not managed by eni-ipam); pod ${ns}/${name} cannot get an IP there`);
+  }
+
+  if (!boundHere && !(await deps.nodeExists(node))) {
+    return deny(req.uid, `node ${node} does not exist (its ENIPool is stale); pod ${ns}/${name} cannot get an IP there`, { code: 404, reason: 'NotFound' });
   }
 
   // Security groups are resolved again here, from the policies, never read from the pod: the pod's
@@ -146,7 +164,7 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
   const deadline = started + deps.config.bindWaitMs;
   let first = true;
   for (;;) {
-    const r = await deps.reserve(node, rr, { recordDemand: first });
+    const r = await deps.reserve(node, rr, { recordDemand: first && (deps.mayRecordDemand?.(uid) ?? true) });
     if (r.ok) {
       if (!first) deps.onWait?.(deps.clock.now() - started, 'reserved');
       deps.logger.debug({ pod: `${ns}/${name}`, node, ip: r.ip, existing: r.existing }, 'reserved');

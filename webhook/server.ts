@@ -86,6 +86,8 @@ export interface WebhookOptions {
   binding?: Partial<BindingConfig>;
   /** CAS attempts per reservation batch (default 8). */
   maxCASAttempts?: number;
+  /** A pod's shortage is recorded as unmet demand at most once per this window (clock ms, default 30 s). */
+  demandWindowMs?: number;
 }
 
 export interface Webhook {
@@ -179,7 +181,37 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
     },
   };
 
+  // Node existence, cached briefly: a binding must not cost an extra API call each, and a node that
+  // exists now is not deleted and recreated under the same name within seconds.
+  const nodeSeen = new Map<string, number>();
+  const nodeExists = async (node: string): Promise<boolean> => {
+    const at = nodeSeen.get(node);
+    if (at !== undefined && clock.now() - at < 30_000) return true;
+    try {
+      await clients.core.readNode({ name: node });
+      if (nodeSeen.size > 20_000) nodeSeen.clear();
+      nodeSeen.set(node, clock.now());
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  };
+  // One unmet-demand record per pod per window, however often its review arrives.
+  const demandAt = new Map<string, number>();
+  const demandWindowMs = o.demandWindowMs ?? 30_000;
+  const mayRecordDemand = (podUID: string): boolean => {
+    const now = clock.now();
+    const at = demandAt.get(podUID);
+    if (at !== undefined && now - at < demandWindowMs) return false;
+    if (demandAt.size > 50_000) for (const [k, t] of demandAt) if (now - t >= demandWindowMs) demandAt.delete(k);
+    demandAt.set(podUID, now);
+    return true;
+  };
+
   const bindDeps: BindingDeps = {
+    nodeExists,
+    mayRecordDemand,
     config: bindCfg,
     clock,
     logger,
