@@ -15,6 +15,8 @@ export interface JsonAppOptions {
   registry?: Registry;
   /** /readyz answers 200 only while this returns true (e.g. informers synced). */
   ready?: () => boolean;
+  /** false: routes read their own bodies (the extender streams large ones). Default true. */
+  parseJson?: boolean;
 }
 
 export function createJsonApp(o: JsonAppOptions): Express {
@@ -22,7 +24,7 @@ export function createJsonApp(o: JsonAppOptions): Express {
   app.disable('x-powered-by');
   // Parse JSON regardless of the declared content type: kube-scheduler and the apiserver send
   // application/json, but a missing header must still get a useful validation error, not an empty body.
-  app.use(express.json({ limit: o.bodyLimit, type: () => true, strict: false }));
+  if (o.parseJson !== false) app.use(express.json({ limit: o.bodyLimit, type: () => true, strict: false }));
   app.get('/healthz', (_req, res) => { res.type('text/plain').send('ok'); });
   app.get('/readyz', (_req, res) => {
     const ok = o.ready ? o.ready() : true;

@@ -45,8 +45,9 @@ export interface Ec2ApiOptions {
   describeConcurrency?: number;
   /**
    * EC2 is eventually consistent: for this long after we created an ENI, attachment or trunk
-   * association, a NotFound for it means "not visible yet", so the call is retried with back-off
-   * instead of being taken as "gone" (clock ms, default 20 s).
+   * association, a NotFound for it from a call that expects it to exist (the steps right after a
+   * create, and compensation) means "not visible yet": the call is retried with back-off instead of
+   * being taken as "gone" (clock ms, default 20 s).
    */
   consistencyWindowMs?: number;
 }
@@ -142,7 +143,7 @@ export class Ec2Api {
    * be retried after the limiter's back-off; transient failures (a reset connection, a 5xx) are
    * retried only where repeating is harmless: reads, and mutations made idempotent by a client token.
    */
-  private async call<T>(action: string, priority: Priority, ref: ResourceRef, fn: () => Promise<T>, o: { unfiltered?: boolean; read?: boolean; idempotent?: boolean } = {}): Promise<T> {
+  private async call<T>(action: string, priority: Priority, ref: ResourceRef, fn: () => Promise<T>, o: { unfiltered?: boolean; read?: boolean; idempotent?: boolean; expectExists?: boolean } = {}): Promise<T> {
     let transient = 0;
     let notVisible = 0;
     for (let attempt = 0; ; attempt++) {
@@ -167,7 +168,7 @@ export class Ec2Api {
           await this.clock.sleep(200 * 2 ** transient);
           continue;
         }
-        if (err.kind === 'notfound') {
+        if (err.kind === 'notfound' && o.expectExists) {
           // A resource we just created may not be visible yet: NotFound then means "wait", not "gone".
           const wait = this.consistencyWait(ref, notVisible);
           if (wait !== undefined) {
@@ -298,11 +299,14 @@ export class Ec2Api {
     return this.describePages(filters, o.priority ?? 'gc', {});
   }
 
-  /** One ENI by ID, uncached; undefined when EC2 says it does not exist. */
-  async getEni(eniId: string, o: CallOpts = {}): Promise<EniInfo | undefined> {
+  /**
+   * One ENI by ID, uncached; undefined when EC2 says it does not exist. `expectExists`: we know it
+   * exists (we just created it), so a NotFound within the consistency window is retried.
+   */
+  async getEni(eniId: string, o: CallOpts & { expectExists?: boolean } = {}): Promise<EniInfo | undefined> {
     try {
       const r = await this.call('DescribeNetworkInterfaces', o.priority ?? 'deficit', { eniId },
-        () => this.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] })), { read: true });
+        () => this.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] })), { read: true, expectExists: o.expectExists });
       const n = r.NetworkInterfaces?.[0];
       return n ? toEniInfo(n) : undefined;
     } catch (e) {
@@ -450,7 +454,7 @@ export class Ec2Api {
   async attachEni(eniId: string, instanceId: string, deviceIndex: number, o: CallOpts = {}): Promise<string> {
     try {
       const r = await this.call('AttachNetworkInterface', o.priority ?? 'deficit', { eniId, instanceId },
-        () => this.ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eniId, InstanceId: instanceId, DeviceIndex: deviceIndex, NetworkCardIndex: 0 })));
+        () => this.ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eniId, InstanceId: instanceId, DeviceIndex: deviceIndex, NetworkCardIndex: 0 })), { expectExists: true });
       if (!r.AttachmentId) throw new Ec2ApiError('other', 'EmptyResponse', 'AttachNetworkInterface', { eniId, instanceId }, 'no attachment ID in the response');
       this.noteCreated(r.AttachmentId);
       return r.AttachmentId;
@@ -462,7 +466,7 @@ export class Ec2Api {
   async setDeleteOnTermination(eniId: string, attachmentId: string, ref: { instanceId?: string }, o: CallOpts = {}): Promise<void> {
     try {
       await this.call('ModifyNetworkInterfaceAttribute', o.priority ?? 'deficit', { eniId, attachmentId, ...ref },
-        () => this.ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Attachment: { AttachmentId: attachmentId, DeleteOnTermination: true } })));
+        () => this.ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Attachment: { AttachmentId: attachmentId, DeleteOnTermination: true } })), { expectExists: true });
     } finally {
       if (ref.instanceId) this.invalidate(ref.instanceId);
     }
@@ -477,10 +481,10 @@ export class Ec2Api {
     }
   }
 
-  async deleteEni(eniId: string, ref: { instanceId?: string } = {}, o: CallOpts = {}): Promise<void> {
+  async deleteEni(eniId: string, ref: { instanceId?: string } = {}, o: CallOpts & { expectExists?: boolean } = {}): Promise<void> {
     try {
       await this.call('DeleteNetworkInterface', o.priority ?? 'release', { eniId, ...ref },
-        () => this.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eniId })));
+        () => this.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eniId })), { expectExists: o.expectExists });
       this.created.delete(eniId);
     } finally {
       if (ref.instanceId) this.invalidate(ref.instanceId);
@@ -494,7 +498,7 @@ export class Ec2Api {
   async associateTrunk(branchId: string, trunkId: string, vlanId: number, ref: { instanceId?: string } = {}, o: CallOpts = {}): Promise<string> {
     const token = clientTokenFor('associate', branchId, trunkId, vlanId);
     const r = await this.call('AssociateTrunkInterface', o.priority ?? 'deficit', { eniId: branchId, ...ref },
-      () => this.ec2.send(new AssociateTrunkInterfaceCommand({ BranchInterfaceId: branchId, TrunkInterfaceId: trunkId, VlanId: vlanId, ClientToken: token })), { idempotent: true });
+      () => this.ec2.send(new AssociateTrunkInterfaceCommand({ BranchInterfaceId: branchId, TrunkInterfaceId: trunkId, VlanId: vlanId, ClientToken: token })), { idempotent: true, expectExists: true });
     const id = r.InterfaceAssociation?.AssociationId;
     if (!id) throw new Ec2ApiError('other', 'EmptyResponse', 'AssociateTrunkInterface', { eniId: branchId }, 'no association ID in the response');
     this.noteCreated(id);

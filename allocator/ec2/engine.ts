@@ -337,7 +337,8 @@ export class Ec2Engine {
     const onStep = o.onStep;
     let calls = 0;
     try {
-      const cur = await this.api.getEni(eniId, { priority });
+      // Compensating a create we just made: EC2 may not show the ENI yet, but it exists.
+      const cur = await this.api.getEni(eniId, { priority, expectExists: o.compensating });
       if (!cur) return calls;
       const att = cur.attachment;
       if (att && att.status !== 'detached') {
@@ -356,7 +357,7 @@ export class Ec2Engine {
       await this.step(onStep, 'delete', { eniId });
       calls++;
       try {
-        await this.api.deleteEni(eniId, { instanceId }, { priority });
+        await this.api.deleteEni(eniId, { instanceId }, { priority, expectExists: o.compensating });
       } catch (e) {
         if (!isKind(e, 'notfound')) throw e;
       }
@@ -459,10 +460,10 @@ export class Ec2Engine {
   }
 
   /** Deletes a (disassociated) branch ENI; NotFound = already gone. */
-  async deleteBranch(branchId: string, opts: StepOptions = {}): Promise<void> {
+  async deleteBranch(branchId: string, opts: StepOptions & { compensating?: boolean } = {}): Promise<void> {
     await this.step(opts.onStep, 'delete-branch', { branchId });
     try {
-      await this.api.deleteEni(branchId, {}, { priority: opts.priority ?? 'release' });
+      await this.api.deleteEni(branchId, {}, { priority: opts.priority ?? 'release', expectExists: opts.compensating });
     } catch (e) {
       if (!isKind(e, 'notfound')) throw e;
     }
@@ -476,7 +477,7 @@ export class Ec2Engine {
       return { eni: { ...eni, status: 'in-use', interfaceType: 'branch' }, associationId, vlanId: i.vlanId };
     } catch (e) {
       if (this.isCrash(e)) throw e;
-      try { await this.deleteBranch(eni.id, { priority: opts.priority }); } catch (d) {
+      try { await this.deleteBranch(eni.id, { priority: opts.priority, compensating: true }); } catch (d) {
         this.log?.error({ eniId: eni.id, err: (d as Error).message }, 'could not delete branch ENI after a failed association; the leak collector will retry');
       }
       throw e;
