@@ -19,6 +19,7 @@ export const SPEC = {
     ...SERVE_FLAGS(8080),
     prefix: { kind: 'string', metavar: 'PATH', default: DEFAULT_EXTENDER_CONFIG.prefix, help: "path prefix of the verbs, e.g. /scheduler ('' = none)" },
     ...TLS_FLAGS,
+    'client-ca-file': { kind: 'string', metavar: 'FILE', help: "with HTTPS: require a client certificate signed by this CA (the scheduler's); callers without one are refused at the TLS handshake" },
     ...KUBE_FLAGS,
     'no-pool-policy': { kind: 'string', choices: ['pass', 'fail'], default: DEFAULT_EXTENDER_CONFIG.noPoolPolicy, help: 'verdict for nodes without an ENIPool' },
     ...BRANCH_FLAGS(DEFAULT_EXTENDER_CONFIG.branchResource, DEFAULT_EXTENDER_CONFIG.branchPodsNeedIP),
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const f = parsed.values;
   if (!!f['tls-cert-file'] !== !!f['tls-key-file']) return usageError(SPEC, '--tls-cert-file and --tls-key-file go together');
+  if (f['client-ca-file'] && !f['tls-cert-file']) return usageError(SPEC, '--client-ca-file needs --tls-cert-file and --tls-key-file (mutual TLS)');
 
   const clock = realClock();
   const logger = createLogger({ name: 'extender', clock, level: f['log-level'] });
@@ -47,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     limitsTable: loadLimitsTable(),
     host: f.host,
     port: f.port,
-    tls: certFile && keyFile ? { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') } : undefined,
+    tls: certFile && keyFile ? { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), clientCA: f['client-ca-file'] ? readFileSync(f['client-ca-file'], 'utf8') : undefined } : undefined,
     config: {
       prefix: f.prefix,
       noPoolPolicy: f['no-pool-policy'] as NoPoolPolicy,

@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../lib/clock.ts';
 import { ENIPoolClient } from '../lib/enipool/client.ts';
 import { ENIPOOL_PLURAL, GROUP, VERSION, type ENIPool } from '../lib/enipool/types.ts';
-import { listen } from '../lib/http.ts';
+import { clientAuth, listen } from '../lib/http.ts';
 import { startInformer, type ResilientInformer } from '../lib/kube/informer.ts';
 import type { LimitsTable } from '../lib/limits.ts';
 import type { Logger } from '../lib/log.ts';
@@ -25,7 +25,8 @@ export interface StartExtenderOptions {
   limitsTable?: LimitsTable;
   host?: string;
   port?: number;
-  tls?: { cert: string; key: string };
+  /** HTTPS with this pair; with clientCA, callers must present a certificate it signed (mutual TLS). */
+  tls?: { cert: string; key: string; clientCA?: string };
   config?: Partial<ExtenderConfig>;
 }
 
@@ -73,7 +74,7 @@ export async function startExtender(o: StartExtenderOptions): Promise<RunningExt
     informer = w.informer;
   }
   const app = createExtenderApp({ index, config, logger: o.logger, registry: o.registry });
-  const srv = await listen(app, { host: o.host, port: o.port, tls: o.tls });
+  const srv = await listen(app, { host: o.host, port: o.port, tls: o.tls ? { cert: o.tls.cert, key: o.tls.key, ...clientAuth(o.tls.clientCA) } : undefined });
   o.logger.info({ url: srv.url, prefix: config.prefix, noPoolPolicy: config.noPoolPolicy }, 'extender listening');
   return {
     url: srv.url,

@@ -141,3 +141,25 @@ export async function writeCertFiles(dir: string, files: CertFiles): Promise<Rec
   }
   return out;
 }
+
+/** A client certificate (extKeyUsage clientAuth) for mutual TLS, e.g. kube-scheduler → extender. */
+export function makeClientCert(ca: CertPair, opts: { commonName: string; days?: number; notBefore?: number }): CertPair {
+  const caCert = forge.pki.certificateFromPem(ca.certPem);
+  const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
+  const { publicKey, keyPem } = newKeyPair(2048);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = publicKey;
+  cert.serialNumber = serialNumber();
+  validity(cert, opts.notBefore, opts.days ?? 365);
+  cert.setSubject([{ name: 'commonName', value: opts.commonName }]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true },
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+}

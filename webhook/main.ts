@@ -21,6 +21,7 @@ export const SPEC = {
   flags: {
     ...SERVE_FLAGS(9443),
     ...TLS_FLAGS,
+    'client-ca-file': { kind: 'string', metavar: 'FILE', help: "require a client certificate signed by this CA (the apiserver's, from its admission kubeconfig); callers without one are refused at the TLS handshake" },
     ...KUBE_FLAGS,
     'bind-wait': { kind: 'duration', min: 0, default: 5000, help: 'wait for a free IP before denying a bind (keep below the webhook timeout)' },
     'allow-unmanaged-nodes': { kind: 'boolean', default: true, help: 'bind pods to nodes without an ENIPool without a reservation' },
@@ -75,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     kubeConfig: loadKubeConfig({ kubeconfig: v.kubeconfig, server: v.server, insecure: v['insecure-skip-tls-verify'] }),
     clock, logger, registry,
     tls: { certFile: v['tls-cert-file'], keyFile: v['tls-key-file'] },
+    clientCA: v['client-ca-file'] ? await readFile(v['client-ca-file'], 'utf8') : undefined,
     port: v.port,
     host: v.host,
     certPollMs: v['cert-poll'],

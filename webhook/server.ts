@@ -5,7 +5,7 @@ import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Namespace, V
 import type { Registry } from 'prom-client';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/log.ts';
-import { createJsonApp, jsonErrorHandler, listen, validationMessage, type Listening } from '../lib/http.ts';
+import { clientAuth, TLS_SERVER_DEFAULTS, createJsonApp, jsonErrorHandler, listen, validationMessage, type Listening } from '../lib/http.ts';
 import { makeClients } from '../lib/kube/clients.ts';
 import { isNotFound } from '../lib/kube/errors.ts';
 import { startInformer, errText, type ResilientInformer } from '../lib/kube/informer.ts';
@@ -77,6 +77,11 @@ export interface WebhookOptions {
   registry?: Registry;
   /** PEM files (reloaded when they change) or PEM strings. */
   tls: { certFile: string; keyFile: string } | { cert: string; key: string };
+  /**
+   * PEM CA of the apiserver's client certificate: when set, callers without one it signed are
+   * refused at the TLS handshake (self-managed control planes: the admission kubeconfig).
+   */
+  clientCA?: string;
   port?: number;
   host?: string;
   /** How often cert files are checked for changes (clock ms; default 10 s). */
@@ -243,12 +248,13 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   let srv: Listening | undefined;
   try {
     pair = 'certFile' in o.tls ? await readPemPair(o.tls) : { cert: o.tls.cert, key: o.tls.key };
-    srv = await listen(app, { host: o.host, port: o.port, tls: { cert: pair.cert, key: pair.key } });
+    srv = await listen(app, { host: o.host, port: o.port, tls: { cert: pair.cert, key: pair.key, ...clientAuth(o.clientCA) } });
     const server = srv.server as import('node:https').Server;
     if ('certFile' in o.tls) {
       watcher = await watchCertFiles({
         ...o.tls, clock, logger, intervalMs: o.certPollMs ?? 10_000,
-        onChange: (p) => { server.setSecureContext({ cert: p.cert, key: p.key }); metrics.certReloads.inc(); },
+        // The new context keeps the TLS policy and the client CA: setSecureContext replaces it whole.
+        onChange: (p) => { server.setSecureContext({ minVersion: TLS_SERVER_DEFAULTS.minVersion, ciphers: TLS_SERVER_DEFAULTS.ciphers, cert: p.cert, key: p.key, ...(o.clientCA ? { ca: o.clientCA } : {}) }); metrics.certReloads.inc(); },
       });
     }
   } catch (err) {
