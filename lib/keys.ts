@@ -39,6 +39,13 @@ export const LABEL_ZONE = 'topology.kubernetes.io/zone';
 export const LABEL_ZONE_BETA = 'failure-domain.beta.kubernetes.io/zone';
 /** Label on each ENIPool: its node's instance type (select pools by type). */
 export const LABEL_POOL_INSTANCE_TYPE = 'eni-ipam.io/instance-type';
+/**
+ * Node labels the allocator keeps equal to the extender's verdict for one more pod needing an IP / a
+ * branch ENI ("true"/"false"). A flip is a Node label update, a cluster event kube-scheduler reacts to:
+ * it moves pods the extender rejected back into its active queue (an ENIPool change is not such an event).
+ */
+export const LABEL_IP_AVAILABLE = 'eni-ipam.io/ip-available';
+export const LABEL_BRANCH_AVAILABLE = 'eni-ipam.io/branch-available';
 
 // ---------- finalizers ----------
 /** On each ENIPool: the allocator deletes the node's ENIs before the pool may go. */

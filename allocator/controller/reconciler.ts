@@ -26,6 +26,7 @@ import type { AllocatorMetrics } from '../metrics.ts';
 import { applyGrow, consumeDemand, decide, podENIAnnotation, type Decision } from './decide.ts';
 import type { PodIndex } from './pods.ts';
 import { poolForNode } from './spec.ts';
+import { availabilityLabels, labelChanges } from './availability.ts';
 
 /** Thrown when this replica may no longer act (lease lost, stopped): nothing after it runs. */
 /**
@@ -225,8 +226,24 @@ export class NodeReconciler {
     const annotated = pool!;
     await inParallel([...annotate], BRANCH_CONCURRENCY, (uid) => attempt('annotate', async () => { await this.annotate(annotated, uid); }));
 
+    // 6. Wake kube-scheduler when the node can take pods again (availability.ts).
+    await this.syncAvailability(name, pool!);
+
     if (errors.length) throw errors[0];
     return { requeueAfterMs: decision.requeueAfterMs };
+  }
+
+  /** Mirrors the extender's verdicts into the Node's labels; a failure here only delays a wake-up. */
+  private async syncAvailability(name: string, pool: ENIPool): Promise<void> {
+    const node = this.d.node(name);
+    const labels = labelChanges(node?.metadata?.labels, availabilityLabels(pool));
+    if (!node || !labels) return;
+    if (!this.d.alive()) throw new FencedError('label-node');
+    try {
+      await this.d.core.patchNode({ name, body: { metadata: { labels } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    } catch (e) {
+      this.log().warn({ node: name, labels, err: errText(e) }, 'could not update the node availability labels; kube-scheduler retries rejected pods later');
+    }
   }
 
   private countTransitions(d: Decision): void {

@@ -26,7 +26,8 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* extenders[] of the KubeSchedulerConfiguration, as YAML. */}}
 {{- define "eni-ipam.schedulerExtenders" -}}
-- urlPrefix: http://{{ include "eni-ipam.extenderService" . }}.{{ .Release.Namespace }}.svc:{{ .Values.extender.port }}{{ .Values.extender.prefix }}
+{{- $base := .Values.extender.url | default (printf "http://%s.%s.svc:%v" (include "eni-ipam.extenderService" .) .Release.Namespace .Values.extender.port) | trimSuffix "/" }}
+- urlPrefix: {{ $base }}{{ .Values.extender.prefix }}
   filterVerb: filter
   prioritizeVerb: prioritize
   weight: {{ .Values.schedulerExtender.weight }}
@@ -34,7 +35,7 @@ app.kubernetes.io/component: {{ .component }}
   ignorable: {{ .Values.schedulerExtender.ignorable }}
   httpTimeout: {{ .Values.schedulerExtender.httpTimeout }}
 {{- if .Values.schedulerExtender.branchResource }}
-- urlPrefix: http://{{ include "eni-ipam.extenderService" . }}.{{ .Release.Namespace }}.svc:{{ .Values.extender.port }}{{ .Values.extender.prefix }}/branch
+- urlPrefix: {{ $base }}{{ .Values.extender.prefix }}/branch
   managedResources:
     - name: {{ .Values.schedulerExtender.branchResource }}
       ignoredByScheduler: true
