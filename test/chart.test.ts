@@ -1,17 +1,18 @@
 // The Helm chart (charts/eni-ipam). Always: every template is well-formed YAML once its template
 // actions are replaced by placeholders, every .Values path a template reads exists in values.yaml,
-// every included helper is defined, and the CRDs parse. When a `helm` binary is available (HELM=path
-// or on PATH), also: helm lint, helm template, and the rendered objects checked against the code they
+// every included helper is defined, and the CRDs parse. When a `helm` binary is available (HELM=path,
+// scripts/k8s/build.sh's, or on PATH), also: helm lint, helm template, and the rendered objects checked against the code they
 // configure (the webhook's own MutatingWebhookConfiguration, kube-sim's KubeSchedulerConfiguration
 // parser, the roles' command-line flags).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseSchedulerConfig } from '../sim/kube/scheduler/config.ts';
 import { webhookConfiguration } from '../webhook/manifest.ts';
+import { toolPath } from './tools.ts';
 
 const chartDir = new URL('../charts/eni-ipam/', import.meta.url).pathname;
 const repo = new URL('../', import.meta.url).pathname;
@@ -205,15 +206,9 @@ test('the CRDs parse and belong to eni-ipam.io', () => {
 // ---------------------------------------------------------------------------------------------
 // With a real helm binary.
 
-function findHelm(): string | undefined {
-  const candidates = process.env.HELM ? [process.env.HELM] : (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'helm'));
-  for (const c of candidates) {
-    try { accessSync(c, constants.X_OK); return c; } catch { /* next */ }
-  }
-  return undefined;
-}
-const helm = findHelm();
-const skipHelm = helm ? false : 'no helm binary (set HELM=/path/to/helm or put helm on PATH)';
+// HELM wins, then the helm built by scripts/k8s/build.sh (test/tools.ts).
+const helm = process.env.HELM ?? toolPath('helm');
+const skipHelm = helm ? false : 'no helm binary (run scripts/k8s/build.sh, set HELM=/path/to/helm or put helm on PATH)';
 
 function helmRun(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(helm!, args, { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HELM_CACHE_HOME: '/tmp/eni-ipam-helm', HELM_CONFIG_HOME: '/tmp/eni-ipam-helm', HELM_DATA_HOME: '/tmp/eni-ipam-helm' } });

@@ -100,6 +100,9 @@ build_k8s() {
 }
 
 build_helm
+# On a first build, point bin at this set at once, so helm is usable while the rest compiles
+# (tools are looked up one by one: test/tools.ts).
+[ -e "$CACHE/bin" ] || link_current
 build_etcd
 build_k8s
 

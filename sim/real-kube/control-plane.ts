@@ -40,8 +40,11 @@ export interface ControlPlane {
   tokenKubeconfig(name: string, token: string): string;
   /** kubectl against this cluster as admin. */
   kubectl(args: string[], input?: string): SpawnSyncReturns<string>;
-  /** Starts kube-scheduler with this KubeSchedulerConfiguration (clientConnection is filled in). */
-  startScheduler(config: Record<string, unknown>): Promise<ManagedProcess>;
+  /**
+   * Starts kube-scheduler with this KubeSchedulerConfiguration (clientConnection is filled in), as
+   * system:kube-scheduler unless a kubeconfig (e.g. a ServiceAccount token's) is given.
+   */
+  startScheduler(config: Record<string, unknown>, o?: { kubeconfig?: string }): Promise<ManagedProcess>;
   readonly processes: ManagedProcess[];
   stop(): Promise<void>;
 }
@@ -156,10 +159,13 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         writeFileSync(p, kubeconfigYaml({ server: url, ca: pki.caCert, user: { token } }));
         return p;
       },
-      async startScheduler(config) {
-        const sched = pki.client('scheduler', 'system:kube-scheduler');
-        const kc = join(o.dir, 'scheduler.kubeconfig');
-        writeFileSync(kc, kubeconfigYaml({ server: url, ca: pki.caCert, user: { 'client-certificate': sched.cert, 'client-key': sched.key } }));
+      async startScheduler(config, so = {}) {
+        let kc = so.kubeconfig;
+        if (!kc) {
+          const sched = pki.client('scheduler', 'system:kube-scheduler');
+          kc = join(o.dir, 'scheduler.kubeconfig');
+          writeFileSync(kc, kubeconfigYaml({ server: url, ca: pki.caCert, user: { 'client-certificate': sched.cert, 'client-key': sched.key } }));
+        }
         const cfgPath = join(o.dir, 'scheduler.yaml');
         writeFileSync(cfgPath, stringify({ ...config, clientConnection: { kubeconfig: kc } }));
         const port = await freePort();

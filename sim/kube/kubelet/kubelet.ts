@@ -69,6 +69,7 @@ export function startKubelet(o: KubeletOptions): Kubelet {
     o.network?.tearDown(p);
   };
   const hostIPs = new Map<string, string | undefined>();
+  const finishing = new Set<string>();
   let stopped = false;
 
   const pods = startInformer<V1Pod>({ kubeConfig: o.kubeConfig, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), clock, logger: log });
@@ -92,6 +93,12 @@ export function startKubelet(o: KubeletOptions): Kubelet {
     const node = p.spec?.nodeName;
     if (stopped || !uid || !node || !serves(node)) return;
     const phase = p.status?.phase ?? 'Pending';
+    if (p.metadata?.deletionTimestamp && (p.metadata.deletionGracePeriodSeconds ?? 0) > 0 && !finishing.has(uid)) {
+      // A graceful deletion of a bound pod waits for its kubelet: containers stopped, then a delete with
+      // grace 0 removes the object (kube-sim deletes at once; a real apiserver waits for this).
+      finishing.add(uid);
+      void finishDeletion(p);
+    }
     if (p.metadata?.deletionTimestamp || phase === 'Succeeded' || phase === 'Failed') { untrack(uid); tearDown(uid); return; }
     if (tracked.has(uid)) return;
     if (phase === 'Pending') {
@@ -104,6 +111,18 @@ export function startKubelet(o: KubeletOptions): Kubelet {
     const startedAt = p.status?.startTime ? new Date(p.status.startTime).getTime() : clock.now();
     const left = Math.max(0, startedAt + d - clock.now());
     tracked.set(uid, { step: 'complete', timer: clock.setTimeout(() => { void step(p, 'complete', 1); }, left) });
+  }
+
+  async function finishDeletion(p: V1Pod): Promise<void> {
+    const uid = p.metadata!.uid!;
+    try {
+      await core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: p.metadata!.namespace ?? 'default', gracePeriodSeconds: 0, body: { preconditions: { uid } } });
+      stats.deleted++;
+    } catch (err) {
+      if (!isNotFound(err)) { stats.errors++; log.warn({ pod: keyOf(p), err: bodyMessage(err) }, 'finishing a graceful deletion failed'); }
+    } finally {
+      finishing.delete(uid);
+    }
   }
 
   async function hostIPOf(node: string): Promise<string | undefined> {
