@@ -12,6 +12,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { KubeConfig } from '@kubernetes/client-node';
+import type { Clock } from '../../lib/clock.ts';
 import { stringify } from 'yaml';
 import { makePki, type Pki } from './pki.ts';
 import { freePort, startProcess, waitUntil, type ManagedProcess } from './processes.ts';
@@ -22,6 +23,8 @@ export interface ControlPlaneOptions {
   /** Working directory: pki, etcd data, kubeconfigs, logs. */
   dir: string;
   tool: ToolResolver;
+  /** Real time: the processes run on it (a faster clock would only shorten the start timeouts). */
+  clock: Clock;
   /** Run kube-controller-manager (Deployments, ReplicaSets, Jobs, garbage collection). */
   controllerManager?: boolean;
   /** Seconds to wait for each component to be ready (default 90: a busy 2-core machine). */
@@ -104,18 +107,18 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     const etcd = startProcess({
-      name: 'etcd', bin: need(o.tool, 'etcd'), logPath: join(logs, 'etcd.log'),
+      clock: o.clock, name: 'etcd', bin: need(o.tool, 'etcd'), logPath: join(logs, 'etcd.log'),
       args: [`--name=e2e`, `--data-dir=${join(o.dir, 'etcd')}`, `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
         `--listen-peer-urls=http://127.0.0.1:${peerPort}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
         `--initial-cluster=e2e=http://127.0.0.1:${peerPort}`, '--unsafe-no-fsync=true', '--log-level=warn'],
     });
     processes.push(etcd);
-    await waitUntil('etcd /health', async () => ((await httpStatus(`${etcdUrl}/health`)) === 200 ? true : undefined), { timeoutMs, died: etcd });
+    await waitUntil('etcd /health', async () => ((await httpStatus(`${etcdUrl}/health`)) === 200 ? true : undefined), { clock: o.clock, timeoutMs, died: etcd });
 
     const serving = pki.serving('apiserver');
     const url = `https://127.0.0.1:${apiPort}`;
     const apiserver = startProcess({
-      name: 'kube-apiserver', bin: need(o.tool, 'kube-apiserver'), logPath: join(logs, 'kube-apiserver.log'),
+      clock: o.clock, name: 'kube-apiserver', bin: need(o.tool, 'kube-apiserver'), logPath: join(logs, 'kube-apiserver.log'),
       args: [`--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', `--secure-port=${apiPort}`, `--advertise-address=${hostIP()}`,
         `--cert-dir=${join(o.dir, 'apiserver')}`, `--tls-cert-file=${serving.cert}`, `--tls-private-key-file=${serving.key}`,
         `--client-ca-file=${pki.caCert}`, `--service-account-issuer=${url}`, `--service-account-key-file=${pki.saPub}`,
@@ -123,7 +126,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         '--authorization-mode=Node,RBAC', '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition', '--profiling=false', '--v=1'],
     });
     processes.push(apiserver);
-    await waitUntil('kube-apiserver /readyz', async () => ((await httpsStatus(`${url}/readyz`, caPem)) === 200 ? true : undefined), { timeoutMs, died: apiserver });
+    await waitUntil('kube-apiserver /readyz', async () => ((await httpsStatus(`${url}/readyz`, caPem)) === 200 ? true : undefined), { clock: o.clock, timeoutMs, died: apiserver });
 
     const admin = pki.client('admin', 'eni-ipam-e2e-admin', ['system:masters']);
     const adminKubeconfig = join(o.dir, 'admin.kubeconfig');
@@ -132,7 +135,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     const kubectlBin = need(o.tool, 'kubectl');
     const kubectl = (args: string[], input?: string) => spawnSync(kubectlBin, [`--kubeconfig=${adminKubeconfig}`, ...args], { encoding: 'utf8', input, timeout: 120_000 });
     // The bootstrap namespaces appear shortly after /readyz.
-    await waitUntil('namespace kube-system', async () => (kubectl(['get', 'ns', 'kube-system', '-o', 'name']).status === 0 ? true : undefined), { timeoutMs, died: apiserver });
+    await waitUntil('namespace kube-system', async () => (kubectl(['get', 'ns', 'kube-system', '-o', 'name']).status === 0 ? true : undefined), { clock: o.clock, timeoutMs, died: apiserver });
 
     if (o.controllerManager) {
       const kcm = pki.client('kcm', 'system:kube-controller-manager');
@@ -140,7 +143,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       writeFileSync(kcmKubeconfig, kubeconfigYaml({ server: url, ca: pki.caCert, user: { 'client-certificate': kcm.cert, 'client-key': kcm.key } }));
       const port = await freePort();
       const p = startProcess({
-        name: 'kube-controller-manager', bin: need(o.tool, 'kube-controller-manager'), logPath: join(logs, 'kube-controller-manager.log'),
+        clock: o.clock, name: 'kube-controller-manager', bin: need(o.tool, 'kube-controller-manager'), logPath: join(logs, 'kube-controller-manager.log'),
         // No kubelets renew Node leases: the node lifecycle controller would mark every node unreachable.
         args: [`--kubeconfig=${kcmKubeconfig}`, `--authentication-kubeconfig=${kcmKubeconfig}`, `--authorization-kubeconfig=${kcmKubeconfig}`,
           '--bind-address=127.0.0.1', `--secure-port=${port}`, '--leader-elect=false',
@@ -148,7 +151,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
           '--use-service-account-credentials=true', '--v=1'],
       });
       processes.push(p);
-      await waitUntil('kube-controller-manager /healthz', async () => ((await httpsStatus(`https://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined), { timeoutMs, died: p });
+      await waitUntil('kube-controller-manager /healthz', async () => ((await httpsStatus(`https://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined), { clock: o.clock, timeoutMs, died: p });
     }
 
     return {
@@ -170,11 +173,11 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         writeFileSync(cfgPath, stringify({ ...config, clientConnection: { kubeconfig: kc } }));
         const port = await freePort();
         const p = startProcess({
-          name: 'kube-scheduler', bin: need(o.tool, 'kube-scheduler'), logPath: join(logs, 'kube-scheduler.log'),
+          clock: o.clock, name: 'kube-scheduler', bin: need(o.tool, 'kube-scheduler'), logPath: join(logs, 'kube-scheduler.log'),
           args: [`--config=${cfgPath}`, '--bind-address=127.0.0.1', `--secure-port=${port}`, `--authentication-kubeconfig=${kc}`, `--authorization-kubeconfig=${kc}`, '--v=2'],
         });
         processes.push(p);
-        await waitUntil('kube-scheduler /readyz', async () => ((await httpsStatus(`https://127.0.0.1:${port}/readyz`)) === 200 ? true : undefined), { timeoutMs, died: p });
+        await waitUntil('kube-scheduler /readyz', async () => ((await httpsStatus(`https://127.0.0.1:${port}/readyz`)) === 200 ? true : undefined), { clock: o.clock, timeoutMs, died: p });
         return p;
       },
     };

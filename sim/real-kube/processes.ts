@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { createServer } from 'node:net';
+import type { Clock } from '../../lib/clock.ts';
 
 export interface ManagedProcess {
   readonly name: string;
@@ -28,7 +29,7 @@ function killAllOnExit(): void {
   });
 }
 
-export function startProcess(o: { name: string; bin: string; args: string[]; logPath: string; env?: NodeJS.ProcessEnv; cwd?: string }): ManagedProcess {
+export function startProcess(o: { name: string; bin: string; args: string[]; logPath: string; clock: Clock; env?: NodeJS.ProcessEnv; cwd?: string }): ManagedProcess {
   killAllOnExit();
   const fd = openSync(o.logPath, 'a');
   const child = spawn(o.bin, o.args, { detached: true, stdio: ['ignore', fd, fd], env: o.env ?? process.env, cwd: o.cwd });
@@ -47,9 +48,9 @@ export function startProcess(o: { name: string; bin: string; args: string[]; log
     async stop(graceMs = 5000) {
       if (!alive) return;
       signal('SIGTERM');
-      const timer = setTimeout(() => signal('SIGKILL'), graceMs);
+      const timer = o.clock.setTimeout(() => signal('SIGKILL'), graceMs);
       await exited;
-      clearTimeout(timer);
+      timer.cancel();
       signal('SIGKILL'); // anything left in the group
     },
     async kill() {
@@ -74,8 +75,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls fn until it returns a value (not undefined) or the deadline passes; the error names what. */
-export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, o: { timeoutMs: number; everyMs?: number; died?: ManagedProcess }): Promise<T> {
-  const deadline = Date.now() + o.timeoutMs;
+export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, o: { clock: Clock; timeoutMs: number; everyMs?: number; died?: ManagedProcess }): Promise<T> {
+  const deadline = o.clock.now() + o.timeoutMs;
   let last: unknown;
   for (;;) {
     if (o.died && !o.died.running()) throw new Error(`${what}: ${o.died.name} exited (log: ${o.died.logPath})`);
@@ -83,7 +84,7 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined
       const v = await fn();
       if (v !== undefined) return v;
     } catch (err) { last = err; }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${o.timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, o.everyMs ?? 200));
+    if (o.clock.now() > deadline) throw new Error(`${what}: not within ${o.timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
+    await o.clock.sleep(o.everyMs ?? 200);
   }
 }

@@ -96,7 +96,7 @@ export async function startE2E(): Promise<E2E> {
   const closers: (() => Promise<void> | void)[] = [];
   const close = async () => { for (const c of closers.reverse()) await Promise.resolve(c()).catch(() => undefined); };
   try {
-    const cp = await startControlPlane({ dir, tool: toolPath, controllerManager: true });
+    const cp = await startControlPlane({ dir, tool: toolPath, clock, controllerManager: true });
     closers.push(() => cp.stop());
     const kc = cp.kubeConfig();
     const core = kc.makeApiClient(CoreV1Api);
@@ -166,7 +166,7 @@ export async function startE2E(): Promise<E2E> {
     const cli = join(REPO, 'bin/eni-ipam.js');
     const logs = join(dir, 'logs');
     const role = (name: string, args: string[], kubeconfig: string) =>
-      startProcess({ name, bin: process.execPath, args: [cli, ...args], logPath: join(logs, `${name}.log`), env: roleEnv(kubeconfig), cwd: REPO });
+      startProcess({ clock, name, bin: process.execPath, args: [cli, ...args], logPath: join(logs, `${name}.log`), env: roleEnv(kubeconfig), cwd: REPO });
 
     const webhookKc = token(FULLNAME);
     const webhook = role('webhook', [...argsOf(`${FULLNAME}-webhook`), '--host=127.0.0.1', `--port=${webhookPort}`,
@@ -174,7 +174,7 @@ export async function startE2E(): Promise<E2E> {
     closers.push(() => webhook.stop());
     const extender = role('extender', [...argsOf(`${FULLNAME}-extender`), '--host=127.0.0.1', `--port=${extenderPort}`], webhookKc);
     closers.push(() => extender.stop());
-    await waitUntil('extender /readyz', () => httpOk(`http://127.0.0.1:${extenderPort}/readyz`), { timeoutMs: 90_000, died: extender });
+    await waitUntil('extender /readyz', () => httpOk(`http://127.0.0.1:${extenderPort}/readyz`), { clock, timeoutMs: 90_000, died: extender });
 
     const allocatorKc = token(`${FULLNAME}-allocator`);
     const allocatorArgs = argsOf(`${FULLNAME}-allocator`);
@@ -185,7 +185,7 @@ export async function startE2E(): Promise<E2E> {
       const port = await freePort();
       const proc = role(`allocator-${identity}`, [...allocatorArgs, '--host=127.0.0.1', `--port=${port}`, `--ec2-endpoint=${proxy.url}`, `--identity=${identity}`], allocatorKc);
       closers.push(() => proc.stop());
-      await waitUntil(`allocator ${identity} /healthz`, () => httpOk(`http://127.0.0.1:${port}/healthz`), { timeoutMs: 90_000, died: proc });
+      await waitUntil(`allocator ${identity} /healthz`, () => httpOk(`http://127.0.0.1:${port}/healthz`), { clock, timeoutMs: 90_000, died: proc });
       const a = { identity, proc, mutations: proxy.count };
       allocators.push(a);
       return a;
@@ -199,7 +199,7 @@ export async function startE2E(): Promise<E2E> {
       if (r.status !== 0) return undefined;
       const ann = (JSON.parse(r.stdout) as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations ?? {};
       return ann['eni-ipam.io/allocation'] === undefined ? true : undefined;
-    }, { timeoutMs: 90_000, everyMs: 500, died: webhook });
+    }, { clock, timeoutMs: 90_000, everyMs: 500, died: webhook });
 
     // The real kube-scheduler with the chart's KubeSchedulerConfiguration, as the chart's scheduler account.
     const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === `${FULLNAME}-scheduler`);
