@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoordinationV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
-import { ANN_ALLOCATION, ANN_POD_ENI, ANN_SECURITY_GROUPS, BRANCH_RESOURCE, LABEL_IP_AVAILABLE, type AllocationAnnotation } from '../../lib/annotations.ts';
+import { ANN_ALLOCATION, ANN_POD_ENI, ANN_SECURITY_GROUPS, BRANCH_RESOURCE, LABEL_IP_AVAILABLE, type AllocationAnnotation } from '../../lib/keys.ts';
 import { GROUP, VERSION, type ENIPool } from '../../lib/enipool/types.ts';
 import { CHART, NS, SCHEDULER_NAME, startE2E, type E2E } from './harness.ts';
 
