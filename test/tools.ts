@@ -1,30 +1,3 @@
-// Where tests find the external tools built by scripts/k8s/build.sh (etcd, kube-apiserver, kube-scheduler,
-// kube-controller-manager, helm, kubectl). They live outside git; this is the one lookup order everyone uses.
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
-
-/** The cache folder scripts/k8s/build.sh links to the current set of built tools. */
-export const DEFAULT_BIN_DIR = '/var/cache/eni-ipam/bin';
-
-function executable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Absolute path of tool `name`: `$ENI_IPAM_BIN_DIR/name`, then `/var/cache/eni-ipam/bin/name`, then the
- * first `name` on PATH; undefined when none is executable.
- */
-export function toolPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dirs = [env.ENI_IPAM_BIN_DIR, DEFAULT_BIN_DIR, ...(env.PATH ?? '').split(delimiter)];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    if (executable(p)) return p;
-  }
-  return undefined;
-}
+// Where tests find the external tools built by scripts/k8s/build.sh: see sim/real-kube/tools.ts (the
+// sandbox's real control plane uses the same lookup).
+export { DEFAULT_BIN_DIR, toolPath } from '../sim/real-kube/tools.ts';

@@ -152,7 +152,20 @@ export class RealStore implements SimStore {
 
   async create<T = KObject>(res: ResourceName, obj: KObject, opts: WriteOptions = {}): Promise<T> {
     const ns = opts.namespace ?? (obj.metadata as { namespace?: string } | undefined)?.namespace;
-    return await this.http('POST', basePath(info(res), ns) + this.query(opts), obj) as T;
+    const created = await this.http('POST', basePath(info(res), ns) + this.query(opts), obj) as T;
+    // kube-sim serves a CRD's resources at once; the real apiserver once it is Established.
+    if (res === 'customresourcedefinitions' && !opts.dryRun) await this.established((obj.metadata as { name: string }).name);
+    return created;
+  }
+
+  private async established(name: string): Promise<void> {
+    const deadline = this.o.clock.now() + 60_000;
+    for (;;) {
+      const crd = await this.http('GET', this.objPath('customresourcedefinitions', name)) as { status?: { conditions?: { type: string; status: string }[] } };
+      if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
+      if (this.o.clock.now() > deadline) throw new Error(`CRD ${name} not Established within 60 s`);
+      await this.o.clock.sleep(100);
+    }
   }
   async update<T = KObject>(res: ResourceName, obj: KObject, opts: WriteOptions = {}): Promise<T> {
     const m = obj.metadata as { name: string; namespace?: string };

@@ -9,6 +9,7 @@ import { realClock } from '../../lib/clock.ts';
 import { LOG_FLAGS, parseCommandLine, type CommandSpec } from '../../lib/flags.ts';
 import { listShippedScenarios, loadScenario, scaleScenario } from './scenario.ts';
 import { runScenario, type Progress } from './runner.ts';
+import type { KubeKind } from './kube-backend.ts';
 import { htmlReport, invariantViolations, summaryTable, type PolicyName, type RunReport } from './report.ts';
 
 const POLICIES = ['eni-ipam', 'aws-vpc-cni', 'cilium'] as const satisfies readonly PolicyName[];
@@ -22,6 +23,7 @@ export const SPEC = {
     speed: { kind: 'number', min: 0.001, help: "simulated seconds per real second (default: the scenario's)" },
     policy: { kind: 'string', choices: POLICIES, default: 'eni-ipam', help: 'which system runs the cluster' },
     compare: { kind: 'boolean', help: 'run the scenario under all three policies and print them side by side' },
+    kube: { kind: 'string', choices: ['sim', 'real'], default: 'sim', help: 'sim: the embedded kube-sim; real: etcd, kube-apiserver and kube-scheduler built by scripts/k8s/build.sh, as local processes (runs at 1x: they keep real time)' },
     report: { kind: 'string', metavar: 'PATH', help: 'where the JSON report goes (default reports/<scenario>.json); the HTML report goes next to it' },
     scale: { kind: 'number', min: 0.001, max: 1, help: 'shrink node and pod counts by this factor, for quick looks' },
     ...LOG_FLAGS,
@@ -61,7 +63,12 @@ export async function main(argv: string[]): Promise<number> {
   // sandbox's console (it is a note in the README instead).
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const policy = values.policy as PolicyName;
-  const speed = values.speed;
+  const kube = values.kube as KubeKind;
+  let speed = values.speed;
+  if (kube === 'real') {
+    if (speed !== undefined && speed !== 1) console.error('eni-ipam sandbox: --kube real runs at 1x (the real apiserver and kube-scheduler keep real time); ignoring --speed');
+    speed = 1;
+  }
   let scenario = loadScenario(values.scenario);
   if (values.scale !== undefined) scenario = scaleScenario(scenario, values.scale);
   const reportPath = resolve(values.report ?? `reports/${scenario.name}.json`);
@@ -78,10 +85,10 @@ export async function main(argv: string[]): Promise<number> {
     const bar = progressPrinter(p);
     try {
       runs.push(await runScenario({
-        scenario, policy: p, speed, logger, onProgress: bar.update,
-        onEndpoints: (e) => {
+        scenario, policy: p, speed, kube, logger, onProgress: bar.update,
+        onEndpoints: (e, kubectl) => {
           console.log(`  ${p}: ${Object.entries(e).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-          console.log(`  look around: kubectl --server ${e['kube-sim']} get nodes,enipools,pods -A`);
+          console.log(`  look around: ${kubectl} get nodes,enipools,pods -A`);
         },
       }));
     } finally { bar.stop(); }

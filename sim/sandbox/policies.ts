@@ -13,9 +13,9 @@ import { ANN_ALLOCATION, ANN_POD_ENI, ANN_SECURITY_GROUPS, BRANCH_RESOURCE } fro
 import { DEFAULT_POLICY, type WarmPoolPolicy } from '../../lib/enipool/types.ts';
 import type { Ec2Sim } from '../ec2/index.ts';
 import { ec2Client } from '../ec2/index.ts';
-import type { KubeSim, WatchHandle } from '../kube/index.ts';
+import type { WatchHandle } from '../kube/index.ts';
+import type { KubeBackend, SandboxScheduler } from './kube-backend.ts';
 import { MutatingAdmitter } from '../kube/admission/index.ts';
-import { startScheduler, type Scheduler } from '../kube/scheduler/scheduler.ts';
 import { startKubelet, type Kubelet, type PodNetwork } from '../kube/kubelet/index.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import { startWebhook, type Webhook } from '../../webhook/server.ts';
@@ -29,7 +29,7 @@ import { BranchSlots, CiliumAgent, IpamdAgent, type AgentNode, type NodeAgent } 
 import { ANN_RUN_SECONDS } from './workloads.ts';
 
 export interface PolicyContext {
-  scenario: Scenario; clock: Clock; logger: Logger; ec2: Ec2Sim; kube: KubeSim; limits: LimitsTable;
+  scenario: Scenario; clock: Clock; logger: Logger; ec2: Ec2Sim; kube: KubeBackend; limits: LimitsTable;
   clusterName: string; vpcId: string; subnetIds: Map<string, string>; throttleScale: number;
 }
 
@@ -54,7 +54,7 @@ interface PodLike { metadata: { uid: string; name: string; namespace: string; an
 const needsBranch = (p: PodLike) => p.spec.containers.some((c) => c.resources?.requests?.[BRANCH_RESOURCE] !== undefined || c.resources?.limits?.[BRANCH_RESOURCE] !== undefined);
 const runSeconds = (p: PodLike) => { const v = p.metadata.annotations?.[ANN_RUN_SECONDS]; return v ? Number(v) * 1000 : undefined; };
 
-async function registerWebhooks(kube: KubeSim, o: { url: string; caBundle: string; binding: boolean }): Promise<void> {
+async function registerWebhooks(kube: KubeBackend, o: { url: string; caBundle: string; binding: boolean }): Promise<void> {
   // The sandbox clock runs faster than real time and admission timeouts are measured on it: use the
   // apiserver's maximum so a busy machine does not turn into webhook timeouts.
   const common = { admissionReviewVersions: ['v1'], sideEffects: 'NoneOnDryRun', timeoutSeconds: 30, matchPolicy: 'Equivalent' };
@@ -83,7 +83,7 @@ async function postJson(url: string, body: string): Promise<number> {
 }
 
 /** Scheduler binding refusals show up as FailedScheduling events that quote the admission webhook. */
-function watchBindRefusals(kube: KubeSim, fn: (uid: string) => void): WatchHandle {
+function watchBindRefusals(kube: KubeBackend, fn: (uid: string) => void): WatchHandle {
   return kube.store.watch<{ reason?: string; message?: string; note?: string; involvedObject?: { uid?: string }; regarding?: { uid?: string } }>('events', {}, (e) => {
     if (e.type !== 'ADDED') return;
     const ev = e.object;
@@ -111,7 +111,7 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
   };
   let allocator: RunningAllocator = await startAllocator({ kubeConfig: kube.kubeConfig(), ec2: ec2Client(ctx.ec2.endpoint), clock, logger: logger.child({ c: 'allocator' }), config: { ...allocatorConfig, identity: 'sandbox-0' } });
   let generation = 0;
-  const scheduler: Scheduler = startScheduler({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'scheduler' }), config: {
+  const scheduler: SandboxScheduler = kube.startScheduler({ clock, logger: logger.child({ c: 'scheduler' }), config: {
     // As docs/extender.md wires it: the IP filter for every pod, and a verb-less entry that takes the
     // branch marker resource away from the scheduler's own fit.
     extenders: [
@@ -195,7 +195,7 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
   let webhook: { webhook: Webhook; admitter: MutatingAdmitter } | undefined;
   if (kind === 'aws-vpc-cni' && (scenario.securityGroupPolicies?.length ?? 0) > 0) webhook = await startWebhookTls(ctx, false, 0);
   if (kind === 'cilium' && (scenario.securityGroupPolicies?.length ?? 0) > 0) notes.push('Cilium has no per-pod security groups: SecurityGroupPolicy pods run as ordinary pods.');
-  const scheduler = startScheduler({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'scheduler' }), config: { podInitialBackoffSeconds: 1, podMaxBackoffSeconds: 10 } });
+  const scheduler = kube.startScheduler({ clock, logger: logger.child({ c: 'scheduler' }), config: { podInitialBackoffSeconds: 1, podMaxBackoffSeconds: 10 } });
   await scheduler.synced();
   const network: PodNetwork = {
     setUp: (v: V1Pod) => {

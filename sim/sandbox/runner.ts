@@ -7,7 +7,7 @@ import { loadLimitsTable } from '../../lib/limits.ts';
 import { crdManifests } from '../../lib/enipool/crds.ts';
 import { GROUP, SGP_PLURAL, VERSION } from '../../lib/enipool/types.ts';
 import { startEc2Sim, type Ec2Sim } from '../ec2/index.ts';
-import { startKubeSim, type KubeSim } from '../kube/index.ts';
+import { startKubeBackend, type KubeKind } from './kube-backend.ts';
 import type { Scenario } from './scenario.ts';
 import { joinNode, leaveNode, type JoinedNode } from './nodes.ts';
 import { WorkloadDriver } from './workloads.ts';
@@ -25,8 +25,10 @@ export interface RunOptions {
   speed?: number;
   logger: Logger;
   onProgress?: (p: Progress) => void;
-  /** Called once everything listens: name → URL. */
-  onEndpoints?: (e: Record<string, string>) => void;
+  /** Called once everything listens: name → URL, and how to point kubectl at the API server. */
+  onEndpoints?: (e: Record<string, string>, kubectl: string) => void;
+  /** kube-sim (default) or the real control plane built by scripts/k8s/build.sh; real runs at 1x. */
+  kube?: KubeKind;
   /** A bound pod without an IP for longer than this is stuck (default 30 simulated seconds). */
   stuckThresholdSeconds?: number;
   /** Seconds between samples (default 5). */
@@ -46,7 +48,8 @@ function nodeEvents(s: Scenario): NodeEvent[] {
 
 export async function runScenario(o: RunOptions): Promise<RunReport> {
   const s = o.scenario;
-  const speed = o.speed ?? s.speed ?? 20;
+  // The real apiserver and kube-scheduler keep real time: the sandbox clock must too.
+  const speed = o.kube === 'real' ? 1 : o.speed ?? s.speed ?? 20;
   const clock: Clock = new ScaledClock(speed);
   const wall0 = performance.now();
   const startMs = clock.now();
@@ -56,7 +59,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
   const throttleScale = s.faults?.ec2ThrottleScale ?? 1;
 
   const ec2: Ec2Sim = await startEc2Sim({ clock, limits, throttle: { scale: throttleScale }, attachLatencyMs: s.faults?.attachLatencyMs ?? 2000, detachLatencyMs: 2000, logger: log.child({ c: 'ec2-sim' }) });
-  const kube: KubeSim = await startKubeSim({ clock, logger: log.child({ c: 'kube-sim' }), watchHistory: 20_000 });
+  const kube = await startKubeBackend(o.kube ?? 'sim', { clock, logger: log });
   const stops: (() => Promise<void> | void)[] = [() => ec2.close(), () => kube.close()];
   let runtime: PolicyRuntime | undefined;
   try {
@@ -93,7 +96,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
 
     const ctx: PolicyContext = { scenario: s, clock, logger: log, ec2, kube, limits, clusterName, vpcId, subnetIds, throttleScale };
     runtime = await startPolicy(o.policy, ctx);
-    o.onEndpoints?.({ 'kube-sim': kube.url, 'ec2-sim': ec2.endpoint, ...runtime.endpoints() });
+    o.onEndpoints?.({ [kube.kind === 'sim' ? 'kube-sim' : 'kube-apiserver']: kube.url, 'ec2-sim': ec2.endpoint, ...runtime.endpoints() }, kube.kubectlHint);
     for (const r of await runtime.probeBadInput()) checker.record(6, r.ok, r.ok ? undefined : r.detail);
 
     const recorder = new Recorder(store, ec2.admin, subnetRefs, () => clock.now(), startMs, (o.stuckThresholdSeconds ?? 30) * 1000);
