@@ -56,9 +56,13 @@ test('CRDs: kubectl get enipools prints the printer columns, explain knows the f
   assert.equal(get.status, 0, get.stderr);
   const header = get.stdout.split('\n')[0]!.trim().split(/\s+/);
   assert.deepEqual(header, ['NAME', 'TYPE', 'ZONE', 'ENIS', 'IPS', 'RESERVED', 'FREE', 'BRANCH', 'AGE']);
-  const row = get.stdout.split('\n').find((l) => l.startsWith(node))!.trim().split(/\s+/);
-  const p = await pool(node);
-  assert.deepEqual(row.slice(1, 7), [p.spec.instanceType, p.spec.zone, String(p.status!.summary!.enis), String(p.status!.summary!.ips), String(p.status!.summary!.reserved), String(p.status!.summary!.free)]);
+  // The row shows the pool's summary (read both until the allocator has stopped changing it).
+  const p = await until('kubectl row = ENIPool summary', async () => {
+    const out = e.cp.kubectl(['get', 'enipool', node, '--no-headers']).stdout.trim().split(/\s+/);
+    const q = await pool(node);
+    const sm = q.status!.summary!;
+    return JSON.stringify(out.slice(0, 8)) === JSON.stringify([node, q.spec.instanceType, q.spec.zone, String(sm.enis), String(sm.ips), String(sm.reserved), String(sm.free), String(sm.branch)]) ? q : undefined;
+  }, 30_000, 500);
   const wide = e.cp.kubectl(['get', 'enipools', '-o', 'wide']);
   assert.match(wide.stdout.split('\n')[0]!, /COOLDOWN\s+RELEASING/);
 
@@ -299,7 +303,7 @@ test('two allocator processes on a real Lease: killing the leader hands over wit
       const attached = e.ec2.admin.listEnis().filter((x) => x.attachment?.instanceId === n.instanceId && x.tags['eni-ipam.io/owner'] === 'eni-ipam' && x.interfaceType !== 'branch' && x.interfaceType !== 'trunk').map((x) => x.id);
       if (attached.some((id) => !ours.has(id))) return false;
     }
-    return e.ec2.admin.listEnis().filter((x) => x.tags['eni-ipam.io/owner'] === 'eni-ipam' && x.status === 'available').length === 0;
+    return e.ec2.admin.listEnis().filter((x) => x.tags['eni-ipam.io/owner'] === 'eni-ipam' && x.interfaceType === 'interface' && x.status === 'available').length === 0;
   }, 60_000, 500);
   console.log(`# EC2 mutations: leader ${aBefore}, new leader ${b.mutations()}`);
 });

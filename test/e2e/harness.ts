@@ -15,7 +15,8 @@ import { createLogger, type Logger } from '../../lib/log.ts';
 import { caBundle, makeCA, makeServingCert } from '../../lib/certs.ts';
 import { loadLimitsTable } from '../../lib/limits.ts';
 import { startEc2Sim, type Ec2Sim } from '../../sim/ec2/index.ts';
-import { startKubelet, type Kubelet } from '../../sim/kube/kubelet/index.ts';
+import { startKubelet, type Kubelet, type PodNetwork } from '../../sim/kube/kubelet/index.ts';
+import { ANN_ALLOCATION, ANN_POD_ENI, ANN_SECURITY_GROUPS } from '../../lib/keys.ts';
 import { nodeObject } from '../../sim/sandbox/nodes.ts';
 import { startControlPlane, type ControlPlane } from '../../sim/real-kube/control-plane.ts';
 import { freePort, startProcess, waitUntil, type ManagedProcess } from '../../sim/real-kube/processes.ts';
@@ -207,7 +208,19 @@ export async function startE2E(): Promise<E2E> {
     const schedConfig = parseYaml(cm.data['config.yaml']) as Record<string, unknown>;
     await cp.startScheduler(schedConfig, { kubeconfig: token(`${FULLNAME}-scheduler`) });
 
-    const kubelet = startKubelet({ kubeConfig: kc, clock, logger: logger.child({ c: 'kubelet' }), nodeNames: nodes.map((n) => n.name), startDelayMs: 200 });
+    // The node's CNI as eni-ipam's would: the reserved IP, or the branch ENI's address for a pod with
+    // security groups; nothing yet = the pod stays in ContainerCreating.
+    const network: PodNetwork = {
+      setUp: (p) => {
+        const a = p.metadata?.annotations ?? {};
+        try {
+          if (a[ANN_SECURITY_GROUPS]) return a[ANN_POD_ENI] ? (JSON.parse(a[ANN_POD_ENI]) as { privateIp: string }[])[0]?.privateIp : undefined;
+          return a[ANN_ALLOCATION] ? (JSON.parse(a[ANN_ALLOCATION]) as { ip: string }).ip : undefined;
+        } catch { return undefined; }
+      },
+      tearDown: () => undefined,
+    };
+    const kubelet = startKubelet({ kubeConfig: kc, clock, logger: logger.child({ c: 'kubelet' }), nodeNames: nodes.map((n) => n.name), startDelayMs: 200, network, networkRetryMs: 500 });
     closers.push(() => kubelet.stop());
     await kubelet.synced();
 
