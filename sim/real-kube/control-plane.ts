@@ -174,7 +174,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
         const port = await freePort();
         const p = startProcess({
           clock: o.clock, name: 'kube-scheduler', bin: need(o.tool, 'kube-scheduler'), logPath: join(logs, 'kube-scheduler.log'),
-          args: [`--config=${cfgPath}`, '--bind-address=127.0.0.1', `--secure-port=${port}`, `--authentication-kubeconfig=${kc}`, `--authorization-kubeconfig=${kc}`, '--v=2'],
+          args: [`--config=${cfgPath}`, '--bind-address=127.0.0.1', `--secure-port=${port}`, '--v=2'],
         });
         processes.push(p);
         await waitUntil('kube-scheduler /readyz', async () => ((await httpsStatus(`https://127.0.0.1:${port}/readyz`)) === 200 ? true : undefined), { clock: o.clock, timeoutMs, died: p });
