@@ -250,17 +250,20 @@ test('a full node: FailedScheduling carries the extender reason; the node label 
   await e.custom.patchClusterCustomObject({ group: GROUP, version: VERSION, plural: 'enipools', name: node, body: { spec: { policy: { maxIPs: 0 } } } }, mergePatch);
 });
 
-test('a pod UPDATE that spoofs a system annotation, through the real admission chain', async () => {
+test('the real admission chain denies a pod UPDATE that spoofs a system annotation', async () => {
   const ns = 'e2e-spoof';
   await ensureNamespace(ns);
   await e.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'victim' }, spec: { containers: [{ name: 'main', image: 'registry.example/app:1' }] } } });
-  const spoof = e.cp.kubectl(['-n', ns, 'annotate', 'pod', 'victim', `${ANN_ALLOCATION}={"ip":"10.0.16.9","eni":"eni-spoofed"}`]);
-  // Today the webhook registers for pod CREATE (where it strips these annotations) and pods/binding
-  // only, so an UPDATE by a user is admitted. This documents that gap until the hardening lands.
-  assert.equal(spoof.status, 0, `today's behaviour: the UPDATE is admitted (${spoof.stderr})`);
+  const value = '{"ip":"10.0.16.9","eni":"eni-spoofed"}';
+  const spoof = e.cp.kubectl(['-n', ns, 'annotate', 'pod', 'victim', `${ANN_ALLOCATION}=${value}`]);
+  assert.notEqual(spoof.status, 0, 'a user may not set eni-ipam.io/allocation on an existing pod');
+  assert.match(spoof.stderr, /admission webhook "[^"]+" denied the request/);
+  console.log(`# spoofed pod UPDATE: ${spoof.stderr.trim()}`);
+  // The status subresource is a way around a rule on pods alone.
+  const viaStatus = e.cp.kubectl(['-n', ns, 'patch', 'pod', 'victim', '--subresource=status', '--type=merge', '-p', JSON.stringify({ metadata: { annotations: { [ANN_POD_ENI]: '[{"eniId":"eni-spoofed"}]' } } })]);
   const p = await e.core.readNamespacedPod({ namespace: ns, name: 'victim' });
-  assert.equal(allocationOf(p)?.eni, 'eni-spoofed');
-  console.log('# spoofed eni-ipam.io/allocation on pod UPDATE: admitted (the webhook does not intercept UPDATE yet)');
+  assert.equal(p.metadata?.annotations?.[ANN_ALLOCATION], undefined);
+  assert.equal(p.metadata?.annotations?.[ANN_POD_ENI], undefined, `pods/status patch: ${viaStatus.status === 0 ? 'admitted but the annotation must not stick' : viaStatus.stderr}`);
   await e.core.deleteNamespacedPod({ namespace: ns, name: 'victim', gracePeriodSeconds: 0 });
 });
 
