@@ -3,6 +3,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import type { StatusCause } from './errors.ts';
+import { decodeTyped, type DecodeResult } from './fields.ts';
 import type { PrinterColumn, ResourceInfo } from './resources.ts';
 import type { KObject } from './types.ts';
 
@@ -71,20 +72,35 @@ function toAjvSchema(s: Schema): Schema {
   return out;
 }
 
-/** Structural pruning: removes fields the schema does not declare (unless preserve-unknown-fields). */
-export function prune(value: unknown, s: Schema | undefined, root = false): void {
-  if (!s || s['x-kubernetes-preserve-unknown-fields'] === true && !s.properties) return;
-  if (Array.isArray(value)) { for (const v of value) prune(v, s.items); return; }
-  if (value === null || typeof value !== 'object') return;
+/**
+ * Structural pruning: removes fields the schema does not declare (unless preserve-unknown-fields)
+ * and returns their paths (`spec.items[0].x`), which fieldValidation reports as unknown fields.
+ */
+export function prune(value: unknown, s: Schema | undefined, root = false, path = '', removed: string[] = []): string[] {
+  if (!s || s['x-kubernetes-preserve-unknown-fields'] === true && !s.properties) return removed;
+  if (Array.isArray(value)) { value.forEach((v, i) => prune(v, s.items, false, `${path}[${i}]`, removed)); return removed; }
+  if (value === null || typeof value !== 'object') return removed;
   const obj = value as Record<string, unknown>;
   const props: Schema = s.properties ?? {};
   for (const k of Object.keys(obj)) {
+    const at = path ? `${path}.${k}` : k;
     if (root && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) continue;
-    if (props[k]) prune(obj[k], props[k]);
-    else if (s.additionalProperties && typeof s.additionalProperties === 'object') prune(obj[k], s.additionalProperties);
+    if (props[k]) prune(obj[k], props[k], false, at, removed);
+    else if (s.additionalProperties && typeof s.additionalProperties === 'object') prune(obj[k], s.additionalProperties, false, at, removed);
     else if (s.additionalProperties === true || s['x-kubernetes-preserve-unknown-fields'] === true) continue;
-    else delete obj[k];
+    else { removed.push(at); delete obj[k]; }
   }
+  return removed;
+}
+
+/** A custom resource's decode: metadata as ObjectMeta, the rest pruned by the schema (types: validation's job). */
+function decodeCustom(schema: Schema | undefined): (obj: KObject) => DecodeResult {
+  return (obj: KObject) => {
+    const unknown: string[] = [];
+    if (obj?.metadata && typeof obj.metadata === 'object') unknown.push(...decodeTyped(obj.metadata, 'V1ObjectMeta').unknown.map((f) => `metadata.${f}`));
+    if (schema) prune(obj, schema, true, '', unknown);
+    return { unknown };
+  };
 }
 
 export interface CrdVersionInfo { version: string; validate?: (obj: KObject) => StatusCause[] }
@@ -117,7 +133,7 @@ export function resourceFromCrd(crd: KObject): ResourceInfo | undefined {
     listKind: n.listKind ?? `${n.kind}List`, namespaced: s.scope === 'Namespaced', shortNames: n.shortNames ?? [],
     categories: n.categories, status: !!ver.subresources?.status, generation: true,
     printerColumns: ver.additionalPrinterColumns ? cols : undefined,
-    validate: buildValidator(ver.schema?.openAPIV3Schema), crd: crd.metadata.name,
+    validate: buildValidator(ver.schema?.openAPIV3Schema), decode: decodeCustom(ver.schema?.openAPIV3Schema), crd: crd.metadata.name,
   };
 }
 

@@ -12,6 +12,7 @@ import { applyJsonPatch, mergePatch, strategicMergePatch } from './patch.ts';
 import { apiVersionOf, builtinResources, ResourceRegistry, type ResourceInfo } from './resources.ts';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldSelector, type LabelSelector } from './selectors.ts';
 import { crdStatus, resourceFromCrd, validateCrd } from './crd.ts';
+import { mismatchMessage, strictDecodingMessage, type FieldValidation } from './fields.ts';
 import type {
   DeleteOptions, KObject, ListOptions, ListResult, PatchOptions, ResourceName, SimStore, WatchEvent, WatchHandle, WatchOptions, WriteOptions,
 } from './types.ts';
@@ -37,7 +38,11 @@ export interface RawWatcher {
 }
 
 /** Per-request context of a write. */
-export interface Ctx { user: UserInfo; dryRun: boolean; admit: boolean; fieldManager?: string; options?: KObject }
+export interface Ctx {
+  user: UserInfo; dryRun: boolean; admit: boolean; fieldManager?: string; options?: KObject;
+  /** Unknown fields: Strict → 400, Warn (default, as the apiserver) → a warning each, Ignore → dropped silently. */
+  fieldValidation?: FieldValidation;
+}
 export interface Written { object: KObject; warnings: string[]; /** delete: the object is gone (vs. waiting for finalizers) */ gone?: boolean }
 
 export const DEFAULT_USER: UserInfo = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
@@ -166,6 +171,26 @@ export class Engine implements SimStore {
     if (obj.apiVersion !== undefined && obj.apiVersion !== av) throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${av})`);
     if (obj.kind !== undefined && obj.kind !== info.kind) throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${info.kind})`);
     if (obj.metadata !== undefined && !isObj(obj.metadata)) throw badRequest('metadata must be an object');
+  }
+
+  /**
+   * The decoder's pass over a create/update body or a patched object, before admission: drops
+   * undeclared fields (warning or, Strict, failing) and fails a value of the wrong JSON type. Create
+   * and update answer 400 "cannot be handled as"; a patch 400 for strict errors and 422 for types.
+   */
+  private decode(info: ResourceInfo, obj: KObject, ctx: Ctx, patch?: unknown): string[] {
+    if (!info.decode) return [];
+    const r = info.decode(obj);
+    const wrap = (msg: string) => `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: ${msg}`;
+    if (r.mismatch) {
+      if (patch === undefined) throw badRequest(wrap(mismatchMessage(r.mismatch)));
+      throw new ApiError(422, 'Invalid', ` "" is invalid: patch: Invalid value: ${JSON.stringify(JSON.stringify(patch))}: ${mismatchMessage(r.mismatch)}`,
+        { causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(JSON.stringify(patch))}: ${mismatchMessage(r.mismatch)}`, field: 'patch' }] });
+    }
+    if (!r.unknown.length) return [];
+    const mode = ctx.fieldValidation ?? 'Warn';
+    if (mode === 'Strict') throw badRequest(patch === undefined ? wrap(strictDecodingMessage(r.unknown)) : strictDecodingMessage(r.unknown));
+    return mode === 'Warn' ? r.unknown.map((f) => `unknown field "${f}"`) : [];
   }
 
   private maybeInjectConflict(info: ResourceInfo, name: string): void {
@@ -360,6 +385,8 @@ export class Engine implements SimStore {
     for (const [k, v] of Object.entries(o.metadata?.labels ?? {})) if (typeof v !== 'string') causes.push({ field: `metadata.labels`, message: `Invalid value: ${JSON.stringify(v)}: label "${k}" must be a string` });
     for (const [k, v] of Object.entries(o.metadata?.annotations ?? {})) if (typeof v !== 'string') causes.push({ field: `metadata.annotations`, message: `Invalid value: ${JSON.stringify(v)}: annotation "${k}" must be a string` });
     if (info.resource === 'customresourcedefinitions' && info.group === 'apiextensions.k8s.io') causes.push(...validateCrd(o));
+    // Whatever admission added that the type does not declare is dropped silently, as after decoding.
+    if (!info.crd) info.decode?.(o);
     if (info.validate) causes.push(...info.validate(o));
     if (info.resource === 'pods' && info.group === '' && !Array.isArray(o.spec?.containers)) causes.push({ reason: 'FieldValueRequired', field: 'spec.containers', message: 'Required value' });
     if (causes.length) throw invalid(info.kind, info.group, name, causes);
@@ -371,12 +398,15 @@ export class Engine implements SimStore {
     const bodyNs = body?.metadata?.namespace;
     if (info.namespaced && ns && bodyNs && bodyNs !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
     const nsName = this.nsOf(info, ns ?? bodyNs);
+    const decoded = structuredClone(body);
+    const decodeWarnings = this.decode(info, decoded, ctx);
     this.requireNamespace(info, nsName, true);
-    const prepared = this.prepareNew(info, body, nsName);
-    const adm = await this.admit({
+    const prepared = this.prepareNew(info, decoded, nsName);
+    const adm0 = await this.admit({
       operation: 'CREATE', kind: this.gvk(info), resource: this.gvr(info), namespace: nsName,
       name: prepared.metadata.name || undefined, object: structuredClone(prepared),
     }, ctx);
+    const adm = { ...adm0, warnings: [...decodeWarnings, ...adm0.warnings] };
     // Admission may mutate anything but the system fields, which the apiserver owns.
     const o = structuredClone(adm.object);
     o.apiVersion = prepared.apiVersion; o.kind = prepared.kind;
@@ -436,17 +466,18 @@ export class Engine implements SimStore {
    * nobody wrote in between (admission is async); `retryOnRace` re-runs from a fresh read.
    */
   private async updateLoop(info: ResourceInfo, ns: string | undefined, name: string, sub: string | undefined, ctx: Ctx,
-    build: (cur: KObject) => KObject, opts: { expectRv?: string; retryOnRace: boolean }): Promise<Written> {
+    build: (cur: KObject) => KObject, opts: { expectRv?: string; retryOnRace: boolean; warnings?: () => string[] }): Promise<Written> {
     for (let attempt = 0; ; attempt++) {
       const cur = this.getStored(info, name, ns);
       if (!cur) throw notFound(info.resource, info.group, name);
       this.maybeInjectConflict(info, name);
       if (opts.expectRv && opts.expectRv !== cur.metadata.resourceVersion) throw staleConflict(info.resource, info.group, name);
       const candidate = this.prepareUpdate(info, cur, build(cur), sub);
-      const adm = await this.admit({
+      const adm0 = await this.admit({
         operation: 'UPDATE', kind: this.gvk(info), resource: this.gvr(info), subResource: sub, namespace: cur.metadata.namespace,
         name, object: structuredClone(candidate), oldObject: structuredClone(cur),
       }, ctx);
+      const adm = { ...adm0, warnings: [...(opts.warnings?.() ?? []), ...adm0.warnings] };
       const now = this.getStored(info, name, ns);
       if (now !== cur) {
         if (!now) throw notFound(info.resource, info.group, name);
@@ -472,7 +503,9 @@ export class Engine implements SimStore {
     if (body.metadata?.name !== undefined && body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
     if (info.namespaced && body.metadata?.namespace && ns && body.metadata.namespace !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
     const expectRv = body.metadata?.resourceVersion || undefined;
-    return this.updateLoop(info, this.nsOf(info, ns), name, sub, ctx, () => body, { expectRv, retryOnRace: !expectRv });
+    const decoded = structuredClone(body);
+    const warnings = this.decode(info, decoded, ctx);
+    return this.updateLoop(info, this.nsOf(info, ns), name, sub, ctx, () => decoded, { expectRv, retryOnRace: !expectRv, warnings: () => warnings });
   }
 
   async patchIn(info: ResourceInfo, patch: unknown, type: PatchOptions['type'], ns: string | undefined, name: string, sub: string | undefined, ctx: Ctx & { force?: boolean }): Promise<Written> {
@@ -484,6 +517,7 @@ export class Engine implements SimStore {
       // Server-side apply creates what does not exist.
       return this.createIn(info, { ...(patch as KObject), metadata: { ...(patch as KObject).metadata, name } }, nsName, ctx);
     }
+    let decodeWarnings: string[] = [];
     const apply = (cur: KObject): KObject => {
       const base = structuredClone(cur);
       const out = type === 'json' ? applyJsonPatch(base, patch)
@@ -491,6 +525,7 @@ export class Engine implements SimStore {
           : mergePatch(base, patch);
       if (!isObj(out)) throw badRequest('the patch did not produce an object');
       if ((out as KObject).metadata?.name !== undefined && (out as KObject).metadata.name !== name) throw badRequest(`the name of the object (${(out as KObject).metadata.name}) does not match the name on the URL (${name})`);
+      decodeWarnings = this.decode(info, out, ctx, patch);
       return out;
     };
     // A patch that carries metadata.resourceVersion is a precondition, like the apiserver's.
@@ -509,7 +544,7 @@ export class Engine implements SimStore {
       const o = apply(cur);
       o.metadata = { ...o.metadata, resourceVersion: cur.metadata.resourceVersion };
       return o;
-    }, { expectRv, retryOnRace: true });
+    }, { expectRv, retryOnRace: true, warnings: () => decodeWarnings });
   }
 
   // ---- delete ---------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // crd.ts). Discovery, routing, tables and storage semantics all read from this registry.
 import type { KObject } from './types.ts';
 import type { StatusCause } from './errors.ts';
+import { decodeTyped, modelNameOf, type DecodeResult } from './fields.ts';
 
 export interface PrinterColumn { name: string; type: string; jsonPath: string; description?: string; priority?: number; format?: string }
 
@@ -24,6 +25,11 @@ export interface ResourceInfo {
   extraSubresources?: string[];
   verbs?: string[];
   printerColumns?: PrinterColumn[];
+  /**
+   * The decoder's view of a body: drops undeclared fields in place and names them, and reports a
+   * value of the wrong JSON type (built-ins; a CRD's types are its schema validation's job).
+   */
+  decode?: (obj: KObject) => DecodeResult;
   /** Schema validation (CRDs): returns field errors. */
   validate?: (obj: KObject) => StatusCause[];
   /** Applies server-side defaults on create (e.g. pod status). */
@@ -39,9 +45,10 @@ export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list',
 export const apiVersionOf = (r: { group: string; version: string }): string => (r.group ? `${r.group}/${r.version}` : r.version);
 
 function builtin(p: Partial<ResourceInfo> & Pick<ResourceInfo, 'resource' | 'kind'>): ResourceInfo {
+  const model = modelNameOf(p.group ?? '', p.version ?? 'v1', p.kind);
   return {
     group: '', version: 'v1', singular: p.kind.toLowerCase(), listKind: `${p.kind}List`, namespaced: true,
-    shortNames: [], status: false, generation: false, ...p,
+    shortNames: [], status: false, generation: false, ...(model ? { decode: (o: KObject) => decodeTyped(o, model) } : {}), ...p,
   };
 }
 

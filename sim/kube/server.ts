@@ -9,7 +9,8 @@ import type { TimerHandle } from '../../lib/clock.ts';
 import type { UserInfo } from './admission-seam.ts';
 import { apiGroup, apiGroupList, apiVersions, groupsOf, resourceList, versionInfo } from './discovery.ts';
 import { DEFAULT_USER, Engine, type Ctx } from './engine.ts';
-import { ApiError, badRequest, methodNotAllowed, notFound } from './errors.ts';
+import { ApiError, badRequest, invalid, methodNotAllowed, notFound } from './errors.ts';
+import { parseFieldValidation } from './fields.ts';
 import { kubeConfigFor } from './kubeconfig.ts';
 import { PATCH_CONTENT_TYPES } from './patch.ts';
 import { apiVersionOf, type ResourceInfo } from './resources.ts';
@@ -113,9 +114,14 @@ export async function startKubeSimServer(o: KubeSimOptions): Promise<KubeSim> {
   async function handleResource(req: IncomingMessage, res: ServerResponse, url: URL, r: Route): Promise<void> {
     const q = url.searchParams;
     const method = req.method ?? 'GET';
-    const ctxBase = (options: KObject): Ctx => ({
-      user: userOf(req), dryRun: q.getAll('dryRun').includes('All'), admit: true, fieldManager: q.get('fieldManager') ?? undefined, options,
-    });
+    const ctxBase = (options: KObject): Ctx => {
+      const fv = q.get('fieldValidation');
+      const fieldValidation = parseFieldValidation(fv);
+      if (fv && !fieldValidation) {
+        throw invalid(options.kind, 'meta.k8s.io', '', [{ reason: 'FieldValueNotSupported', field: 'fieldValidation', message: `Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"` }]);
+      }
+      return { user: userOf(req), dryRun: q.getAll('dryRun').includes('All'), admit: true, fieldManager: q.get('fieldManager') ?? undefined, options, fieldValidation };
+    };
     const { info } = r;
     const listOpts = () => ({
       namespace: r.namespace, labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined,
