@@ -15,6 +15,7 @@ test('decodeTyped: unknown fields by path, removed in place; the first type mism
     { name: 'nested and top-level unknowns', model: 'V1Pod', obj: { extra: 1, spec: { containers: [{ name: 'c', foo: true }], bar: {} } }, unknown: ['extra', 'spec.containers[0].foo', 'spec.bar'], after: { spec: { containers: [{ name: 'c' }] } } },
     { name: 'metadata unknown', model: 'V1ConfigMap', obj: { metadata: { name: 'x', color: 'red' }, data: { k: 'v' } }, unknown: ['metadata.color'] },
     { name: 'string replicas', model: 'V1Deployment', obj: { spec: { replicas: '3' } }, unknown: [], mismatch: { jsonType: 'string', goStruct: 'DeploymentSpec', field: 'spec.replicas', goType: 'int32' } },
+    { name: 'numbers are quantities too', model: 'V1Pod', obj: { spec: { containers: [{ name: 'c', resources: { limits: { cpu: 2, 'vpc.amazonaws.com/pod-eni': 1 }, requests: { memory: '1Gi' } } }] } }, unknown: [] },
     { name: 'numeric label value', model: 'V1ConfigMap', obj: { metadata: { labels: { a: 1 } } }, unknown: [], mismatch: { jsonType: 'number', goStruct: 'ObjectMeta', field: 'metadata.labels', goType: 'string' } },
     { name: 'object where a list is due', model: 'V1Pod', obj: { spec: { containers: { name: 'c' } } }, unknown: [], mismatch: { jsonType: 'object', goStruct: 'PodSpec', field: 'spec.containers', goType: '[]v1.Container' } },
     { name: 'fraction in an int32', model: 'V1Deployment', obj: { spec: { replicas: 1.5 } }, unknown: [], mismatch: { jsonType: 'number 1.5', goStruct: 'DeploymentSpec', field: 'spec.replicas', goType: 'int32' } },

@@ -43,6 +43,13 @@ function goTypeOf(a: Attr): string {
 
 const jsonTypeOf = (v: unknown): string => Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v;
 
+/**
+ * Fields of Go type resource.Quantity (client-node types them as strings): Quantity's decoder takes a
+ * JSON number as well (`cpu: 2`), so a number there is no mismatch.
+ */
+const QUANTITY_FIELDS = new Set(['limits', 'requests', 'capacity', 'allocatable', 'hard', 'used', 'overhead', 'max', 'min', 'default',
+  'defaultRequest', 'maxLimitRequestRatio', 'sizeLimit', 'divisor', 'allocatedResources']);
+
 const attrCache = new Map<string, Map<string, Attr>>();
 function attrsOf(model: string): Map<string, Attr> | undefined {
   let m = attrCache.get(model);
@@ -70,7 +77,7 @@ export function decodeTyped(value: unknown, model: string, o: { skipRoot?: strin
     const t = a.type;
     const bad = () => { mismatch ??= { jsonType: jsonTypeOf(v), goStruct: struct, field: goPath, goType: goTypeOf(a) }; };
     if (t === 'any' || t === 'object') return;
-    if (t === 'string' || t === 'Date' || t === 'V1MicroTime') { if (typeof v !== 'string') bad(); return; }
+    if (t === 'string' || t === 'Date' || t === 'V1MicroTime') { if (typeof v !== 'string' && !(typeof v === 'number' && QUANTITY_FIELDS.has(a.baseName))) bad(); return; }
     if (t === 'boolean') { if (typeof v !== 'boolean') bad(); return; }
     if (t === 'number') {
       if (typeof v !== 'number') bad();

@@ -2,6 +2,7 @@
 import { ScaledClock } from '../../lib/clock.ts';
 import { LOG_FLAGS, SERVE_FLAGS, parseCommandLine, type CommandSpec } from '../../lib/flags.ts';
 import { createLogger } from '../../lib/log.ts';
+import { MutatingAdmitter } from './admission/mutating.ts';
 import { startKubeSim } from './index.ts';
 
 export const SPEC = {
@@ -24,8 +25,10 @@ export async function main(argv: string[]): Promise<number> {
   const { port, speed } = values;
   const clock = new ScaledClock(speed);
   const logger = createLogger({ name: 'kube-sim', clock, level: values['log-level'] });
+  // Stored MutatingWebhookConfigurations are called, as by kube-apiserver's admission chain.
+  const admitter = new MutatingAdmitter({ clock, logger });
   const sim = await startKubeSim({
-    clock, logger, host: values.host, port, tls: values.tls,
+    clock, logger, host: values.host, port, tls: values.tls, admitter,
     watchHistory: values['watch-history'],
   });
   console.log(`kube-sim listening on ${sim.url}`);
@@ -37,5 +40,6 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGTERM', stop);
   });
   await sim.close();
+  admitter.close();
   return 0;
 }
