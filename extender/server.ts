@@ -29,11 +29,15 @@ export interface ExtenderConfig extends DecideConfig {
  * Measured, not guessed: test/extender-limits.test.ts builds the largest realistic ExtenderArgs in
  * full-node mode — 5,000 EKS-like Nodes with 50 images each (kubelet's nodeStatusMaxImages), 30
  * labels, conditions, addresses, 20 attached volumes — and checks that it fits this limit with less
- * than 40 % headroom. That body is about 70 MB.
+ * than 40 % headroom. That body measured 91 MiB (19 kB per node).
  */
-export const DEFAULT_BODY_LIMIT = '96mb';
-/** Two maximum-size bodies at a time keep the process far below its memory limit. */
-export const DEFAULT_BODY_BUDGET = '192mb';
+export const DEFAULT_BODY_LIMIT = '112mb';
+/**
+ * One maximum-size body at a time (smaller ones share the rest): measured peak RSS with four
+ * maximum-size requests at once stays below 400 MB (test/extender-limits.test.ts). Full-node mode
+ * is rare — the chart configures nodeCacheCapable: true, where bodies are names only.
+ */
+export const DEFAULT_BODY_BUDGET = '112mb';
 /** A Pod or the NodeNames list beyond this is not one kube-scheduler could send (the apiserver caps objects at 3 MiB). */
 const MAX_PART_BYTES = 8 * 1024 * 1024;
 
