@@ -1,7 +1,9 @@
 // Shared set-up for the webhook's cross-component tests and its benchmark: kube-sim with its
 // mutating admission chain, the CRDs, a PKI on disk, the webhook over HTTPS, and its
 // MutatingWebhookConfiguration pointing at it with the caBundle.
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdmissionregistrationV1Api, type KubeConfig } from '@kubernetes/client-node';
@@ -15,6 +17,7 @@ import { startKubeSim, type KubeSim } from '../sim/kube/index.ts';
 import { MutatingAdmitter } from '../sim/kube/admission/index.ts';
 import { startWebhook, type Webhook, type WebhookOptions } from '../webhook/server.ts';
 import { webhookConfiguration } from '../webhook/manifest.ts';
+import { REVIEW_API_VERSION, REVIEW_KIND, type AdmissionResponse, type ReviewResponse } from '../webhook/review.ts';
 
 export interface WebhookEnv {
   sim: KubeSim;
@@ -79,4 +82,43 @@ export async function createPool(sim: KubeSim, node: string, free: number, extra
       ips, branches: {}, subnets: [], limits: { maxENI: 8, ipv4PerENI: 30, branchENI: 54, trunking: true },
     },
   }, { admit: false });
+}
+
+/**
+ * Asks the webhook, over its own HTTPS endpoint, to admit `pod` (a CREATE in `namespace`) until
+ * `ok(response)` holds: the way to wait for its informers to see an object just written (a policy),
+ * however slow the machine. Real time bounds only a failure (a minute), never a passing run.
+ */
+export async function untilAdmission(env: WebhookEnv, namespace: string, pod: Record<string, unknown>, ok: (r: AdmissionResponse) => boolean, what: string): Promise<AdmissionResponse> {
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const review = {
+      apiVersion: REVIEW_API_VERSION, kind: REVIEW_KIND,
+      request: {
+        uid: randomUUID(), kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' },
+        namespace, operation: 'CREATE', userInfo: { username: 'probe' }, object: { apiVersion: 'v1', kind: 'Pod', ...pod, metadata: { namespace, ...(pod.metadata as object) } },
+      },
+    };
+    const r = await postReview(env, '/mutate/pod', review);
+    if (ok(r.response)) return r.response;
+    if (performance.now() > deadline) throw new Error(`webhook never ${what}: last answer ${JSON.stringify(r.response)}`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+function postReview(env: WebhookEnv, path: string, body: unknown): Promise<ReviewResponse> {
+  const u = new URL(`${env.hook.url}${path}`);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path, method: 'POST', ca: env.ca.certPem, headers: { 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode !== 200) { reject(new Error(`${path}: HTTP ${res.statusCode}: ${text}`)); return; }
+        resolve(JSON.parse(text) as ReviewResponse);
+      });
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
 }

@@ -9,7 +9,8 @@ import { Registry } from 'prom-client';
 import { realClock } from '../lib/clock.ts';
 import { makeCA, makeServingCert, writeCertFiles } from '../lib/certs.ts';
 import { bodyMessage } from '../lib/kube/errors.ts';
-import { startWebhookEnv, type WebhookEnv } from './webhook-helpers.ts';
+import { decodePatch } from '../webhook/review.ts';
+import { startWebhookEnv, untilAdmission, type WebhookEnv } from './webhook-helpers.ts';
 
 let env: WebhookEnv;
 let core: CoreV1Api;
@@ -28,8 +29,11 @@ before(async () => {
   });
   await sgp('team-a', 'web', ['sg-0aaa', 'sg-0bbb']);
   await sgp('team-b', 'web-b', ['sg-0ccc']);
-  // Let the webhook's informer see both policies.
-  await new Promise((r) => setTimeout(r, 300));
+  // Wait until the webhook's informer has seen both policies: a probe pod in each namespace gets its groups.
+  for (const [ns, groups] of [['team-a', 'sg-0aaa,sg-0bbb'], ['team-b', 'sg-0ccc']] as const) {
+    await untilAdmission(env, ns, { metadata: { name: 'probe', labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'nginx' }] } },
+      (r) => decodePatch(r).some((op) => JSON.stringify(op.value ?? '').includes(groups)), `applied ${groups} in ${ns}`);
+  }
 });
 after(async () => { await env?.close(); });
 
@@ -60,7 +64,8 @@ test('too many security groups: the pod is denied with the reason', async () => 
     group: 'eni-ipam.io', version: 'v1alpha1', plural: 'securitygrouppolicies', namespace: 'team-b',
     body: { apiVersion: 'eni-ipam.io/v1alpha1', kind: 'SecurityGroupPolicy', metadata: { name: 'big' }, spec: { podSelector: { matchLabels: { big: 'yes' } }, securityGroups: { groupIds: ['sg-1', 'sg-2', 'sg-3', 'sg-4', 'sg-5'] } } },
   });
-  await new Promise((r) => setTimeout(r, 300));
+  await untilAdmission(env, 'team-b', { metadata: { name: 'probe', labels: { app: 'web', big: 'yes' } }, spec: { containers: [{ name: 'app', image: 'nginx' }] } },
+    (r) => !r.allowed, 'saw the policy "big"');
   await assert.rejects(
     core.createNamespacedPod({ namespace: 'team-b', body: { metadata: { name: 'big', labels: { app: 'web', big: 'yes' } }, spec: { containers: [{ name: 'app', image: 'nginx' }] } } }),
     (e: unknown) => /matches 6 security groups .* an ENI carries at most 5/.test(bodyMessage(e)),

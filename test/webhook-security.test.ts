@@ -9,7 +9,8 @@ import { realClock } from '../lib/clock.ts';
 import { bodyMessage } from '../lib/kube/errors.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
 import { kubeConfigFor } from '../sim/kube/index.ts';
-import { createPool, startWebhookEnv, type WebhookEnv } from './webhook-helpers.ts';
+import { decodePatch } from '../webhook/review.ts';
+import { createPool, startWebhookEnv, untilAdmission, type WebhookEnv } from './webhook-helpers.ts';
 
 const ALLOCATOR = 'system:serviceaccount:eni-ipam:eni-ipam-allocator';
 const NS = 'team-sec';
@@ -35,9 +36,9 @@ before(async () => {
   });
   await createPool(env.sim, NODE, 4);
   await env.hook.synced();
-  // Let the policy reach the webhook's informer.
-  for (let i = 0; i < 50 && !env.sim.store.get('securitygrouppolicies.eni-ipam.io', 'web', NS); i++) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 200));
+  // Wait until the policy has reached the webhook's informer: a probe pod it selects gets the branch marker.
+  await untilAdmission(env, NS, { metadata: { name: 'probe', labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'nginx' }] } },
+    (r) => decodePatch(r).some((op) => JSON.stringify(op).includes('vpc.amazonaws.com/pod-eni')), 'saw the policy "web"');
 });
 after(async () => { await env?.close(); });
 
