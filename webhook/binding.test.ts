@@ -7,7 +7,7 @@ import { wantsBranch } from '../lib/enipool/need.ts';
 import { decodePatch, type AdmissionReview } from './review.ts';
 import type { PodLike } from './pod.ts';
 import { reserveAll } from '../lib/enipool/reserve.ts';
-import { realClock } from '../lib/clock.ts';
+import { ManualClock } from '../lib/clock.ts';
 import { silentLogger } from '../lib/log.ts';
 import { API_VERSION, DEFAULT_POLICY, type ENIPool, type SecurityGroupPolicy } from '../lib/enipool/types.ts';
 import { resolveSecurityGroups } from './security-groups.ts';
@@ -48,10 +48,12 @@ function mkPool(freeIPs: number): ENIPool {
 
 /** In-memory deps: the pool lives in a variable; reserve applies reserveAll to it as the CAS write would. */
 function memDeps(pool: ENIPool | undefined, pods: Record<string, PodLike>, o: Partial<BindingDeps['config']> & { policies?: SecurityGroupPolicy[]; extraNodes?: string[] } = {}) {
-  const state = { pool, writes: 0, listeners: [] as (() => void)[] };
+  // Time is a ManualClock: a bind waits until the test advances it or wakes the listeners.
+  const clock = new ManualClock();
+  const state = { pool, writes: 0, listeners: [] as (() => void)[], clock };
   const deps: BindingDeps = {
     config: { bindWaitMs: o.bindWaitMs ?? 0, allowUnmanagedNodes: o.allowUnmanagedNodes ?? true, branchResource: 'vpc.amazonaws.com/pod-eni', branchPodsNeedIP: o.branchPodsNeedIP ?? true, maxSecurityGroupsPerENI: o.maxSecurityGroupsPerENI ?? 5 },
-    clock: realClock(),
+    clock,
     logger: silentLogger(),
     getPod: async (_ns, name) => pods[name],
     nodeExists: async (node) => node === NODE || (o.extraNodes ?? []).includes(node),
@@ -64,11 +66,20 @@ function memDeps(pool: ENIPool | undefined, pods: Record<string, PodLike>, o: Pa
       return out.results[0]!;
     },
     waitForPoolChange: (_node, ms) => new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      state.listeners.push(() => { clearTimeout(t); resolve(); });
+      const t = clock.setTimeout(resolve, ms);
+      state.listeners.push(() => { t.cancel(); resolve(); });
     }),
   };
   return { deps, state };
+}
+
+/** Resolves once cond holds (the bind under test has reached its wait); real time bounds only a failure. */
+async function until(cond: () => boolean): Promise<void> {
+  const giveUp = performance.now() + 60_000;
+  while (!cond()) {
+    if (performance.now() > giveUp) throw new Error('the bind never started waiting');
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }
 
 const pod = (name: string, uid: string, extra: Partial<PodLike['spec']> = {}): PodLike => ({ metadata: { name, namespace: 'default', uid }, spec: { containers: [{ name: 'c' }], ...extra } });
@@ -108,9 +119,14 @@ test('binding: reserves an IP and returns a JSONPatch adding the whole annotatio
 
 test('binding: nothing free → unmet demand recorded, waits, then denies naming the node', async () => {
   const { deps, state } = memDeps(mkPool(0), { p1: pod('p1', 'u1') }, { bindWaitMs: 60 });
-  const t0 = performance.now();
-  const r = await handleBinding(bindingReview('p1'), deps);
-  assert.ok(performance.now() - t0 >= 50, 'waited for the bound');
+  let settled = false;
+  const pending = handleBinding(bindingReview('p1'), deps).finally(() => { settled = true; });
+  await until(() => state.listeners.length === 1);
+  state.clock.advance(59);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'still waiting 1 ms before the bound');
+  state.clock.advance(1);
+  const r = await pending;
   assert.equal(r.allowed, false);
   assert.match(r.status!.message, /^node ip-10-0-1-5: no free IP \(0 free, 0 reserved, 0 cooling down\); the allocator was asked for 1 more IP; pod default\/p1 waited/);
   assert.equal(state.pool!.status!.unmetDemand!.ips, 1, 'demand recorded once, not per retry');
@@ -119,7 +135,7 @@ test('binding: nothing free → unmet demand recorded, waits, then denies naming
 test('binding: a waiting bind succeeds when an IP frees up before the bound', async () => {
   const { deps, state } = memDeps(mkPool(0), { p1: pod('p1', 'u1') }, { bindWaitMs: 5000 });
   const pending = handleBinding(bindingReview('p1'), deps);
-  await new Promise((r) => setTimeout(r, 20));
+  await until(() => state.listeners.length === 1);
   const p = structuredClone(state.pool!);
   p.status!.ips['10.0.1.99'] = { eni: 'eni-1', state: 'free', since: 't' };
   state.pool = p;
