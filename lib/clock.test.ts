@@ -9,10 +9,12 @@ test('ManualClock fires timers in order and only when time reaches them', () => 
   c.setTimeout(() => fired.push('a'), 10);
   const cancelled = c.setTimeout(() => fired.push('x'), 15);
   cancelled.cancel();
+  assert.equal(c.pendingTimers(), 2);
   c.advance(9);
   assert.deepEqual(fired, []);
   c.advance(11);
   assert.deepEqual(fired, ['a', 'b']);
+  assert.equal(c.pendingTimers(), 0);
   assert.equal(c.now(), 20);
 });
 
@@ -28,12 +30,22 @@ test('ManualClock intervals repeat', () => {
 });
 
 test('ScaledClock runs faster than real time', async () => {
-  const c = new ScaledClock(50);
-  const t0 = c.now();
+  // No bound on how long the machine takes: what must hold is that clock time is real time × speed,
+  // and that a sleep of 1000 clock ms is a timer of 1000 / speed real ms.
+  const c = new ScaledClock(50, 0);
   const r0 = Date.now();
-  await c.sleep(1000); // 20 ms of real time
-  assert.ok(Date.now() - r0 < 500, 'sleep(1000) at speed 50 must take far less than a real second');
-  assert.ok(c.now() - t0 >= 900);
+  const t0 = c.now();
+  await c.sleep(1000);
+  const t1 = c.now();
+  const r1 = Date.now();
+  assert.ok(t1 - t0 >= 950, `slept ${t1 - t0} clock ms`);
+  // now() reads Date.now() between our two reads, so its real elapsed time lies within theirs.
+  assert.ok(t1 - t0 <= (r1 - r0) * 50, `clock ${t1 - t0} ms vs real ${r1 - r0} ms × 50`);
+  const realTimers: number[] = [];
+  const orig = globalThis.setTimeout;
+  globalThis.setTimeout = ((fn: () => void, ms?: number) => { realTimers.push(ms ?? 0); return orig(fn, ms); }) as typeof setTimeout;
+  try { c.setTimeout(() => undefined, 1000).cancel(); } finally { globalThis.setTimeout = orig; }
+  assert.deepEqual(realTimers, [20]);
 });
 
 test('ScaledClock rejects a non-positive speed', () => {

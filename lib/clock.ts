@@ -67,6 +67,8 @@ export class ManualClock implements Clock {
     return { cancel: () => { this.timers.delete(id); } };
   }
   sleep(ms: number, signal?: AbortSignal): Promise<void> { return sleepWith(this, ms, signal); }
+  /** Timers waiting to fire: lets a test wait until the code under test is parked on this clock. */
+  pendingTimers(): number { return this.timers.size; }
   /** Moves time forward by ms, firing due timers in order. */
   advance(ms: number): void {
     const end = this.t + ms;

@@ -101,10 +101,18 @@ test('fault injection: UnauthorizedOperation 403 with count; seeded probability 
   sim.admin.clearFaults();
   sim.admin.injectFault('DescribeSubnets', { code: 'Unused', probability: 0, latencyMs: 500 });
   let done = false;
+  const manual = clock as ManualClock;
+  const parked = manual.pendingTimers();
   const p = ec2.send(new DescribeSubnetsCommand({})).then(() => { done = true; });
-  await new Promise((r) => setTimeout(r, 100));
+  // Wait (however long the machine takes) until the request is parked on the clock's 500 ms timer.
+  for (const giveUp = performance.now() + 60_000; manual.pendingTimers() === parked;) {
+    assert.ok(performance.now() < giveUp, 'the request never reached the simulator');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  manual.advance(499);
+  await new Promise((r) => setTimeout(r, 20));
   assert.equal(done, false, 'held until the clock moves');
-  (clock as ManualClock).advance(500);
+  manual.advance(1);
   await p;
   assert.equal(done, true);
 });
@@ -209,11 +217,12 @@ test('admin HTTP endpoint validates JSON and drives the sim', async () => {
 });
 
 test('ScaledClock: attach completes after attachLatencyMs of scaled time', async () => {
-  const { sim, ec2, subnet } = await setup({ clock: new ScaledClock(100), attachLatencyMs: 1000 });
+  const clock = new ScaledClock(100);
+  const { sim, ec2, subnet } = await setup({ clock, attachLatencyMs: 1000 });
   const inst = sim.admin.runInstance({ instanceType: 'm5.large', subnetId: subnet });
   const id = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnet }))).NetworkInterface!.NetworkInterfaceId!;
   await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: id, InstanceId: inst.instanceId, DeviceIndex: 1 }));
-  await new Promise((r) => setTimeout(r, 30)); // 3 s of sim time
+  await clock.sleep(3_000); // 30 ms of real time, at least
   const n = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [id] }))).NetworkInterfaces![0]!;
   assert.equal(n.Attachment?.Status, 'attached');
 });
