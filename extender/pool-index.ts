@@ -107,6 +107,5 @@ export class CapacityIndex implements PoolIndex {
   get(nodeName: string): NodeEntry | undefined { return this.slots.get(nodeName)?.entry; }
   membership(): number { return this.members; }
   ready(): boolean { return this.isReady(); }
-  setReady(fn: () => boolean): void { this.isReady = fn; }
   size(): number { return this.slots.size; }
 }

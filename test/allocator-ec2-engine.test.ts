@@ -131,8 +131,11 @@ test('an exhausted subnet makes the engine move to the next eligible one', async
   assert.deepEqual(r.exhaustedSubnets, [a]);
   assert.equal(r.addedCount, 9);
   assert.equal(r.added[0].subnetId, b);
-  assert.equal(engine.isSubnetCoolingOff(a), true);
   assert.equal(sim.admin.listEnis().filter((e) => e.subnetId === a).length, 1, 'no ENI of ours left in a');
+  // a is cooling off: although EC2 shows 4 free there, the next new ENI does not go to a.
+  const again = await engine.grow(n, 2);
+  assert.equal(again.added.filter((x) => x.subnetId === a).length, 0, 'cooled-off subnet a skipped');
+  assert.equal(sim.admin.listEnis().filter((e) => e.subnetId === a).length, 1, 'still no ENI of ours in a');
 });
 
 test('a failed attach leaves no ENI behind', async () => {
@@ -217,14 +220,15 @@ test('when EC2 throttles anyway (budget shared with others), the limiter backs o
   assert.match(await registry.metrics(), /eni_ipam_ec2_api_calls_total\{action="AssignPrivateIpAddresses",outcome="throttle"\} [1-9]/);
 });
 
-test('trunk and branch ENIs: create+associate, disassociate, delete; a failed association deletes the branch', async () => {
+test('trunk and branch ENIs: create, associate, disassociate, delete; a failed association leaves the branch for a retry', async () => {
   const { engine, node, sim, nodeSubnet } = await setup();
   const n = node('m5.large');
   const trunk = await engine.ensureTrunk(n);
   assert.equal(trunk.interfaceType, 'trunk');
   assert.equal(trunk.attachment?.status, 'attached');
   assert.equal((await engine.ensureTrunk(n)).id, trunk.id, 'idempotent');
-  const b = await engine.createAndAssociateBranch({ subnetId: nodeSubnet, securityGroups: ['sg-0123456789abcdef1'], trunkId: trunk.id, vlanId: 1, instanceId: n.instanceID });
+  const eni = await engine.createBranch({ subnetId: nodeSubnet, securityGroups: ['sg-0123456789abcdef1'], instanceId: n.instanceID });
+  const b = { eni, associationId: await engine.associateBranch(eni.id, trunk.id, 1) };
   assert.match(b.associationId, /./);
   const simBranch = sim.admin.listEnis().find((e) => e.id === b.eni.id)!;
   assert.equal(simBranch.status, 'in-use');
@@ -237,9 +241,16 @@ test('trunk and branch ENIs: create+associate, disassociate, delete; a failed as
   await engine.deleteBranch(b.eni.id);
   assert.equal(sim.admin.listEnis().some((e) => e.id === b.eni.id), false);
 
+  // The reconciler records the branch before associating it, so a failed association is retried on
+  // the recorded ENI (nothing leaks); deleting it restores the instance.
   sim.admin.injectFault('AssociateTrunkInterface', { code: 'UnauthorizedOperation', probability: 1, count: 1 });
   const before = sim.admin.listEnis().length;
-  await assert.rejects(engine.createAndAssociateBranch({ subnetId: nodeSubnet, securityGroups: [], trunkId: trunk.id, vlanId: 2 }), /AssociateTrunkInterface/);
+  const b2 = await engine.createBranch({ subnetId: nodeSubnet, securityGroups: [] });
+  await assert.rejects(engine.associateBranch(b2.id, trunk.id, 2), /AssociateTrunkInterface/);
+  const assoc2 = await engine.associateBranch(b2.id, trunk.id, 2);
+  assert.match(assoc2, /./);
+  await engine.disassociate(assoc2);
+  await engine.deleteBranch(b2.id);
   assert.equal(sim.admin.listEnis().length, before);
 });
 

@@ -3,8 +3,8 @@
 // Multi-step operations compensate: an ENI created here is deleted again if anything after its
 // creation fails, so no ENI is left behind (the leak collector is the net for crashes).
 //
-// Crash tests: every step calls `opts.onStep?.(name, detail)` first. Whatever that hook throws is
-// re-thrown untouched and skips compensation, exactly like a process dying at that point.
+// Crash tests: every step runs `opts.onStep` first (allocator/crash.ts). Whatever that hook throws
+// is re-thrown untouched and skips compensation, exactly like a process dying at that point.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -12,11 +12,10 @@ import { OWNER_VALUE, TAG_AWS_NODE_NO_MANAGE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWN
 import { isOurs, isTrunk } from '../../lib/enipool/eni.ts';
 import type { Ec2Api } from './client.ts';
 import { CREATE_ENI_CALLS, freeDeviceIndex, planGrow, podEnis, type GrowOp } from './enis.ts';
-import { Ec2ApiError, isKind } from './errors.ts';
+import { Ec2ApiError, isKind, type Ec2ErrorKind } from './errors.ts';
 import { chooseSubnet, SubnetCoolOff } from './subnets.ts';
 import type { EniInfo, Limits, NodeRef, Priority, SubnetInfo } from './types.ts';
-
-export type StepHook = (step: string, detail: Record<string, string | number>) => void | Promise<void>;
+import { isCrash, runStep, type StepHook } from '../crash.ts';
 
 export interface EngineOptions {
   api: Ec2Api;
@@ -68,6 +67,8 @@ export interface GrowResult {
   exhaustedSubnets: string[];
   /** Why the need was not met, when it was not. */
   reason?: string;
+  /** What stopped it, as an EC2 error kind: the instance's ENI/IP limit, or no eligible subnet with room. */
+  shortKind?: Extract<Ec2ErrorKind, 'limit' | 'subnet-exhausted'>;
   /** The EC2 error that stopped the grow, if one did (progress before it is in `added`). */
   error?: Error;
 }
@@ -81,7 +82,6 @@ export interface NodeView {
   trunk?: EniInfo;
 }
 
-export interface BranchResult { eni: EniInfo; associationId: string; vlanId: number }
 
 export class Ec2Engine {
   readonly api: Ec2Api;
@@ -92,8 +92,6 @@ export class Ec2Engine {
   private readonly waitAttached: boolean;
   private readonly pollMs: number;
   private readonly waitTimeoutMs: number;
-  /** Errors thrown by onStep hooks: re-thrown as they are, never compensated. */
-  private readonly crashes = new WeakSet<object>();
 
   constructor(private readonly o: EngineOptions) {
     this.api = o.api;
@@ -118,23 +116,9 @@ export class Ec2Engine {
     return isOurs(e, this.o.clusterName);
   }
 
-  /** Subnet is skipped for new IPs until its cool-off ends. */
-  isSubnetCoolingOff(subnetId: string): boolean { return this.coolOff.isCoolingOff(subnetId, this.clock.now()); }
-
-  /** Marks a subnet exhausted (e.g. when the controller learns it from elsewhere). */
-  markSubnetExhausted(subnetId: string): void { this.coolOff.mark(subnetId, this.clock.now()); }
-
-  private async step(hook: StepHook | undefined, name: string, detail: Record<string, string | number>): Promise<void> {
-    if (!hook) return;
-    try {
-      await hook(name, detail);
-    } catch (e) {
-      if (e !== null && typeof e === 'object') this.crashes.add(e);
-      throw e;
-    }
+  private step(hook: StepHook | undefined, name: string, detail: Record<string, string | number>): Promise<void> {
+    return runStep(hook, name, detail);
   }
-
-  private isCrash(e: unknown): boolean { return e !== null && typeof e === 'object' && this.crashes.has(e); }
 
   /** The instance's ENIs as EC2 reports them (cached unless `fresh`). */
   async describeNode(instanceId: string, o: { fresh?: boolean; priority?: Priority; firstInterfaceIndex?: number } = {}): Promise<NodeView> {
@@ -194,6 +178,7 @@ export class Ec2Engine {
         }
         if (plan.ops.length === 0) {
           res.reason = !choice || choice.subnet ? `instance ${instanceId} (${node.instanceType}) has no room for more IPs` : `instance ${instanceId}: ${choice.reason}`;
+          res.shortKind = !choice || choice.subnet ? 'limit' : 'subnet-exhausted';
           break;
         }
         let replan = false;
@@ -206,7 +191,7 @@ export class Ec2Engine {
             if (a.eni) enis = [...enis, a.eni];
             else enis = enis.map((e) => (e.id === a.eniId ? { ...e, secondaryIps: [...e.secondaryIps, ...a.ips] } : e));
           } catch (e) {
-            if (this.isCrash(e)) throw e;
+            if (isCrash(e)) throw e;
             if (isKind(e, 'subnet-exhausted') || (isKind(e, 'invalid-parameter') && await this.subnetShort(node, op.subnetId, op.count, priority))) {
               const sid = op.subnetId;
               this.coolOff.mark(sid, this.clock.now());
@@ -230,7 +215,7 @@ export class Ec2Engine {
       }
       if (remaining > 0 && !res.reason) res.reason = `instance ${instanceId}: gave up after repeated re-planning`;
     } catch (e) {
-      if (this.isCrash(e)) throw e;
+      if (isCrash(e)) throw e;
       res.error = e instanceof Error ? e : new Error(String(e));
       res.reason = res.error.message;
       this.log?.error({ instanceId, err: res.error.message }, 'grow stopped by an EC2 error');
@@ -303,7 +288,7 @@ export class Ec2Engine {
       }
       return attached;
     } catch (e) {
-      if (this.isCrash(e)) throw e;
+      if (isCrash(e)) throw e;
       this.log?.warn({ instanceId, eniId: eni.id, err: (e as Error).message }, 'ENI setup failed after create; deleting it');
       const calls = await this.removeEni(eni.id, instanceId, 'deficit', { compensating: true });
       if (res) res.mutatingCalls += calls;
@@ -363,7 +348,7 @@ export class Ec2Engine {
       }
       return calls;
     } catch (e) {
-      if (this.isCrash(e)) throw e;
+      if (isCrash(e)) throw e;
       if (o.compensating) {
         // Compensation path: log and leave the tagged ENI to the leak collector.
         this.log?.error({ eniId, instanceId, err: (e as Error).message }, 'could not delete ENI; the leak collector will retry');
@@ -469,18 +454,4 @@ export class Ec2Engine {
     }
   }
 
-  /** createBranch + associateBranch; the branch is deleted again if the association fails. */
-  async createAndAssociateBranch(i: { subnetId: string; securityGroups: string[]; tags?: Record<string, string>; instanceId?: string; trunkId: string; vlanId: number }, opts: StepOptions = {}): Promise<BranchResult> {
-    const eni = await this.createBranch(i, opts);
-    try {
-      const associationId = await this.associateBranch(eni.id, i.trunkId, i.vlanId, opts);
-      return { eni: { ...eni, status: 'in-use', interfaceType: 'branch' }, associationId, vlanId: i.vlanId };
-    } catch (e) {
-      if (this.isCrash(e)) throw e;
-      try { await this.deleteBranch(eni.id, { priority: opts.priority, compensating: true }); } catch (d) {
-        this.log?.error({ eniId: eni.id, err: (d as Error).message }, 'could not delete branch ENI after a failed association; the leak collector will retry');
-      }
-      throw e;
-    }
-  }
 }

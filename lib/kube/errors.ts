@@ -9,7 +9,6 @@ export function statusCode(err: unknown): number | undefined {
 }
 export const isConflict = (err: unknown): boolean => statusCode(err) === 409;
 export const isNotFound = (err: unknown): boolean => statusCode(err) === 404;
-export const isAlreadyExists = (err: unknown): boolean => statusCode(err) === 409 && /already exists/i.test(bodyMessage(err));
 
 /** The Status message from an ApiException body, or the error's own message. */
 export function bodyMessage(err: unknown): string {

@@ -1,0 +1,80 @@
+// The node's secondary IPs in EC2: release the ones the decision marked `releasing` (the release
+// protocol, reconciler.ts), and grow the pool by what the decision asked for, recording the new IPs
+// as free with one compare-and-swap. Events say what EC2 refused, classified by EC2 error kind.
+import type { ENIPool } from '../../lib/enipool/types.ts';
+import type { GrowResult } from '../ec2/engine.ts';
+import type { SubnetInfo } from '../ec2/types.ts';
+import type { NodeContext } from './context.ts';
+import { applyGrow, consumeDemand } from './decide.ts';
+
+/** IPs to unassign, grouped by ENI: every `releasing` IP of the pool (and only those). */
+export function releaseGroups(pool: ENIPool): Map<string, string[]> {
+  const byEni = new Map<string, string[]>();
+  for (const [ip, e] of Object.entries(pool.status?.ips ?? {})) {
+    if (e.state === 'releasing') byEni.set(e.eni, [...(byEni.get(e.eni) ?? []), ip]);
+  }
+  return byEni;
+}
+
+export interface PoolEvent { type: 'Normal' | 'Warning'; reason: string; message: string }
+
+/** The events a grow result warrants: ENIs created, subnets found exhausted, and why growth fell short. */
+export function growEvents(r: GrowResult, need: number): PoolEvent[] {
+  const out: PoolEvent[] = [];
+  for (const a of r.added) {
+    if (a.created) out.push({ type: 'Normal', reason: 'ENICreated', message: `created ENI ${a.eniId} in ${a.subnetId} with ${a.ips.length} IPs at device index ${a.deviceIndex ?? '?'}` });
+  }
+  for (const s of r.exhaustedSubnets) {
+    out.push({ type: 'Warning', reason: 'SubnetExhausted', message: `subnet ${s} has no free addresses for instance ${r.instanceId}; trying other eligible subnets` });
+  }
+  if (r.shortBy > 0 && !r.error) {
+    const reason = r.reason ?? `short by ${r.shortBy}`;
+    if (r.shortKind === 'limit') out.push({ type: 'Warning', reason: 'InstanceLimitReached', message: `${reason}: ${r.shortBy} of ${need} IPs could not be added` });
+    else if (r.shortKind === 'subnet-exhausted') out.push({ type: 'Warning', reason: 'SubnetExhausted', message: reason });
+  }
+  return out;
+}
+
+export class NodeIPs {
+  constructor(private readonly c: NodeContext) {}
+
+  /** Unassigns every `releasing` IP of `pool` (read or written after the CAS that marked them), then drops them. */
+  async releaseMarked(pool: ENIPool): Promise<ENIPool> {
+    const name = pool.metadata.name!;
+    const byEni = releaseGroups(pool);
+    if (byEni.size === 0) return pool;
+    const released: string[] = [];
+    for (const [eni, ips] of byEni) {
+      const subnetId = pool.status!.enis.find((x) => x.id === eni)?.subnetID;
+      const r = await this.c.d.engine.release(pool.spec.instanceID, eni, ips, { onStep: this.c.step, subnetId });
+      released.push(...r.released);
+    }
+    const next = await this.c.write(name, 'drop-released', pool, (fresh) => {
+      let changed = false;
+      for (const ip of released) if (fresh.status!.ips[ip]?.state === 'releasing') { delete fresh.status!.ips[ip]; changed = true; }
+      return changed;
+    });
+    this.c.log.info({ node: name, count: released.length }, 'released excess IPs');
+    return next ?? pool;
+  }
+
+  /** Adds `need` IPs (up to `upTo` at no extra call) and records them free; the unmet demand they cover is consumed. */
+  async grow(pool: ENIPool, need: number, upTo: number, reservedSlots: number, subnets: readonly SubnetInfo[]): Promise<ENIPool> {
+    const name = pool.metadata.name!;
+    const demand = { ips: pool.status?.unmetDemand?.ips ?? 0, branch: 0 };
+    const r = await this.c.d.engine.grow(pool.spec, need, { upTo, reservedSlots, onStep: this.c.step });
+    let next = pool;
+    if (r.added.length || (r.shortBy === 0 && demand.ips)) {
+      next = (await this.c.write(name, 'record-grow', pool, (fresh) => {
+        const n = applyGrow(fresh.status!, r.added, subnets, this.c.d.clock.now());
+        const before = fresh.status!.unmetDemand;
+        if (r.shortBy === 0) consumeDemand(fresh.status!, demand);
+        return n > 0 || before !== fresh.status!.unmetDemand;
+      })) ?? pool;
+      this.c.d.metrics?.transitions.inc({ to: 'free' }, r.addedCount);
+    }
+    for (const e of growEvents(r, need)) this.c.event(next, e.type, e.reason, e.message);
+    if (r.error) throw r.error;
+    return next;
+  }
+}
