@@ -7,7 +7,7 @@ import { ANN_SECURITY_GROUPS, changedSystemAnnotations, formatSecurityGroups, is
 import { requestsBranchResource } from '../lib/enipool/need.ts';
 import { matchesSelector, type Labels } from '../lib/labels.ts';
 import type { LabelSelector, SecurityGroupPolicy } from '../lib/enipool/types.ts';
-import { allow, deny, escapePointer, type AdmissionResponse, type AdmissionReview, type PatchOp } from './review.ts';
+import { allow, deny, diffPatch, type AdmissionResponse, type AdmissionReview, type PatchOp } from './review.ts';
 import { needsServiceAccount, resolveSecurityGroups, type SGResolution } from './security-groups.ts';
 
 export interface PodCreateConfig {
@@ -58,27 +58,22 @@ export function parseLabelRequirement(s: string): LabelSelector {
   return { matchLabels: { [s.slice(0, i).trim()]: s.slice(i + 1).trim() } };
 }
 
-/** JSONPatch ops turning annotation map `from` into `to` (the whole map is added when absent). */
+/**
+ * JSONPatch ops turning annotation map `from` into `to`: the diff of two typed copies (the whole map
+ * is added when absent; keys are escaped by the diff).
+ */
 export function annotationPatch(from: Record<string, string> | undefined, to: Record<string, string>): PatchOp[] {
-  if (!from) return Object.keys(to).length > 0 ? [{ op: 'add', path: '/metadata/annotations', value: to }] : [];
-  const ops: PatchOp[] = [];
-  for (const k of Object.keys(from)) if (!Object.hasOwn(to, k)) ops.push({ op: 'remove', path: `/metadata/annotations/${escapePointer(k)}` });
-  for (const [k, v] of Object.entries(to)) if (from[k] !== v) ops.push({ op: 'add', path: `/metadata/annotations/${escapePointer(k)}`, value: v });
-  return ops;
+  const keep = from !== undefined || Object.keys(to).length > 0;
+  return diffPatch<PodLike>({ metadata: from ? { annotations: from } : {} }, { metadata: keep ? { annotations: to } : {} });
 }
 
-function resourcePatch(pod: PodLike, resource: string): PatchOp[] {
+/** Asks for one branch marker resource on the first container (requests and limits), on the copy. */
+function addBranchResource(pod: PodLike, resource: string): void {
   const c = pod.spec?.containers?.[0];
-  if (!c) return [];
-  const base = '/spec/containers/0/resources';
-  if (!c.resources) return [{ op: 'add', path: base, value: { limits: { [resource]: '1' }, requests: { [resource]: '1' } } }];
-  const ops: PatchOp[] = [];
-  for (const part of ['limits', 'requests'] as const) {
-    const m = c.resources[part];
-    if (!m) ops.push({ op: 'add', path: `${base}/${part}`, value: { [resource]: '1' } });
-    else if (String(m[resource]) !== '1') ops.push({ op: 'add', path: `${base}/${part}/${escapePointer(resource)}`, value: '1' });
-  }
-  return ops;
+  if (!c) return;
+  c.resources ??= {};
+  c.resources.limits = { ...c.resources.limits, [resource]: '1' };
+  c.resources.requests = { ...c.resources.requests, [resource]: '1' };
 }
 
 /** The pod's groups from its namespace's SecurityGroupPolicies (also used again at binding). */
@@ -152,20 +147,21 @@ export async function handlePodCreate(review: AdmissionReview, deps: PodCreateDe
       { code: 400, reason: 'BadRequest' });
   }
 
-  const patch: PatchOp[] = [];
+  // The handler mutates a typed copy of the pod; the JSONPatch is the diff between the two.
+  const out: PodLike = structuredClone(pod);
   if (sg.groups.length > 0) after[ANN_SECURITY_GROUPS] = formatSecurityGroups(sg.groups);
-  patch.push(...annotationPatch(before, after));
+  if (before || Object.keys(after).length > 0) (out.metadata ??= {}).annotations = after;
   // The same rule the binding webhook and the extender apply (lib/enipool/need.ts): one request is enough.
-  if (sg.groups.length > 0 && !requestsBranchResource(pod, cfg.branchResource)) patch.push(...resourcePatch(pod, cfg.branchResource));
+  if (sg.groups.length > 0 && !requestsBranchResource(pod, cfg.branchResource)) addBranchResource(out, cfg.branchResource);
 
   if (cfg.schedulerName && cfg.schedulerNamespaceSelector) {
     const current = pod.spec?.schedulerName;
     if ((!current || current === 'default-scheduler') && current !== cfg.schedulerName) {
       const labels = await deps.namespaceLabels(ns);
       if (labels && matchesSelector(cfg.schedulerNamespaceSelector, labels)) {
-        patch.push({ op: 'add', path: '/spec/schedulerName', value: cfg.schedulerName });
+        (out.spec ??= {}).schedulerName = cfg.schedulerName;
       }
     }
   }
-  return allow(req.uid, { patch, warnings });
+  return allow(req.uid, { patch: diffPatch(pod, out), warnings });
 }

@@ -1,6 +1,7 @@
 // AdmissionReview v1 envelope: input validation, response builders and JSONPatch helpers.
 // The apiserver rejects a response that does not echo apiVersion/kind/uid or that carries a patch
 // without patchType, so every answer goes through `reviewResponse`.
+import jsonpatch from 'fast-json-patch';
 import { compileValidator, makeAjv } from '../lib/http.ts';
 
 export const REVIEW_API_VERSION = 'admission.k8s.io/v1';
@@ -65,6 +66,14 @@ const schema = {
 export const isAdmissionReview = compileValidator<AdmissionReview>(makeAjv(), schema, 'AdmissionReview');
 
 /** RFC 6901: `~` → `~0`, `/` → `~1` (order matters). */
+/**
+ * The JSONPatch turning `before` into `after`: handlers mutate a typed copy of the object and diff
+ * it, instead of hand-building operations (a missing map is added whole, keys are escaped).
+ */
+export function diffPatch<T extends object>(before: T, after: T): PatchOp[] {
+  return jsonpatch.compare(before, after) as PatchOp[];
+}
+
 export function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
