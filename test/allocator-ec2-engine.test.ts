@@ -339,7 +339,8 @@ test('ClientTokens: one per logical request, the same on every attempt (trunk as
   sim.admin.injectFault('AssociateTrunkInterface', { code: 'InternalError', probability: 1, count: 1 });
   sim.admin.injectFault('CreateNetworkInterface', { code: 'InternalError', probability: 1, count: 1 });
   sim.admin.injectFault('DisassociateTrunkInterface', { code: 'InternalError', probability: 1, count: 1 });
-  const b = await engine.createAndAssociateBranch({ subnetId: nodeSubnet, securityGroups: [], trunkId: trunk.id, vlanId: 7, instanceId: n.instanceID });
+  const eni = await engine.createBranch({ subnetId: nodeSubnet, securityGroups: [], instanceId: n.instanceID });
+  const b = { eni, associationId: await engine.associateBranch(eni.id, trunk.id, 7) };
   await engine.disassociate(b.associationId);
   const tokens = (action: string) => sent.filter((x) => x.action === action).map((x) => x.token);
   const creates = tokens('CreateNetworkInterface');
