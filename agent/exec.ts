@@ -13,6 +13,9 @@ export interface ExecOptions {
   timeoutMs?: number;
 }
 
+/** Namespaces made by `ip netns add` (and containerd's cni-… ones) live here and can be named. */
+const NAMED_NETNS = /^\/(?:var\/)?run\/netns\/([^/]+)$/;
+
 export class StepError extends Error {
   constructor(readonly step: Step, readonly stderr: string) { super(`"ip ${step.ip}" failed: ${stderr.trim()}`); }
 }
@@ -27,6 +30,8 @@ function run(argv: string[], input: string, timeoutMs: number): Promise<Out> {
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
+    // A command that does not read stdin may exit before the write: its exit code tells what happened.
+    child.stdin.on('error', () => undefined);
     child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
     child.stdin.end(input);
   });
@@ -63,6 +68,13 @@ export class Exec {
     return path ? ['nsenter', `--net=${path}`, ...argv] : argv;
   }
 
+  /** `ip` in a namespace: `ip -n NAME` for a named one (one process fewer than nsenter), else nsenter. */
+  private ipIn(path: string | undefined, args: string[]): string[] {
+    const named = path ? NAMED_NETNS.exec(path) : null;
+    if (named) return [this.ip, '-n', named[1]!, ...args];
+    return this.inNs(path, [this.ip, ...args]);
+  }
+
   /** Runs steps in order; a failure that is not the step's tolerated one throws StepError. */
   async apply(steps: readonly Step[], podNetns?: string): Promise<void> {
     let i = 0;
@@ -73,7 +85,7 @@ export class Exec {
       const group = steps.slice(i, j);
       const ns = where === 'host' ? this.o.hostNetns : podNetns;
       if (where === 'pod' && !podNetns) throw new Error('a pod step needs the pod network namespace');
-      const r = await run(this.inNs(ns, [this.ip, '-force', '-batch', '-']), group.map((s) => s.ip).join('\n') + '\n', this.timeout);
+      const r = await run(this.ipIn(ns, ['-force', '-batch', '-']), group.map((s) => s.ip).join('\n') + '\n', this.timeout);
       if (r.code !== 0) {
         const failures = batchFailures(r.stderr);
         if (failures.size === 0) throw new StepError(group[0]!, r.stderr || `ip exited ${r.code}`);
@@ -88,27 +100,27 @@ export class Exec {
   }
 
   private async readJson(ns: string | undefined, lines: string[]): Promise<unknown[][]> {
-    const r = await run(this.inNs(ns, [this.ip, '-j', '-d', '-batch', '-']), lines.join('\n') + '\n', this.timeout);
+    const r = await run(this.ipIn(ns, ['-4', '-j', '-d', '-batch', '-']), lines.join('\n') + '\n', this.timeout);
     if (r.code !== 0) throw new Error(`reading ${lines.join(', ')} failed: ${r.stderr.trim()}`);
     const out = r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown[]);
     if (out.length !== lines.length) throw new Error(`ip -batch printed ${out.length} results for ${lines.length} commands`);
     return out;
   }
 
-  /** Rules first, then routes, then links: an entry seen in an earlier listing has its dependencies in the later ones. */
+  /** IPv4 only. Rules first, then routes, then links: an entry seen in an earlier listing has its dependencies in the later ones. */
   async readHost(): Promise<HostObserved> {
-    const [rules, routes, links, addrs] = await this.readJson(this.o.hostNetns, ['-4 rule show', '-4 route show table all', 'link show', '-4 addr show']);
+    const [rules, routes, links, addrs] = await this.readJson(this.o.hostNetns, ['rule show', 'route show table all', 'link show', 'addr show']);
     return { rules: rules as IpRule[], routes: routes as IpRoute[], links: links as IpLink[], addrs: addrs as IpAddr[] };
   }
 
   async readPod(netns: string): Promise<PodObserved> {
-    const [addrs, routes, neighs] = await this.readJson(netns, ['-4 addr show', '-4 route show', '-4 neigh show']);
+    const [addrs, routes, neighs] = await this.readJson(netns, ['addr show', 'route show', 'neigh show']);
     return { addrs: addrs as IpAddr[], routes: routes as IpRoute[], neighs: neighs as IpNeigh[] };
   }
 
   /** The host's primary interface and address: those of the main table's default route. */
   async primary(): Promise<{ dev: string; ip: string } | undefined> {
-    const [routes, addrs] = await this.readJson(this.o.hostNetns, ['-4 route show default', '-4 addr show']);
+    const [routes, addrs] = await this.readJson(this.o.hostNetns, ['route show default', 'addr show']);
     const dev = (routes as IpRoute[]).find((r) => r.dev)?.dev;
     const ip = (addrs as IpAddr[]).find((a) => a.ifname === dev)?.addr_info?.find((x) => x.family === 'inet' && x.scope === 'global')?.local;
     return dev && ip ? { dev, ip } : undefined;

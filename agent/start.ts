@@ -84,6 +84,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
   async function pass(): Promise<HostState> {
     const status = poolStatus();
+    log.debug({ enis: status?.enis.length }, 'host reconcile pass');
     try {
       host = await serialize(() => reconcileHost(exec, status, o.dataplane));
     } catch (err) {
@@ -99,6 +100,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         log.error({ err: (err as Error).message }, 'installing the CNI plugin failed');
       }
     }
+    log.debug({ problems: host.problems }, 'host reconciled');
     if (!o.noCondition && status) {
       const r = readiness();
       const cond = datapathCondition(r.ready ? [] : [r.reason], new Date(o.clock.now()).toISOString());
@@ -111,22 +113,29 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     return host;
   }
 
-  // Level-triggered: a pass on every change and at every resync; changes during a pass cause one more.
+  // Level-triggered: a pass on every change and at every resync. A trigger during a pass queues one
+  // more pass (several triggers share it), so every caller sees a pass that started after its call.
   let running: Promise<HostState> | undefined;
-  let again = false;
+  let pending: Promise<HostState> | undefined;
   let timer: TimerHandle | undefined;
   const trigger = (): Promise<HostState> => {
     if (stopped) return Promise.resolve(host);
-    if (running) { again = true; return running.then(() => trigger()); }
-    running = pass().finally(() => {
-      running = undefined;
-      if (again && !stopped) { again = false; void trigger(); }
-    });
-    return running;
+    if (!running) { running = pass().finally(() => { running = undefined; }); return running; }
+    if (!pending) pending = running.catch(() => undefined).then(() => { pending = undefined; return trigger(); });
+    return pending;
   };
   const schedule = () => { timer = o.clock.setTimeout(() => { void trigger().finally(() => { if (!stopped) schedule(); }); }, resyncMs); };
-  poolInformer.on('add', () => void trigger());
-  poolInformer.on('update', () => void trigger());
+  // Only a change of what the host plan reads starts a pass (our own condition writes do not).
+  let lastKey = '';
+  const onPool = (o: KubernetesObject) => {
+    const s = (o as unknown as ENIPool).status;
+    const key = JSON.stringify([s?.enis.map((e) => [e.id, e.mac, e.deviceIndex, e.primaryIP, e.subnetCIDR]), s?.trunkMAC]);
+    if (key === lastKey) return;
+    lastKey = key;
+    void trigger();
+  };
+  poolInformer.on('add', onPool);
+  poolInformer.on('update', onPool);
 
   const server: SocketServer = await listenSocket(o.socketPath, {
     readiness,

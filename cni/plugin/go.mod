@@ -1,3 +1,3 @@
 module github.com/eni-ipam/eni-ipam/cni/plugin
 
-go 1.22
+go 1.19

@@ -27,6 +27,9 @@ const defaultSocket = "/run/eni-ipam/agent.sock"
 // codeTryAgainLater is the spec's "try again later" (11); the agent being unreachable is transient.
 const codeTryAgainLater = 11
 
+// codeDecode is the spec's "failure to decode content" (6).
+const codeDecode = 6
+
 type request struct {
 	Env   map[string]string `json:"env"`
 	Stdin string            `json:"stdin"`
@@ -65,15 +68,19 @@ func cniEnv(environ []string) map[string]string {
 // run performs one invocation and returns what to print and the exit code.
 func run(environ []string, stdin []byte, timeout time.Duration) (string, int) {
 	env := cniEnv(environ)
-	var c conf
-	_ = json.Unmarshal(stdin, &c) // a bad config is the agent's to report, with its code
-	version := c.CNIVersion
-	if version == "" {
-		version = latest
-	}
 	if env["CNI_COMMAND"] == "VERSION" {
 		out, _ := json.Marshal(map[string]interface{}{"cniVersion": latest, "supportedVersions": supported})
 		return string(out), 0
+	}
+	var c conf
+	if err := json.Unmarshal(stdin, &c); err != nil {
+		// Without a config there is no socket to ask: answer the spec's decode failure here.
+		out, _ := json.Marshal(cniError{CNIVersion: latest, Code: codeDecode, Msg: "network config on stdin is not JSON: " + err.Error()})
+		return string(out), 1
+	}
+	version := c.CNIVersion
+	if version == "" {
+		version = latest
 	}
 	socket := c.Socket
 	if socket == "" {

@@ -57,3 +57,11 @@ func TestForwardsEnvAndStdinAndRelaysReply(t *testing.T) {
 		t.Fatalf("request not forwarded exactly (only CNI_* env): %+v", got)
 	}
 }
+
+func TestUndecodableConfigIsCode6(t *testing.T) {
+	out, code := run([]string{"CNI_COMMAND=ADD"}, []byte(`{not json`), time.Second)
+	var e cniError
+	if code != 1 || json.Unmarshal([]byte(out), &e) != nil || e.Code != 6 {
+		t.Fatalf("want code 6, got exit %d: %s", code, out)
+	}
+}

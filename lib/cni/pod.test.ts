@@ -59,12 +59,12 @@ test('setupSteps: the exact command plan for ENI and branch pods', () => {
     `host: link del ${v}`,
     `host: link add ${v} mtu 9001 address ${p.hostMac} type veth peer name eth0 mtu 9001 address ${p.podMac} netns /var/run/netns/p1`,
     `host: link set ${v} up`,
-    'pod: link set lo up', 'pod: link set eth0 up', 'pod: addr replace 10.0.1.20/32 dev eth0',
-    'pod: route replace 169.254.1.1/32 dev eth0 scope link', 'pod: route replace default via 169.254.1.1 dev eth0',
-    `pod: neigh replace 169.254.1.1 lladdr ${p.hostMac} dev eth0 nud permanent`,
     `host: route replace 10.0.1.20/32 dev ${v} scope link proto 207`,
     'host: rule add pref 512 to 10.0.1.20/32 lookup main proto 207',
     'host: rule add pref 1536 from 10.0.1.20/32 lookup 2 proto 207',
+    'pod: link set lo up', 'pod: link set eth0 up', 'pod: addr replace 10.0.1.20/32 dev eth0',
+    'pod: route replace 169.254.1.1/32 dev eth0 scope link', 'pod: route replace default via 169.254.1.1 dev eth0',
+    `pod: neigh replace 169.254.1.1 lladdr ${p.hostMac} dev eth0 nud permanent`,
   ]);
   const primary = setupSteps(decidePod({ ...web, name: 'a', uid: 'uid-a' }, ann(allocation('10.0.0.20', 'eni-0', 0, '10.0.0.0/24', '02:00:00:00:00:10')), pool, cfg), '/n', 'eth0');
   assert.ok(!primary.some((x) => x.ip.includes('pref 1536')), 'no 1536 rule for the primary ENI');

@@ -132,15 +132,11 @@ export function setupSteps(plan: PodPlan, netns: string, ifname: string, trunkLi
   const pod = (ip: string, tolerate?: Step['tolerate']) => s.push({ where: 'pod', ip, ...(tolerate ? { tolerate } : {}) });
   const v = plan.hostVeth;
   const p = `proto ${PROTO}`;
+  // All host steps first (the pod end is created straight in the pod's netns), then the pod's, so an
+  // ADD is two `ip -batch` runs.
   host(`link del ${v}`, 'missing');
   host(`link add ${v} mtu ${plan.mtu} address ${plan.hostMac} type veth peer name ${ifname} mtu ${plan.mtu} address ${plan.podMac} netns ${netns}`);
   host(`link set ${v} up`);
-  pod('link set lo up');
-  pod(`link set ${ifname} up`);
-  pod(`addr replace ${plan.ip}/32 dev ${ifname}`);
-  pod(`route replace ${POD_GATEWAY}/32 dev ${ifname} scope link`);
-  pod(`route replace default via ${POD_GATEWAY} dev ${ifname}`);
-  pod(`neigh replace ${POD_GATEWAY} lladdr ${plan.hostMac} dev ${ifname} nud permanent`);
   const b = plan.branch;
   if (b) {
     if (!trunkLink) throw new CniError(ERR.tryAgainLater, `pod ${who(plan.pod)}: the trunk ENI (${b.trunkMac}) has no link on this node yet`);
@@ -149,16 +145,22 @@ export function setupSteps(plan: PodPlan, netns: string, ifname: string, trunkLi
     host(`link set ${b.link} up`);
     host(`route replace ${b.gateway}/32 dev ${b.link} scope link table ${b.table} ${p}`);
     host(`route replace default via ${b.gateway} dev ${b.link} table ${b.table} ${p}`);
-    if (b.mode === 'strict') {
-      host(`route replace ${plan.ip}/32 dev ${v} scope link table ${b.table} ${p}`);
-      host(`rule add pref ${PRIO.branchIif} iif ${b.link} lookup ${b.table} ${p}`, 'exists');
-      host(`rule add pref ${PRIO.branchIif} iif ${v} lookup ${b.table} ${p}`, 'exists');
-      return s;
-    }
   }
-  host(`route replace ${plan.ip}/32 dev ${v} scope link ${p}`);
-  host(`rule add pref ${PRIO.toPod} to ${plan.ip}/32 lookup main ${p}`, 'exists');
-  if (plan.table !== 'main') host(`rule add pref ${PRIO.fromPod} from ${plan.ip}/32 lookup ${tableArg(plan.table)} ${p}`, 'exists');
+  if (b?.mode === 'strict') {
+    host(`route replace ${plan.ip}/32 dev ${v} scope link table ${b.table} ${p}`);
+    host(`rule add pref ${PRIO.branchIif} iif ${b.link} lookup ${b.table} ${p}`, 'exists');
+    host(`rule add pref ${PRIO.branchIif} iif ${v} lookup ${b.table} ${p}`, 'exists');
+  } else {
+    host(`route replace ${plan.ip}/32 dev ${v} scope link ${p}`);
+    host(`rule add pref ${PRIO.toPod} to ${plan.ip}/32 lookup main ${p}`, 'exists');
+    if (plan.table !== 'main') host(`rule add pref ${PRIO.fromPod} from ${plan.ip}/32 lookup ${tableArg(plan.table)} ${p}`, 'exists');
+  }
+  pod('link set lo up');
+  pod(`link set ${ifname} up`);
+  pod(`addr replace ${plan.ip}/32 dev ${ifname}`);
+  pod(`route replace ${POD_GATEWAY}/32 dev ${ifname} scope link`);
+  pod(`route replace default via ${POD_GATEWAY} dev ${ifname}`);
+  pod(`neigh replace ${POD_GATEWAY} lladdr ${plan.hostMac} dev ${ifname} nud permanent`);
   return s;
 }
 
