@@ -57,7 +57,10 @@ async function add(req: CniRequest, deps: CniDeps): Promise<string> {
   const pl = plan(req, deps);
   if (pl.eniMac && !deps.linkByMac(pl.eniMac)) throw new CniError(ERR.tryAgainLater, `pod ${pl.pod.namespace}/${pl.pod.name}: ENI ${pl.eniId} (${pl.eniMac}) is not configured on this node yet`);
   const steps = setupSteps(pl, req.netns, req.ifname, trunkLinkFor(pl, deps));
+  const t0 = performance.now();
+  let applyMs = 0;
   await deps.serialize(async () => {
+    const t1 = performance.now();
     try {
       await deps.exec.apply(steps, req.netns);
     } catch (err) {
@@ -65,12 +68,13 @@ async function add(req: CniRequest, deps: CniDeps): Promise<string> {
       await teardown({ ip: pl.ip, hostVeth: pl.hostVeth, vlanLink: pl.branch?.link }, deps).catch(() => undefined);
       throw new CniError(ERR.dataplane, `pod ${pl.pod.namespace}/${pl.pod.name}: setting up ${pl.ip} failed: ${(err as Error).message}`);
     }
+    applyMs = performance.now() - t1;
     deps.checkpoint.put({
       containerID: req.containerID, ifname: req.ifname, namespace: pl.pod.namespace, name: pl.pod.name, uid: pl.pod.uid,
       netns: req.netns, ip: pl.ip, hostVeth: pl.hostVeth, ...(pl.branch ? { vlanLink: pl.branch.link } : {}),
     });
   });
-  deps.logger.info({ pod: `${pl.pod.namespace}/${pl.pod.name}`, ip: pl.ip, eni: pl.eniId, veth: pl.hostVeth, container: req.containerID }, 'pod network added');
+  deps.logger.info({ pod: `${pl.pod.namespace}/${pl.pod.name}`, ip: pl.ip, eni: pl.eniId, veth: pl.hostVeth, container: req.containerID, ms: Math.round(performance.now() - t0), applyMs: Math.round(applyMs) }, 'pod network added');
   return JSON.stringify(formatResult({
     interfaces: [{ name: pl.hostVeth, mac: pl.hostMac, mtu: pl.mtu }, { name: req.ifname, mac: pl.podMac, mtu: pl.mtu, sandbox: req.netns }],
     ips: [{ address: `${pl.ip}/32`, gateway: POD_GATEWAY, interface: 1 }],

@@ -84,3 +84,21 @@ test('prioritizeNodes: free pools outrank growing ones; every host scored', () =
   for (const v of Object.values(s)) assert.ok(v >= 0 && v <= 10);
   assert.deepEqual(prioritizeNodes(hostNet, names, idx, cfg).map((h) => h.Score), [0, 0, 0, 0]);
 });
+
+test('filterNodes: a node whose agent reports DatapathReady=False is filtered with its reason; no condition = as before', () => {
+  const idx = new CapacityIndex();
+  const ready = mkPool(pools.warm!, 'ready');
+  ready.status!.conditions = [{ type: 'DatapathReady', status: 'True', reason: 'Configured' }];
+  const broken = mkPool(pools.warm!, 'broken');
+  broken.status!.conditions = [{ type: 'DatapathReady', status: 'False', reason: 'NotConfigured', message: 'ENI eni-2 (device 2, 02:00:00:00:00:02) has no link on this node' }];
+  const noAgent = mkPool(pools.warm!, 'no-agent');
+  for (const p of [ready, broken, noAgent]) idx.upsert(p);
+  const names = ['ready', 'broken', 'no-agent'];
+  for (const pod of [plain, branchPod]) {
+    const out = filterNodes(pod, names, idx, cfg);
+    assert.deepEqual(out.passed.map((i) => names[i]), ['ready', 'no-agent']);
+    assert.match(out.unresolvable.broken!, /^node broken: data plane not ready \(NotConfigured: ENI eni-2 .* has no link on this node\)$/);
+    assert.equal(out.rejected.datapath_not_ready, 1);
+  }
+  assert.deepEqual(filterNodes(hostNet, names, idx, cfg).passed.length, 3, 'hostNetwork pods need no data plane');
+});

@@ -1,6 +1,6 @@
 // The extender's view of the cluster: node name → capacity, recomputed when an ENIPool changes
 // (informer event), never per request. Filtering 5,000 nodes is then a map lookup per node.
-import { nodeScore, nodeVerdict, normaliseLimits, poolCapacity, type PoolCapacity, type Verdict } from '../lib/enipool/capacity.ts';
+import { datapathVerdict, nodeScore, nodeVerdict, normaliseLimits, poolCapacity, type PoolCapacity, type Verdict } from '../lib/enipool/capacity.ts';
 import type { ENIPool, InstanceLimitsStatus } from '../lib/enipool/types.ts';
 import type { LimitsTable } from '../lib/limits.ts';
 
@@ -61,7 +61,9 @@ export function nodeEntry(pool: ENIPool, fallbackLimits?: (t: string) => Instanc
   const c = poolCapacity(pool, fallbackLimits);
   const t = pool.spec?.instanceType ?? '';
   const needs = [{ ip: false, branch: false }, { ip: true, branch: false }, { ip: false, branch: true }, { ip: true, branch: true }];
-  const verdicts = needs.map((n) => nodeVerdict(c, n, t));
+  // A node whose agent reports its data plane not ready takes no pod that needs an address or branch ENI.
+  const dp = datapathVerdict(pool);
+  const verdicts = needs.map((n) => (dp && (n.ip || n.branch) ? dp : nodeVerdict(c, n, t)));
   return {
     capacity: c,
     verdicts: verdicts as unknown as NodeEntry['verdicts'],

@@ -11,7 +11,7 @@
 //   podIPCap    = min(maxIPs || ∞, podENISlots × (ipv4PerENI − 1))   (an ENI's primary is not a pod IP)
 //   branchSlots = trunkAllowed ? branchENI : 0
 import type { PodNeed } from './need.ts';
-import type { ENIPool, ENIPoolStatus, InstanceLimitsStatus, IPState, NodeCapacityStatus, SubnetStatus } from './types.ts';
+import { COND_DATAPATH_READY, type ENIPool, type ENIPoolStatus, type InstanceLimitsStatus, type IPState, type NodeCapacityStatus, type SubnetStatus } from './types.ts';
 
 // ---------- limits ----------
 
@@ -108,7 +108,7 @@ export type CapacityKind = 'free' | 'cooldown' | 'growable';
 /** Why a node was rejected, coarse enough for a metric label. */
 export type ReasonClass =
   | 'instance_limit' | 'max_ips' | 'subnet_exhausted' | 'unmet_demand'
-  | 'branch_limit' | 'branch_unsupported' | 'no_trunk_slot' | 'no_pool' | 'not_synced';
+  | 'branch_limit' | 'branch_unsupported' | 'no_trunk_slot' | 'no_pool' | 'not_synced' | 'datapath_not_ready';
 
 export type Verdict =
   | { ok: true; kind: CapacityKind }
@@ -313,6 +313,18 @@ export function branchVerdict(c: PoolCapacity, instanceType = ''): Verdict {
     // Only slots held by live pods can be freed by eviction; cooling ones come back on their own.
     unresolvable: b.active === 0,
   };
+}
+
+/**
+ * The node agent's DatapathReady condition as a verdict: a node whose condition is present and not True
+ * cannot give a pod its reserved address, so it takes no pods that need one. A pool without the
+ * condition (no agent on the cluster) is not judged here, so clusters without the agent behave as before.
+ * Unresolvable: preempting pods does not make the data plane ready.
+ */
+export function datapathVerdict(pool: Pick<ENIPool, 'metadata' | 'status'>): Verdict | undefined {
+  const c = pool.status?.conditions?.find((x) => x.type === COND_DATAPATH_READY);
+  if (!c || c.status === 'True') return undefined;
+  return { ok: false, reason: `node ${pool.metadata.name ?? ''}: data plane not ready (${c.reason ?? c.status}${c.message ? `: ${c.message}` : ''})`, cls: 'datapath_not_ready', unresolvable: true };
 }
 
 /** The combined verdict for a pod's need: branch first (the scarcer resource), then the IP. */
