@@ -27,14 +27,16 @@ function get(opts: https.RequestOptions): Promise<string> {
   });
 }
 
-const t0 = performance.now();
+// CPU time of this process, not wall time: other processes on a busy machine cannot stretch it.
+const cpu0 = process.cpuUsage();
 const ca = makeCA({ commonName: 'eni-ipam-test-ca' });
 const serving = makeServingCert(ca, { dnsNames: ['webhook.kube-system.svc', 'localhost'] });
-const keygenMs = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+const keygenCpuMs = (cpu.user + cpu.system) / 1000;
 
-test('key generation is fast (native RSA)', () => {
-  // Pure-JS forge keygen takes seconds; two native 2048-bit keys should be well under that.
-  assert.ok(keygenMs < 3000, `CA + serving cert took ${keygenMs.toFixed(0)} ms`);
+test('key generation is cheap (native RSA)', () => {
+  // Pure-JS forge keygen costs seconds of CPU; two native 2048-bit keys cost well under that.
+  assert.ok(keygenCpuMs < 3000, `CA + serving cert took ${keygenCpuMs.toFixed(0)} ms of CPU`);
 });
 
 test('certificate contents: CA flag, SANs, serverAuth, issuer', () => {

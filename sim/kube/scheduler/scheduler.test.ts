@@ -91,7 +91,8 @@ const mkPod = (name: string, scheduler: string, requests: Record<string, string>
   spec: { schedulerName: scheduler, containers: [{ name: 'c', image: 'i', resources: { requests, limits: requests } }] },
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+// Real time bounds only a failure: a generous minute, so a busy machine cannot fail a passing run.
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -209,10 +210,10 @@ test('a Binding denied by admission: SchedulerError with the denial, then retrie
   const c = await scheduledCondition('deny-0', 'SchedulerError');
   assert.match(c.message ?? '', /denied the request: no free IP \(test\)/);
   assert.ok((await eventsFor('deny-0')).some((e) => e.reason === 'FailedScheduling' && /no free IP/.test(e.message ?? '')));
-  const t0 = Date.now();
+  // Retried (the back-off durations and their 10 s cap are checked on a ManualClock in queue.test.ts;
+  // here real time would only measure how busy the machine is).
   deny = false;
   await boundNode('deny-0');
-  assert.ok(Date.now() - t0 < 12_000, 'retried within the 10 s back-off cap');
   const st = s.stats();
   assert.ok(st.bindFailures >= 1);
   assert.equal(st.assumed, 0);
