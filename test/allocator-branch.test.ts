@@ -27,7 +27,7 @@ test(`a security-group Job completes ${COMPLETIONS} times on one m5a.xlarge with
   const node = await env.join('m5a.xlarge');
   const policy = { ...FAST_POLICY, branchCooldownSeconds: 30, cooldownSeconds: 10 };
   await env.start({ config: { defaultPolicy: policy } });
-  await waitFor('trunk ENI', async () => (await env.pools.get(node.name))?.status?.trunkENI, 15_000);
+  await waitFor('trunk ENI', async () => (await env.pools.get(node.name))?.status?.trunkENI, 60_000);
 
   let maxInUse = 0;
   let maxAssociated = 0;
@@ -63,7 +63,7 @@ test(`a security-group Job completes ${COMPLETIONS} times on one m5a.xlarge with
       shortages++;
       await env.clock.sleep(1_000);
     }
-    const value = await waitFor(`pod ${name} annotated`, () => env.kube.store.peek<PodObj>('pods', name, 'default')?.metadata.annotations?.[ANN_POD_ENI], 30_000, 10);
+    const value = await waitFor(`pod ${name} annotated`, () => env.kube.store.peek<PodObj>('pods', name, 'default')?.metadata.annotations?.[ANN_POD_ENI], 60_000, 10);
     const parsed = JSON.parse(value) as { eniId: string; ifAddress: string; privateIp: string; vlanId: number; subnetCidr: string; associationID: string }[];
     assert.equal(parsed.length, 1);
     assert.match(parsed[0]!.eniId, /^eni-/);
@@ -81,7 +81,7 @@ test(`a security-group Job completes ${COMPLETIONS} times on one m5a.xlarge with
   await Promise.all(workers);
   assert.equal(completed, COMPLETIONS);
   // Every slot cools down and its ENI is deleted.
-  await waitFor('all branch slots returned', async () => Object.keys((await env.pools.get(node.name))!.status!.branches).length === 0, 30_000, 50);
+  await waitFor('all branch slots returned', async () => Object.keys((await env.pools.get(node.name))!.status!.branches).length === 0, 60_000, 50);
   const left = env.ec2.admin.listEnis().filter((e) => e.interfaceType === 'branch');
   clearInterval(sampler);
   watch.stop();

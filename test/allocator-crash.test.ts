@@ -41,8 +41,8 @@ async function crashAt(env: Env, step: string, arm: () => boolean): Promise<{ cr
 
 async function recover(env: Env, name: string, want: (p: ENIPool | undefined) => boolean) {
   const b = await env.start({ config: { trunk: false, defaultPolicy: { ...FAST_POLICY, releaseDelaySeconds: 2 } } });
-  await waitFor('successor leads (after the dead leader\'s lease expires)', () => b.isLeader(), 10_000);
-  await waitFor(`pool ${name} converges`, async () => { const p = await env.pools.get(name); return mirrorsEc2(env, p) && want(p); }, 15_000);
+  await waitFor('successor leads (after the dead leader\'s lease expires)', () => b.isLeader(), 60_000);
+  await waitFor(`pool ${name} converges`, async () => { const p = await env.pools.get(name); return mirrorsEc2(env, p) && want(p); }, 60_000);
   await b.gcPass();
   await b.gcPass();
   await waitFor('no leaked ENI', () => env.leaked().length === 0, 5_000).catch(() => undefined);
@@ -59,7 +59,7 @@ for (const step of ['create', 'attach', 'delete-on-termination', 'wait-attached'
     envs.push(env);
     const n = await env.join('t3.medium');
     const { hit } = await crashAt(env, step, () => true);
-    await waitFor(`crash at ${step}`, () => hit.then(() => true), 15_000);
+    await waitFor(`crash at ${step}`, () => hit.then(() => true), 60_000);
     await recover(env, n.name, (p) => free(p) === 8);
     const enis = env.ec2.admin.listEnis().filter((e) => e.attachment?.instanceId === n.instanceId);
     assert.equal(enis.length, 2, 'primary + exactly one pod ENI (no duplicate from the retry)');
@@ -82,12 +82,12 @@ for (const step of ['unassign', 'drop-released']) {
         try { await env.pools.replace({ ...p, spec: { ...p.spec, policy: { ...p.spec.policy, targetFree: t } } }); return; } catch (e) { if (i > 20) throw e; }
       }
     };
-    await waitFor('pool exists', () => env.pools.get(n.name), 10_000);
+    await waitFor('pool exists', () => env.pools.get(n.name), 60_000);
     await setTarget(20);
-    await waitFor('grown to 20', async () => free(await env.pools.get(n.name)) === 20, 15_000);
+    await waitFor('grown to 20', async () => free(await env.pools.get(n.name)) === 20, 60_000);
     armed = true;
     await setTarget(2);
-    await waitFor(`crash at ${step}`, () => hit.then(() => true), 15_000);
+    await waitFor(`crash at ${step}`, () => hit.then(() => true), 60_000);
     const mid = await env.pools.get(n.name);
     assert.ok(releasing(mid) > 0, 'the crash left IPs in releasing');
     await recover(env, n.name, (p) => free(p) === 2 && releasing(p) === 0);

@@ -96,7 +96,7 @@ export async function startEnv(o: { speed?: number; ec2?: Partial<Ec2SimOptions>
 }
 
 /** Polls (real time) until `cond` holds; throws with `what` after `timeoutMs` real ms. */
-export async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 20): Promise<T> {
+export async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 20): Promise<T> {
   const start = Date.now();
   let last: unknown;
   for (;;) {

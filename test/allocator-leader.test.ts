@@ -18,13 +18,13 @@ test('failover: the standby takes over within the lease duration; nothing is don
   const stepsA: { step: string; at: number }[] = [];
   const stepsB: { step: string; at: number }[] = [];
   const a = await env.start({ identity: 'alloc-a', config: { trunk: false, defaultPolicy: policy }, onStep: (step) => { stepsA.push({ step, at: env.clock.now() }); } });
-  await waitFor('a leads', () => a.isLeader(), 10_000);
+  await waitFor('a leads', () => a.isLeader(), 60_000);
   const b = await env.start({ identity: 'alloc-b', config: { trunk: false, defaultPolicy: policy }, onStep: (step) => { stepsB.push({ step, at: env.clock.now() }); } });
   await b.synced();
   // t3.medium needs Assign + a new ENI (Create, Attach, Modify) to reach 8 free.
   const first = [];
   for (let i = 0; i < 10; i++) first.push(await env.join('t3.medium'));
-  await waitFor('first wave converged under a', async () => (await listPools(env)).filter((p) => atWatermark(p)).length === 10, 20_000);
+  await waitFor('first wave converged under a', async () => (await listPools(env)).filter((p) => atWatermark(p)).length === 10, 60_000);
   assert.equal(b.isLeader(), false);
   assert.equal(stepsB.length, 0, 'the standby made no mutation and no ENIPool write');
   const callsBefore = env.mutatingCalls();
@@ -36,9 +36,9 @@ test('failover: the standby takes over within the lease duration; nothing is don
   const killedAt = env.clock.now();
   await a.kill();
   const aSteps = stepsA.length;
-  const took = await waitFor('b takes over', () => (b.isLeader() ? env.clock.now() - killedAt : undefined), 15_000, 5);
+  const took = await waitFor('b takes over', () => (b.isLeader() ? env.clock.now() - killedAt : undefined), 60_000, 5);
   assert.ok(took <= 15_000 + 2_000 + 500, `took over after ${took} clock ms (lease 15 s, retry 2 s)`);
-  await waitFor('all 20 pools at watermark', async () => (await listPools(env)).filter((p) => atWatermark(p)).length === 20, 20_000);
+  await waitFor('all 20 pools at watermark', async () => (await listPools(env)).filter((p) => atWatermark(p)).length === 20, 60_000);
   assert.equal(stepsA.length, aSteps, 'the dead leader did nothing after it was killed');
   assert.ok(stepsB.every((s) => s.at >= killedAt), 'b acted only after a was gone');
 

@@ -48,7 +48,7 @@ test('release vs. concurrent reservations: no reserved/cooldown IP is ever unass
     }
   });
 
-  await waitFor('pools synced', async () => (await listPools(env)).filter((p) => p.status?.limits && Object.keys(p.status.ips).length >= 4).length === 2, 20_000);
+  await waitFor('pools synced', async () => (await listPools(env)).filter((p) => p.status?.limits && Object.keys(p.status.ips).length >= 4).length === 2, 60_000);
 
   // Reservers: the webhook's CAS reservation, as fast as the API answers, on both nodes.
   let stop = false;
@@ -84,10 +84,10 @@ test('release vs. concurrent reservations: no reserved/cooldown IP is ever unass
   const releasedBefore = () => releasedAddresses;
   for (let round = 0; round < ROUNDS; round++) {
     await setTarget(20);
-    await waitFor(`round ${round}: grown`, async () => (await listPools(env)).every((p) => Object.values(p.status!.ips).filter((e) => e.state === 'free').length >= 12), 15_000);
+    await waitFor(`round ${round}: grown`, async () => (await listPools(env)).every((p) => Object.values(p.status!.ips).filter((e) => e.state === 'free').length >= 12), 60_000);
     const r0 = releasedBefore();
     await setTarget(2);
-    await waitFor(`round ${round}: some excess released`, () => releasedAddresses > r0, 15_000);
+    await waitFor(`round ${round}: some excess released`, () => releasedAddresses > r0, 60_000);
   }
   stop = true;
   await Promise.all(reservers);

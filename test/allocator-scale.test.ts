@@ -66,7 +66,7 @@ test('deleting a node\'s instance and Node leaves no ENI of ours behind', async 
   const n1 = await env.join('m5a.xlarge');
   const n2 = await env.join('m5.large');
   const a = await env.start({ config: { gcIntervalMs: 5_000, defaultPolicy: { ...(await import('./allocator-helpers.ts')).FAST_POLICY, targetFree: 16 } } });
-  await waitFor('pools at watermark', async () => (await listPools(env)).filter((p) => atWatermark(p, 16)).length === 2, 20_000);
+  await waitFor('pools at watermark', async () => (await listPools(env)).filter((p) => atWatermark(p, 16)).length === 2, 60_000);
   const ours = (id: string) => env.ec2.admin.listEnis().filter((e) => e.tags[TAG_INSTANCE] === id && e.tags[TAG_CLUSTER] === CLUSTER && e.tags[TAG_OWNER] === OWNER_VALUE);
   assert.ok(ours(n1.instanceId).length >= 2, 'n1 has a pod ENI and a trunk of ours');
   // n1: instance terminated, then the Node deleted.
@@ -74,7 +74,7 @@ test('deleting a node\'s instance and Node leaves no ENI of ours behind', async 
   await env.core.deleteNode({ name: n1.name });
   // n2: the Node deleted while the instance still runs (deregistered): its ENIs must go too.
   await env.core.deleteNode({ name: n2.name });
-  await waitFor('both ENIPools gone', async () => (await listPools(env)).length === 0, 20_000);
+  await waitFor('both ENIPools gone', async () => (await listPools(env)).length === 0, 60_000);
   assert.deepEqual(ours(n1.instanceId).map((e) => e.id), []);
   assert.deepEqual(ours(n2.instanceId).map((e) => e.id), [], 'non-primary ENIs of a live instance are detached and deleted');
   const primary = env.ec2.admin.listEnis().filter((e) => e.attachment?.instanceId === n2.instanceId);

@@ -108,9 +108,15 @@ test('a bind whose storage write failed is retried and gets the same IP; a new I
   // Now the node is full; a second pod waits, and the "allocator" adds an IP while it waits.
   await env.sim.store.create<V1Pod>('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'waiter', namespace: 'default' }, spec: { containers: [{ name: 'c' }] } }, { namespace: 'default', admit: false });
   const pending = core.createNamespacedPodBinding({ name: 'waiter', namespace: 'default', body: { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'waiter' }, target: { kind: 'Node', name: node } } });
-  await new Promise((r) => setTimeout(r, 100));
   const custom = env.kc.makeApiClient(CustomObjectsApi);
-  const cur = await custom.getClusterCustomObject({ group: 'eni-ipam.io', version: 'v1alpha1', plural: 'enipools', name: node }) as ENIPool;
+  // The waiting bind asks the allocator for one more IP: wait for that request (real time bounds only a failure).
+  let cur: ENIPool;
+  for (const giveUp = performance.now() + 60_000; ;) {
+    cur = await custom.getClusterCustomObject({ group: 'eni-ipam.io', version: 'v1alpha1', plural: 'enipools', name: node }) as ENIPool;
+    if (cur.status!.unmetDemand) break;
+    assert.ok(performance.now() < giveUp, 'the waiting bind never asked for an IP');
+    await new Promise((r) => setTimeout(r, 10));
+  }
   assert.equal(cur.status!.unmetDemand?.ips, 1, 'the waiting bind asked the allocator for one more IP');
   cur.status!.ips['10.0.9.9'] = { eni: 'eni-0a1', state: 'free', since: '2026-01-01T00:00:00Z' };
   delete cur.status!.unmetDemand;

@@ -78,7 +78,11 @@ test('pods/binding webhook annotations and nodeName land on the pod in one resou
     assert.equal(pod.metadata!.annotations?.['eni-ipam.io/node'], 'node-a');
     const rv1 = pod.metadata!.resourceVersion!;
     assert.notEqual(rv1, rv0);
-    for (let i = 0; i < 200 && !events.some((e) => e.pod.metadata?.resourceVersion === rv1); i++) await new Promise((r) => setTimeout(r, 10));
+    // Wait for the watch to deliver the write (real time bounds only a failure).
+    for (const giveUp = performance.now() + 60_000; !events.some((e) => e.pod.metadata?.resourceVersion === rv1);) {
+      assert.ok(performance.now() < giveUp, `the watch never delivered resourceVersion ${rv1}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const changes = events.filter((e) => e.type !== 'BOOKMARK');
     assert.equal(changes.length, 1, `expected one write, saw ${changes.map((e) => `${e.type}@${e.pod.metadata?.resourceVersion}`).join(', ')}`);
     assert.equal(changes[0]!.type, 'MODIFIED');
