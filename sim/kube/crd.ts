@@ -133,7 +133,7 @@ export function resourceFromCrd(crd: KObject): ResourceInfo | undefined {
     listKind: n.listKind ?? `${n.kind}List`, namespaced: s.scope === 'Namespaced', shortNames: n.shortNames ?? [],
     categories: n.categories, status: !!ver.subresources?.status, generation: true,
     printerColumns: ver.additionalPrinterColumns ? cols : undefined,
-    validate: buildValidator(ver.schema?.openAPIV3Schema), decode: decodeCustom(ver.schema?.openAPIV3Schema), crd: crd.metadata.name,
+    validate: buildValidator(ver.schema?.openAPIV3Schema), decode: decodeCustom(ver.schema?.openAPIV3Schema), schema: ver.schema?.openAPIV3Schema, crd: crd.metadata.name,
   };
 }
 

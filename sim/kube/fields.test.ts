@@ -94,3 +94,17 @@ test('custom resources: schema-pruned fields are unknown fields (metadata too)',
   assert.equal(warn.warning, '299 - "unknown field \\"metadata.colour\\"", 299 - "unknown field \\"spec.junk\\""');
   assert.equal(warn.body.spec!.junk, undefined);
 });
+
+test('/openapi/v3 carries each kind\'s schema (kubectl explain): built-ins from the models, custom resources from the CRD', async () => {
+  type Doc = { components: { schemas: Record<string, { properties?: Record<string, { type?: string; allOf?: { $ref: string }[] }>; 'x-kubernetes-group-version-kind'?: unknown[] }> } };
+  const apps = await (await fetch(`${sim.url}/openapi/v3/apis/apps/v1`)).json() as Doc;
+  const byGvk = (d: Doc, kind: string) => Object.values(d.components.schemas).find((x) => JSON.stringify(x['x-kubernetes-group-version-kind'] ?? []).includes(`"kind":"${kind}"`))!;
+  const dep = byGvk(apps, 'Deployment');
+  assert.deepEqual(dep['x-kubernetes-group-version-kind'], [{ group: 'apps', version: 'v1', kind: 'Deployment' }]);
+  const specRef = dep.properties!.spec!.allOf![0]!.$ref.replace('#/components/schemas/', '');
+  assert.equal(apps.components.schemas[specRef]!.properties!.replicas!.type, 'integer');
+  const custom = await (await fetch(`${sim.url}/openapi/v3/apis/${G}/v1`)).json() as Doc;
+  const widget = byGvk(custom, 'Widget');
+  assert.equal((widget.properties!.spec as { properties: Record<string, { type: string }> }).properties.size!.type, 'integer');
+  assert.ok(widget.properties!.metadata!.allOf, 'metadata refers to ObjectMeta');
+});

@@ -125,3 +125,39 @@ export function parseFieldValidation(v: string | null | undefined): FieldValidat
   if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
   return undefined;
 }
+
+/** Canonical OpenAPI name of a client-node model ('V1PodSpec' → 'io.k8s.api.core.v1.PodSpec' style, good enough for explain). */
+export const schemaNameOf = (model: string): string => {
+  const m = /^([A-Z][a-z]+)?(V\d+(?:(?:alpha|beta)\d+)?)(.+)$/.exec(model);
+  if (!m) return model;
+  const [, group, version, kind] = m;
+  return `io.k8s.api.${(group ?? 'core').toLowerCase()}.${version!.toLowerCase()}.${kind}`;
+};
+
+/**
+ * OpenAPI v3 schemas for a client-node model and every model it references, keyed by schemaNameOf:
+ * what `kubectl explain` walks. Field descriptions are not in client-node's models, so there are none.
+ */
+export function openapiSchemas(model: string, out: Record<string, Record<string, unknown>> = {}): Record<string, Record<string, unknown>> {
+  const name = schemaNameOf(model);
+  if (out[name]) return out;
+  const attrs = attrsOf(model);
+  if (!attrs) return out;
+  const props: Record<string, unknown> = {};
+  out[name] = { type: 'object', properties: props };
+  const typeOf = (t: string, format: string): Record<string, unknown> => {
+    if (t === 'string' || t === 'Date' || t === 'V1MicroTime') return { type: 'string', ...(format ? { format } : {}) };
+    if (t === 'number') return { type: format === 'double' ? 'number' : 'integer', ...(format ? { format } : {}) };
+    if (t === 'boolean') return { type: 'boolean' };
+    if (t === 'IntOrString') return { 'x-kubernetes-int-or-string': true };
+    if (t === 'any' || t === 'object') return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+    const arr = /^Array<(.+)>$/.exec(t);
+    if (arr) return { type: 'array', items: typeOf(arr[1]!, '') };
+    const map = /^\{ \[key: string\]: (.+); \}$/.exec(t);
+    if (map) return { type: 'object', additionalProperties: typeOf(map[1]!, '') };
+    if (attrsOf(t)) { openapiSchemas(t, out); return { allOf: [{ $ref: `#/components/schemas/${schemaNameOf(t)}` }] }; }
+    return {};
+  };
+  for (const a of attrs.values()) props[a.baseName] = typeOf(a.type, a.format);
+  return out;
+}

@@ -2,7 +2,30 @@
 // PATCH operations carry x-kubernetes-group-version-kind and the fieldValidation parameter, so
 // kubectl's validation sees server-side field validation and needs no client-side schema.
 import { createHash } from 'node:crypto';
+import { openapiSchemas, schemaNameOf } from './fields.ts';
 import { apiVersionOf, type ResourceInfo } from './resources.ts';
+
+/**
+ * Each kind's schema, with x-kubernetes-group-version-kind so kubectl finds it: built-ins from
+ * client-node's models (fields and types, no descriptions), custom resources from their CRD schema.
+ */
+function schemasFor(rs: ResourceInfo[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const r of rs) {
+    const gvk = [{ group: r.group, version: r.version, kind: r.kind }];
+    const meta = { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { allOf: [{ $ref: `#/components/schemas/${schemaNameOf('V1ObjectMeta')}` }] } };
+    if (r.model) {
+      openapiSchemas(r.model, out);
+      out[schemaNameOf(r.model)] = { ...out[schemaNameOf(r.model)], 'x-kubernetes-group-version-kind': gvk, description: `${r.kind} (${apiVersionOf(r)})` };
+    } else {
+      const name = `${r.group.split('.').reverse().join('.')}.${r.version}.${r.kind}`;
+      const s = (r.schema ?? { type: 'object' }) as Record<string, unknown>;
+      openapiSchemas('V1ObjectMeta', out);
+      out[name] = { ...s, properties: { ...(s.properties as object ?? {}), ...meta }, 'x-kubernetes-group-version-kind': gvk };
+    }
+  }
+  return out;
+}
 
 const gvPath = (group: string, version: string): string => (group ? `apis/${group}/${version}` : `api/${version}`);
 
@@ -48,10 +71,6 @@ export function openapiGroupVersion(resources: ResourceInfo[], gv: string): unkn
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: 'v1.32.0-kube-sim' },
     paths,
-    components: { schemas: Object.fromEntries(rs.map((r) => [`${(r.group || 'io.k8s.api.core').split('.').reverse().join('.')}.${r.version}.${r.kind}`, {
-      type: 'object', 'x-kubernetes-group-version-kind': [{ group: r.group, version: r.version, kind: r.kind }],
-      properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' } },
-      description: `${r.kind} (${apiVersionOf(r)}) served by kube-sim`,
-    }])) },
+    components: { schemas: schemasFor(rs) },
   };
 }

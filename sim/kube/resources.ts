@@ -30,6 +30,10 @@ export interface ResourceInfo {
    * value of the wrong JSON type (built-ins; a CRD's types are its schema validation's job).
    */
   decode?: (obj: KObject) => DecodeResult;
+  /** Built-ins: the client-node model that types the kind (decoding, OpenAPI). */
+  model?: string;
+  /** Custom resources: the served version's openAPIV3Schema (OpenAPI). */
+  schema?: Record<string, unknown>;
   /** Schema validation (CRDs): returns field errors. */
   validate?: (obj: KObject) => StatusCause[];
   /** Applies server-side defaults on create (e.g. pod status). */
@@ -48,7 +52,7 @@ function builtin(p: Partial<ResourceInfo> & Pick<ResourceInfo, 'resource' | 'kin
   const model = modelNameOf(p.group ?? '', p.version ?? 'v1', p.kind);
   return {
     group: '', version: 'v1', singular: p.kind.toLowerCase(), listKind: `${p.kind}List`, namespaced: true,
-    shortNames: [], status: false, generation: false, ...(model ? { decode: (o: KObject) => decodeTyped(o, model) } : {}), ...p,
+    shortNames: [], status: false, generation: false, ...(model ? { model, decode: (o: KObject) => decodeTyped(o, model) } : {}), ...p,
   };
 }
 
