@@ -71,14 +71,16 @@ interface Parsed {
   list?: { rest: string[]; items: Span[]; buf: Buffer };
 }
 
-export function createExtenderApp(o: { index: PoolIndex; config: ExtenderConfig; logger: Logger; registry?: Registry }): Express {
+export function createExtenderApp(o: { index: PoolIndex; config: ExtenderConfig; logger: Logger; registry?: Registry; requireClientCert?: boolean }): Express {
   const { index, config, logger } = o;
   const prefix = normalisePrefix(config.prefix);
   const metrics = extenderMetrics(o.registry, () => index.size());
   const validate = compileValidator<ExtenderArgs>(makeAjv(), extenderArgsSchema, 'ExtenderArgs');
   const limit = parseSize(config.bodyLimit);
   const budget = new ByteBudget(parseSize(config.bodyBudget ?? DEFAULT_BODY_BUDGET));
-  const app = createJsonApp({ bodyLimit: config.bodyLimit, logger, registry: o.registry, ready: () => index.ready(), parseJson: false });
+  const app = createJsonApp({ bodyLimit: config.bodyLimit, logger, registry: o.registry, ready: () => index.ready(), parseJson: false,
+    // The verbs need the scheduler's client certificate when one is configured; health endpoints do not (kubelet probes).
+    ...(o.requireClientCert ? { clientCertPrefix: [`${prefix}/filter`, `${prefix}/prioritize`] } : {}) });
   // kube-scheduler never revalidates; hashing a 250 kB reply for an ETag is pure waste.
   app.set('etag', false);
   const resolver = new NameResolver(index);

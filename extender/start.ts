@@ -73,7 +73,7 @@ export async function startExtender(o: StartExtenderOptions): Promise<RunningExt
     index = w.index;
     informer = w.informer;
   }
-  const app = createExtenderApp({ index, config, logger: o.logger, registry: o.registry });
+  const app = createExtenderApp({ index, config, logger: o.logger, registry: o.registry, requireClientCert: !!o.tls?.clientCA });
   const srv = await listen(app, { host: o.host, port: o.port, tls: o.tls ? { cert: o.tls.cert, key: o.tls.key, ...clientAuth(o.tls.clientCA) } : undefined });
   o.logger.info({ url: srv.url, prefix: config.prefix, noPoolPolicy: config.noPoolPolicy }, 'extender listening');
   return {

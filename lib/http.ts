@@ -17,6 +17,8 @@ export interface JsonAppOptions {
   ready?: () => boolean;
   /** false: routes read their own bodies (the extender streams large ones). Default true. */
   parseJson?: boolean;
+  /** Paths under this prefix need a verified client certificate, checked before the body is read. */
+  clientCertPrefix?: string | string[];
 }
 
 export function createJsonApp(o: JsonAppOptions): Express {
@@ -24,6 +26,7 @@ export function createJsonApp(o: JsonAppOptions): Express {
   app.disable('x-powered-by');
   // Parse JSON regardless of the declared content type: kube-scheduler and the apiserver send
   // application/json, but a missing header must still get a useful validation error, not an empty body.
+  if (o.clientCertPrefix !== undefined) app.use(o.clientCertPrefix, requireClientCert(true));
   if (o.parseJson !== false) app.use(express.json({ limit: o.bodyLimit, type: () => true, strict: false }));
   app.get('/healthz', (_req, res) => { res.type('text/plain').send('ok'); });
   app.get('/readyz', (_req, res) => {
@@ -106,11 +109,21 @@ export const TLS_SERVER_DEFAULTS: https.ServerOptions = {
 };
 
 /**
- * Mutual TLS: with a client CA, a caller without a certificate it signed never gets past the
- * handshake, so no request of theirs reaches a handler.
+ * Mutual TLS: with a client CA the server asks every caller for a certificate and verifies it; the
+ * handshake itself still succeeds without one so that kubelet's probes reach /healthz and /readyz,
+ * and `requireClientCert` refuses the protected routes (401) before they read a byte of the body.
  */
 export function clientAuth(clientCA: string | undefined): https.ServerOptions {
-  return clientCA ? { ca: clientCA, requestCert: true, rejectUnauthorized: true } : {};
+  return clientCA ? { ca: clientCA, requestCert: true, rejectUnauthorized: false } : {};
+}
+
+/** Express middleware: 401 unless the TLS peer presented a certificate the client CA verified. */
+export function requireClientCert(required: boolean) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const sock = req.socket as import('node:tls').TLSSocket;
+    if (!required || sock.authorized === true) { next(); return; }
+    res.status(401).json({ error: `a client certificate signed by the configured client CA is required${sock.authorizationError ? ` (${String(sock.authorizationError)})` : ''}` });
+  };
 }
 
 /** Starts an HTTP or HTTPS server for the handler; `port: 0` picks a free one. */

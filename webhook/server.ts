@@ -26,6 +26,8 @@ export interface WebhookAppOptions {
   registry?: Registry;
   metrics?: WebhookMetrics;
   ready?: () => boolean;
+  /** Only callers with a verified client certificate reach /mutate/* (401 otherwise). */
+  requireClientCert?: boolean;
   /** Request body cap (default 3mb, the apiserver's own request limit). */
   bodyLimit?: string;
   pod: ReviewHandler;
@@ -39,7 +41,7 @@ function resultOf(r: AdmissionResponse): string {
 
 /** Express app: POST /mutate/pod, POST /mutate/binding, /healthz, /readyz, /metrics. */
 export function createWebhookApp(o: WebhookAppOptions): Express {
-  const app = createJsonApp({ bodyLimit: o.bodyLimit ?? '3mb', logger: o.logger, registry: o.registry, ready: o.ready });
+  const app = createJsonApp({ bodyLimit: o.bodyLimit ?? '3mb', logger: o.logger, registry: o.registry, ready: o.ready, ...(o.requireClientCert ? { clientCertPrefix: '/mutate' } : {}) });
   const route = (path: string, webhook: 'pod' | 'binding', handler: ReviewHandler) => {
     app.post(path, async (req, res) => {
       const end = o.metrics?.duration.startTimer({ webhook });
@@ -238,7 +240,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   };
 
   const app = createWebhookApp({
-    logger, registry: o.registry, metrics, bodyLimit: o.bodyLimit, ready: allSynced,
+    logger, registry: o.registry, metrics, bodyLimit: o.bodyLimit, ready: allSynced, requireClientCert: !!o.clientCA,
     pod: (r) => handlePod(r, podDeps),
     binding: (r) => handleBinding(r, bindDeps),
   });
