@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseSchedulerConfig } from '../sim/kube/scheduler/config.ts';
 import { webhookConfiguration } from '../webhook/manifest.ts';
+import { X509Certificate } from 'node:crypto';
 import { toolPath } from './tools.ts';
 
 const chartDir = new URL('../charts/eni-ipam/', import.meta.url).pathname;
@@ -223,8 +224,8 @@ function render(set: string[] = []): Obj[] {
 const named = (docs: Obj[], kind: string, name: string) => docs.find((d) => d.kind === kind && (d.metadata as Obj).name === name);
 const containerOf = (d: Obj) => (((d.spec as Obj).template as Obj).spec as Obj).containers as Obj[];
 
-test('helm lint passes', { skip: skipHelm }, () => {
-  const r = helmRun(['lint', chartDir, '--set', 'clusterName=test-cluster', '--set', 'allocator.region=eu-west-1']);
+test('helm lint --strict passes', { skip: skipHelm }, () => {
+  const r = helmRun(['lint', '--strict', chartDir, '--set', 'clusterName=test-cluster', '--set', 'allocator.region=eu-west-1']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
 });
 
@@ -352,4 +353,103 @@ test('the roles accept the arguments the chart passes', { skip: skipHelm }, asyn
     assert.ok(a && Number.isFinite(Number(a.split('=')[1])), `allocator --${f} must be a plain number, got ${a}`);
   }
   if (skipped.length) console.log(`# roles not built yet, flags unchecked: ${skipped.join(', ')}`);
+});
+
+test('values.schema.json rejects nonsense: each bad value fails to render, naming the field', { skip: skipHelm }, () => {
+  const bad: [string, RegExp][] = [
+    ['webhook.podFailurePolicy=Sometimes', /podFailurePolicy/],
+    ['webhook.failurePolicy=fail', /failurePolicy/],
+    ['webhook.timeoutSeconds=60', /timeoutSeconds/],
+    ['webhook.bindWaitSeconds=-1', /bindWaitSeconds/],
+    ['webhook.port=70000', /port/],
+    ['webhook.namespaceOptOutLabel=not a label', /namespaceOptOutLabel/],
+    ['extender.noPoolPolicy=maybe', /noPoolPolicy/],
+    ['extender.replicas=two', /replicas/],
+    ['extender.prefix=no-slash', /prefix/],
+    ['extender.tls.enabled=yes', /enabled/],
+    ['allocator.ec2BudgetFraction=2', /ec2BudgetFraction/],
+    ['allocator.region=Mars', /region/],
+    ['allocator.subnetIDs[0]=sn-1', /subnetIDs/],
+    ['allocator.securityGroups[0]=default', /securityGroups/],
+    ['allocator.policy.targetFree=-3', /targetFree/],
+    ['logLevel=loud', /logLevel/],
+    ['image.pullPolicy=Sometimes', /pullPolicy/],
+    ['schedulerExtender.httpTimeout=5', /httpTimeout/],
+    ['secondScheduler.verbosity=99', /verbosity/],
+  ];
+  for (const [set, re] of bad) {
+    const r = helmRun(['template', 'r1', chartDir, '--set', 'clusterName=x', '--set', 'allocator.region=eu-west-1', '--set', set]);
+    assert.notEqual(r.code, 0, `${set} rendered`);
+    assert.match(r.stderr, re, `${set}: ${r.stderr}`);
+  }
+});
+
+test('install that cannot wedge: Fail for both webhooks, the documented exclusions, zone+host spread, a webhook PDB', { skip: skipHelm }, () => {
+  const docs = render();
+  const mwc = named(docs, 'MutatingWebhookConfiguration', 'r1-eni-ipam')!;
+  for (const h of mwc.webhooks as Obj[]) {
+    assert.equal(h.failurePolicy, 'Fail', String(h.name));
+    assert.deepEqual((h.namespaceSelector as Obj).matchExpressions, [
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['eni-ipam', 'kube-system'] },
+      { key: 'eni-ipam.io/webhook', operator: 'NotIn', values: ['disabled'] },
+    ]);
+  }
+  for (const c of ['webhook', 'extender', 'allocator']) {
+    const spec = ((named(docs, 'Deployment', `r1-eni-ipam-${c}`)!.spec as Obj).template as Obj).spec as Obj;
+    assert.deepEqual((spec.topologySpreadConstraints as Obj[]).map((t) => t.topologyKey), ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'], c);
+  }
+  assert.ok(named(docs, 'PodDisruptionBudget', 'r1-eni-ipam-webhook'));
+});
+
+test('the second scheduler follows the cluster version unless overridden', { skip: skipHelm }, () => {
+  const image = (docs: Obj[]) => containerOf(named(docs, 'Deployment', 'r1-eni-ipam-scheduler')!)[0]!.image;
+  const at = (v: string, set: string[] = []) => {
+    const r = helmRun(['template', 'r1', chartDir, '--namespace', 'eni-ipam', '--kube-version', v, '--set', 'clusterName=x', '--set', 'allocator.region=eu-west-1', ...set.flatMap((x) => ['--set', x])]);
+    assert.equal(r.code, 0, r.stderr);
+    return image(parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(Boolean));
+  };
+  assert.equal(at('1.30.4'), 'registry.k8s.io/kube-scheduler:v1.30.4');
+  assert.equal(at('1.32.1'), 'registry.k8s.io/kube-scheduler:v1.32.1');
+  assert.equal(at('1.30.4', ['secondScheduler.image=example.com/ks:v1.30.9']), 'example.com/ks:v1.30.9');
+});
+
+test('extender over mutual TLS: one CA signs the serving and the scheduler client pair; both sides are wired to it', { skip: skipHelm }, () => {
+  const docs = render();
+  const secret = named(docs, 'Secret', 'r1-eni-ipam-extender-tls')!;
+  const pem = (k: string) => Buffer.from((secret.data as Obj)[k] as string, 'base64').toString();
+  const ca = new X509Certificate(pem('ca.crt'));
+  const server = new X509Certificate(pem('tls.crt'));
+  const client = new X509Certificate(pem('client.crt'));
+  assert.ok(server.verify(ca.publicKey) && client.verify(ca.publicKey), 'both signed by the CA');
+  assert.match(server.subjectAltName ?? '', /DNS:r1-eni-ipam-extender\.eni-ipam\.svc/);
+  const args = containerOf(named(docs, 'Deployment', 'r1-eni-ipam-extender')!)[0]!.args as string[];
+  for (const f of ['--tls-cert-file=/etc/eni-ipam/tls/tls.crt', '--tls-key-file=/etc/eni-ipam/tls/tls.key', '--client-ca-file=/etc/eni-ipam/tls/ca.crt']) assert.ok(args.includes(f), f);
+  const probe = containerOf(named(docs, 'Deployment', 'r1-eni-ipam-extender')!)[0]!.readinessProbe as Obj;
+  assert.equal((probe.httpGet as Obj).scheme, 'HTTPS');
+  const cfg = parse(((named(docs, 'ConfigMap', 'r1-eni-ipam-scheduler')!.data as Obj)['config.yaml'] as string)) as Obj;
+  const ext = (cfg.extenders as Obj[])[0]!;
+  assert.match(String(ext.urlPrefix), /^https:\/\/r1-eni-ipam-extender\.eni-ipam\.svc:/);
+  assert.equal(ext.enableHTTPS, true);
+  assert.deepEqual(ext.tlsConfig, { caFile: '/etc/eni-ipam-scheduler/tls/ca.crt', certFile: '/etc/eni-ipam-scheduler/tls/client.crt', keyFile: '/etc/eni-ipam-scheduler/tls/client.key' });
+  const sched = ((named(docs, 'Deployment', 'r1-eni-ipam-scheduler')!.spec as Obj).template as Obj).spec as Obj;
+  assert.ok((sched.volumes as Obj[]).some((v) => (v.secret as Obj | undefined)?.secretName === 'r1-eni-ipam-extender-tls'));
+  // Off: plain HTTP, no secret.
+  const off = render(['extender.tls.enabled=false']);
+  assert.equal(named(off, 'Secret', 'r1-eni-ipam-extender-tls'), undefined);
+  assert.match(String(((parse(((named(off, 'ConfigMap', 'r1-eni-ipam-scheduler')!.data as Obj)['config.yaml'] as string)) as Obj).extenders as Obj[])[0]!.urlPrefix), /^http:/);
+});
+
+test('cert-manager mode builds a CA chain (selfSigned → CA → serving) and injects the CA, which renewals keep', { skip: skipHelm }, () => {
+  const docs = render(['webhook.tls.certManager.enabled=true']);
+  assert.deepEqual((named(docs, 'Issuer', 'r1-eni-ipam-selfsigned')!.spec as Obj), { selfSigned: {} });
+  const caCert = named(docs, 'Certificate', 'r1-eni-ipam-webhook-ca')!.spec as Obj;
+  assert.equal(caCert.isCA, true);
+  assert.deepEqual(caCert.issuerRef, { name: 'r1-eni-ipam-selfsigned', kind: 'Issuer' });
+  assert.deepEqual((named(docs, 'Issuer', 'r1-eni-ipam-webhook-ca')!.spec as Obj), { ca: { secretName: 'r1-eni-ipam-webhook-ca' } });
+  const serving = named(docs, 'Certificate', 'r1-eni-ipam-webhook')!.spec as Obj;
+  assert.deepEqual(serving.issuerRef, { name: 'r1-eni-ipam-webhook-ca', kind: 'Issuer' });
+  assert.ok(serving.renewBefore, 'renewed before it expires');
+  // The injector copies the serving secret's ca.crt: the CA, unchanged by serving renewals.
+  const mwc = named(docs, 'MutatingWebhookConfiguration', 'r1-eni-ipam')!;
+  assert.equal(((mwc.metadata as Obj).annotations as Obj)['cert-manager.io/inject-ca-from'], 'eni-ipam/r1-eni-ipam-webhook');
 });

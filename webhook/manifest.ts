@@ -13,10 +13,14 @@ export interface ManifestOptions {
   namespace: string;
   /** Per-call timeout (1..30 s); must exceed --bind-wait. */
   timeoutSeconds?: number;
+  /** Namespace label whose value "disabled" opts a namespace out ('' = none; default NAMESPACE_OPT_OUT_LABEL). */
+  namespaceOptOutLabel?: string;
   /** Pod CREATE failure policy (default Fail: see docs/webhook.md). */
   podFailurePolicy?: 'Fail' | 'Ignore';
   name?: string;
 }
+
+export const NAMESPACE_OPT_OUT_LABEL = 'eni-ipam.io/webhook';
 
 export function webhookConfiguration(o: ManifestOptions): Record<string, unknown> {
   const client = (path: string) => ({
@@ -24,7 +28,13 @@ export function webhookConfiguration(o: ManifestOptions): Record<string, unknown
     caBundle: o.caBundle,
   });
   // kube-apiserver labels every namespace with kubernetes.io/metadata.name = its name.
-  const namespaceSelector = () => ({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [o.namespace, 'kube-system'] }] });
+  // The opt-out label (value "disabled") leaves add-ons that must run while eni-ipam is down out of
+  // both webhooks; their pods get no reservation, so the CNI gives them nothing (docs/webhook.md).
+  const optOut = o.namespaceOptOutLabel === undefined ? NAMESPACE_OPT_OUT_LABEL : o.namespaceOptOutLabel;
+  const namespaceSelector = () => ({ matchExpressions: [
+    { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [o.namespace, 'kube-system'] },
+    ...(optOut ? [{ key: optOut, operator: 'NotIn', values: ['disabled'] }] : []),
+  ] });
   const timeoutSeconds = o.timeoutSeconds ?? 10;
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',

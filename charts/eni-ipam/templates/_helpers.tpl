@@ -26,10 +26,19 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* extenders[] of the KubeSchedulerConfiguration, as YAML. */}}
 {{- define "eni-ipam.schedulerExtenders" -}}
-{{- $base := .Values.extender.url | default (printf "http://%s.%s.svc:%v" (include "eni-ipam.extenderService" .) .Release.Namespace .Values.extender.port) | trimSuffix "/" }}
+{{- $scheme := ternary "https" "http" .Values.extender.tls.enabled }}
+{{- $base := .Values.extender.url | default (printf "%s://%s.%s.svc:%v" $scheme (include "eni-ipam.extenderService" .) .Release.Namespace .Values.extender.port) | trimSuffix "/" }}
 - urlPrefix: {{ $base }}{{ .Values.extender.prefix }}
   filterVerb: filter
   prioritizeVerb: prioritize
+  {{- if .Values.extender.tls.enabled }}
+  # Mutual TLS: the scheduler checks the extender's certificate and presents its own (same CA).
+  enableHTTPS: true
+  tlsConfig:
+    caFile: /etc/eni-ipam-scheduler/tls/ca.crt
+    certFile: /etc/eni-ipam-scheduler/tls/client.crt
+    keyFile: /etc/eni-ipam-scheduler/tls/client.key
+  {{- end }}
   weight: {{ .Values.schedulerExtender.weight }}
   nodeCacheCapable: true
   ignorable: {{ .Values.schedulerExtender.ignorable }}
@@ -62,6 +71,12 @@ securityContext: {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{/* Spread replicas of one component over nodes (include with the selectorLabels dict). */}}
 {{- define "eni-ipam.spread" -}}
 topologySpreadConstraints:
+  # Zones first, then hosts: losing a zone or a node leaves the other replicas serving.
+  - maxSkew: 1
+    topologyKey: topology.kubernetes.io/zone
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels: {{- include "eni-ipam.selectorLabels" . | nindent 8 }}
   - maxSkew: 1
     topologyKey: kubernetes.io/hostname
     whenUnsatisfiable: ScheduleAnyway
