@@ -55,5 +55,7 @@ async function run(argv: string[]): Promise<number> {
 
 run(process.argv.slice(2)).then(
   (code) => { if (code !== 0) process.exitCode = code; },
-  (err: unknown) => { console.error(`eni-ipam: ${err instanceof Error ? err.message : String(err)}`); process.exitCode = 1; },
+  // A fatal start error (port in use, unreadable certificate, …) must end the process: informers and
+  // timers started before it would otherwise keep a server running that listens nowhere.
+  (err: unknown) => { console.error(`eni-ipam: ${err instanceof Error ? err.message : String(err)}`); process.exit(1); },
 );

@@ -74,7 +74,13 @@ export async function startExtender(o: StartExtenderOptions): Promise<RunningExt
     informer = w.informer;
   }
   const app = createExtenderApp({ index, config, logger: o.logger, registry: o.registry, requireClientCert: !!o.tls?.clientCA });
-  const srv = await listen(app, { host: o.host, port: o.port, tls: o.tls ? { cert: o.tls.cert, key: o.tls.key, ...clientAuth(o.tls.clientCA) } : undefined });
+  let srv;
+  try {
+    srv = await listen(app, { host: o.host, port: o.port, tls: o.tls ? { cert: o.tls.cert, key: o.tls.key, ...clientAuth(o.tls.clientCA) } : undefined });
+  } catch (err) {
+    await informer?.stop();
+    throw new Error(`extender cannot listen on ${o.host ?? '127.0.0.1'}:${o.port ?? 0}: ${(err as Error).message}`, { cause: err });
+  }
   o.logger.info({ url: srv.url, prefix: config.prefix, noPoolPolicy: config.noPoolPolicy }, 'extender listening');
   return {
     url: srv.url,

@@ -262,7 +262,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   } catch (err) {
     await srv?.close();
     await Promise.all(informers.map((i) => i.stop()));
-    throw err;
+    throw new Error(`webhook cannot start on ${o.host ?? '127.0.0.1'}:${o.port ?? 0}: ${(err as Error).message}`, { cause: err });
   }
   logger.info({ url: srv.url }, 'webhook listening');
   const listening = srv;
