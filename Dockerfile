@@ -1,47 +1,64 @@
-# One image for every role: `eni-ipam allocator|extender|webhook|certs|...`.
-# The TypeScript sources run through tsx's loader (a runtime dependency), so there is no build step
-# for them; the CNI plugin (a small static Go binary the agent installs on each node) is built first.
+# One image for every role: `eni-ipam allocator|extender|webhook|certs|agent`.
+# Compiled JavaScript on Node 22 LTS (no TypeScript loader at runtime), the CNI plugin (a small static
+# Go binary the agent installs on each node), no simulators, benchmarks or dev dependencies.
+#
+# NODE_IMAGE must be pinned by digest at release — node:22-bookworm-slim@sha256:<digest>, read with
+# `docker buildx imagetools inspect node:22-bookworm-slim` when the release is cut. It is not pinned
+# here because the environment this was written in cannot pull images to verify a digest, and an
+# unverified digest would be worse than the tag.
+ARG NODE_IMAGE=node:22-bookworm-slim
 FROM golang:1.26-bookworm AS cni
 WORKDIR /src
 COPY cni/plugin ./
 RUN CGO_ENABLED=0 go test ./... && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/eni-ipam .
 
-FROM node:20-slim
-
-# The node agent runs ip, iptables and nsenter (util-linux, already in the base image).
-RUN apt-get update && apt-get install -y --no-install-recommends iproute2 iptables && rm -rf /var/lib/apt/lists/*
-
-ENV NODE_ENV=production \
-    # tsx caches compiled modules under the temp dir; the chart mounts an emptyDir there because the
-    # root filesystem is read-only.
-    TMPDIR=/tmp \
-    HOME=/tmp
-
-WORKDIR /app
-
-# Dependencies first, for layer caching. tsx and esbuild are in "dependencies", so --omit=dev keeps
-# them and drops only the linters, type checker and @types.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-
-# Only what runs in production: the CLI (cmd), the roles, shared code and data (lib/data: the ENI
-# limits table) and the CRDs, which lib/enipool/crds.ts reads. Not sim/ or bench/: the CLI reaches
-# them only through dynamic imports and says so when they are absent.
-COPY bin ./bin
-COPY cmd ./cmd
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
 COPY lib ./lib
 COPY allocator ./allocator
 COPY extender ./extender
 COPY webhook ./webhook
 COPY certs ./certs
 COPY agent ./agent
-COPY --from=cni /out/eni-ipam ./cni/eni-ipam
+COPY cmd ./cmd
+# cmd/cli.ts names the development commands (lazily imported); they compile but are not shipped.
+COPY sim ./sim
+COPY bench ./bench
 COPY charts/eni-ipam/crds ./charts/eni-ipam/crds
-COPY tsconfig.json ./
+RUN npm run build
 
-# Any non-root UID works (the files are world-readable); the chart runs it as 65532. The agent's
-# DaemonSet runs as root with NET_ADMIN/NET_RAW/SYS_ADMIN only (see charts/eni-ipam/templates/agent.yaml).
+FROM ${NODE_IMAGE}
+
+# The node agent runs ip, iptables and nsenter (util-linux, already in the base image).
+RUN apt-get update && apt-get install -y --no-install-recommends iproute2 iptables && rm -rf /var/lib/apt/lists/*
+
+ENV NODE_ENV=production
+
+WORKDIR /app
+
+# Production dependencies only (tsx, TypeScript, linters and @types are dev dependencies).
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# Only what runs in production. Not dist/sim or dist/bench: the CLI reaches them only through dynamic
+# imports and says so when they are absent.
+COPY --from=build /src/dist/cmd ./dist/cmd
+COPY --from=build /src/dist/lib ./dist/lib
+COPY --from=build /src/dist/allocator ./dist/allocator
+COPY --from=build /src/dist/extender ./dist/extender
+COPY --from=build /src/dist/webhook ./dist/webhook
+COPY --from=build /src/dist/certs ./dist/certs
+COPY --from=build /src/dist/agent ./dist/agent
+COPY --from=build /src/dist/charts ./dist/charts
+COPY --from=cni /out/eni-ipam ./cni/eni-ipam
+
+# Non-root (the chart runs it as 65532 with a read-only root filesystem; nothing is written under
+# /app). The agent's DaemonSet runs as root with NET_ADMIN/NET_RAW/SYS_ADMIN only (templates/agent.yaml).
 USER 65532:65532
 
-ENTRYPOINT ["node", "bin/eni-ipam.js"]
+ENTRYPOINT ["node", "dist/cmd/cli.js"]
 CMD ["--help"]
