@@ -2,6 +2,9 @@
 // the sandbox and tests directly.
 import { DEFAULT_POLICY, type WarmPoolPolicy } from '../lib/enipool/types.ts';
 
+/** Per-node accounting series: the top N nodes (bounded), every node, or none. */
+export type NodeMetricsMode = 'top' | 'all' | 'off';
+
 export interface AllocatorConfig {
   /** Value of the eni-ipam.io/cluster tag on every ENI we create; the leak collector keys on it. */
   clusterName: string;
@@ -54,6 +57,12 @@ export interface AllocatorConfig {
   ec2PollMs: number;
   /** EC2 region for the SDK client when only an endpoint is given. */
   region: string;
+  /** Per-node accounting series (docs/operations.md "Cardinality"). */
+  nodeMetrics: NodeMetricsMode;
+  /** N of `top`: nodes with the most idle addresses, most unmet demand, most branch use (≤ 3N nodes). */
+  nodeMetricsTop: number;
+  /** How often the leader re-reads subnet free counts for the accounting metrics (clock ms). */
+  accountingRefreshMs: number;
 }
 
 export const DEFAULT_CONFIG: Omit<AllocatorConfig, 'clusterName' | 'identity'> = {
@@ -80,6 +89,9 @@ export const DEFAULT_CONFIG: Omit<AllocatorConfig, 'clusterName' | 'identity'> =
   subnetTtlMs: 10_000,
   ec2PollMs: 500,
   region: 'us-east-1',
+  nodeMetrics: 'top',
+  nodeMetricsTop: 10,
+  accountingRefreshMs: 30_000,
 };
 
 export type AllocatorConfigInput = Partial<AllocatorConfig> & { clusterName: string };
@@ -94,6 +106,8 @@ export function resolveConfig(c: AllocatorConfigInput, defaultIdentity: string):
   if (!(fraction > 0 && fraction <= 1)) problems.push(`ec2BudgetFraction × ec2BudgetScale must be in (0, 1], got ${fraction}`);
   if (!(cfg.renewDeadlineMs < cfg.leaseDurationMs)) problems.push(`renewDeadlineMs (${cfg.renewDeadlineMs}) must be < leaseDurationMs (${cfg.leaseDurationMs})`);
   for (const [k, v] of Object.entries(cfg.defaultPolicy)) if (!(typeof v === 'number' && v >= 0)) problems.push(`defaultPolicy.${k} must be a number >= 0, got ${String(v)}`);
+  if (!['top', 'all', 'off'].includes(cfg.nodeMetrics)) problems.push(`nodeMetrics must be top, all or off, got ${String(cfg.nodeMetrics)}`);
+  if (!(Number.isInteger(cfg.nodeMetricsTop) && cfg.nodeMetricsTop >= 0)) problems.push(`nodeMetricsTop must be an integer >= 0, got ${cfg.nodeMetricsTop}`);
   if (problems.length) throw new Error(`allocator config: ${problems.join('; ')}`);
   return cfg;
 }

@@ -9,7 +9,7 @@ import { KUBE_FLAGS, LOG_FLAGS, SERVE_FLAGS, parseCommandLine, type CommandSpec 
 import { createJsonApp, listen } from '../lib/http.ts';
 import { loadKubeConfig } from '../lib/kube/clients.ts';
 import { createLogger } from '../lib/log.ts';
-import { DEFAULT_CONFIG, type AllocatorConfigInput } from './config.ts';
+import { DEFAULT_CONFIG, type NodeMetricsMode, type AllocatorConfigInput } from './config.ts';
 import { startAllocator } from './start.ts';
 
 const P = DEFAULT_CONFIG.defaultPolicy;
@@ -48,6 +48,8 @@ export const SPEC = {
     'lease-namespace': { kind: 'string', metavar: 'NS', default: DEFAULT_CONFIG.leaseNamespace, help: 'namespace of the Lease' },
     identity: { kind: 'string', metavar: 'ID', help: 'this replica in the Lease (else $POD_NAME, else the hostname)' },
     'events-namespace': { kind: 'string', metavar: 'NS', default: DEFAULT_CONFIG.eventsNamespace, help: 'namespace for events about nodes and ENIPools' },
+    'node-metrics': { kind: 'string', choices: ['top', 'all', 'off'], default: DEFAULT_CONFIG.nodeMetrics, help: 'per-node accounting series: top (bounded: at most 3N nodes), all (8 series per node), off' },
+    'node-metrics-top': { kind: 'int', min: 0, default: DEFAULT_CONFIG.nodeMetricsTop, help: 'N of --node-metrics top: nodes per ranking (most idle, most owed, most branch slots)' },
     ...SERVE_FLAGS(8081),
     ...LOG_FLAGS,
   },
@@ -76,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
     ec2BudgetFraction: f['ec2-budget'],
     leaseName: f['lease-name'], leaseNamespace: f['lease-namespace'], identity: f.identity ?? process.env.POD_NAME ?? hostname(),
     eventsNamespace: f['events-namespace'],
+    nodeMetrics: f['node-metrics'] as NodeMetricsMode,
+    nodeMetricsTop: f['node-metrics-top'],
     region: f.region ?? process.env.AWS_REGION,
   };
 

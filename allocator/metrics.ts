@@ -9,6 +9,8 @@ export interface AllocatorMetrics {
   leader: Gauge;
   queueDepth: Gauge;
   gcDeleted: Counter;
+  gcLeaked: Gauge;
+  reservationToUsable: Histogram;
 }
 
 export function allocatorMetrics(registry: Registry): AllocatorMetrics {
@@ -21,5 +23,10 @@ export function allocatorMetrics(registry: Registry): AllocatorMetrics {
     leader: new Gauge({ name: 'eni_ipam_allocator_leader', help: '1 while this replica holds the lease', registers: r }),
     queueDepth: new Gauge({ name: 'eni_ipam_allocator_queue_depth', help: 'Nodes waiting for a reconcile', registers: r }),
     gcDeleted: new Counter({ name: 'eni_ipam_allocator_gc_deleted_enis_total', help: 'Leaked ENIs deleted by the collector', registers: r }),
+    gcLeaked: new Gauge({ name: 'eni_ipam_allocator_gc_leaked_enis', help: 'ENIs of ours seen detached by the last leak-collector pass (deleted on the next pass if still detached)', registers: r }),
+    reservationToUsable: new Histogram({
+      name: 'eni_ipam_reservation_to_usable_seconds', help: 'Seconds from an IP reservation at binding to the address being usable on the node (default signal: the pod reports its IP)',
+      buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300], registers: r,
+    }),
   };
 }

@@ -23,6 +23,11 @@ import { LeakCollector } from './ec2/gc.ts';
 import { Ec2RateLimiter } from './ec2/ratelimiter.ts';
 import { resolveConfig, type AllocatorConfig, type AllocatorConfigInput } from './config.ts';
 import { allocatorMetrics } from './metrics.ts';
+import { accountingSnapshot, registerAccountingMetrics, type AccountingSnapshot } from './accounting-metrics.ts';
+import { podIPSignal, TimeToUsable, type UsableSignal } from './time-to-usable.ts';
+import type { SubnetObservation } from '../lib/enipool/accounting.ts';
+import type { ENIPool } from '../lib/enipool/types.ts';
+import type { SubnetInfo } from './ec2/types.ts';
 import { NodeReconciler } from './controller/reconciler.ts';
 import { PodIndex } from './controller/pods.ts';
 
@@ -39,6 +44,8 @@ export interface StartAllocatorOptions {
   onLostLease?: (reason: string) => void;
   /** Test hook before every EC2 mutation and ENIPool write; throwing simulates a crash there. */
   onStep?: StepHook;
+  /** When a pod's address is usable (time-to-usable histogram); default: the pod reports its IP. */
+  usableSignal?: UsableSignal;
 }
 
 export interface RunningAllocator {
@@ -50,6 +57,8 @@ export interface RunningAllocator {
   synced(): Promise<void>;
   /** Queues every node and ENIPool for a reconcile (leader only). */
   resync(): void;
+  /** Re-reads every accounted subnet from EC2 now (leader only), then the accounting as a scrape shows it. */
+  refreshAccounting(): Promise<AccountingSnapshot>;
   /** One leak-collector pass now (leader only). */
   gcPass(): Promise<{ deleted: string[]; marked: string[] }>;
   /** Resolves when no node is waiting or being reconciled. */
@@ -136,6 +145,37 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   poolInf.on('update', (p) => enqueue(p.metadata?.name));
   poolInf.on('delete', (p) => enqueue(p.metadata?.name));
 
+  // ---- accounting (metrics at scrape time, leader only) ----
+  const poolList = () => poolInf.list() as unknown as ENIPool[];
+  // Last subnet listing per VPC/zone with nodes; the reconciler's own reads keep it fresh between refreshes.
+  const subnetViews = new Map<string, SubnetInfo[]>();
+  const zoneKeys = () => {
+    const keys = new Map<string, { vpc: string; zone: string }>();
+    for (const p of poolList()) if (p.spec?.vpcID && p.spec.zone) keys.set(`${p.spec.vpcID}/${p.spec.zone}`, { vpc: p.spec.vpcID, zone: p.spec.zone });
+    return keys;
+  };
+  const accountedSubnets = (): SubnetObservation[] => {
+    const out: SubnetObservation[] = [];
+    for (const [key, k] of zoneKeys()) {
+      const fresh = api.cachedSubnets(k.vpc, k.zone);
+      if (fresh) subnetViews.set(key, fresh);
+      for (const s of subnetViews.get(key) ?? []) out.push({ id: s.id, cidr: s.cidr, zone: s.zone, available: s.available });
+    }
+    return out.sort((a, b) => a.zone.localeCompare(b.zone) || a.id.localeCompare(b.id));
+  };
+  const refreshSubnets = async () => {
+    for (const [key, k] of zoneKeys()) subnetViews.set(key, await api.subnets(k.vpc, k.zone, { priority: 'gc', maxAgeMs: 0 }));
+  };
+  registerAccountingMetrics(registry, { pools: poolList, subnets: accountedSubnets, leading: () => alive() }, { nodeSeries: config.nodeMetrics, topNodes: config.nodeMetricsTop });
+  const timeToUsable = new TimeToUsable(o.usableSignal ?? podIPSignal, (s) => metrics.reservationToUsable.observe(s));
+  const podUsable = (p: V1Pod) => {
+    if (!alive() || !p.spec?.nodeName) return;
+    timeToUsable.onPod(p, poolInf.get(p.spec.nodeName) as unknown as ENIPool | undefined, clock.now());
+  };
+  pods.on('add', podUsable);
+  pods.on('update', podUsable);
+  pods.on('delete', (p) => timeToUsable.forget(p));
+
   const synced = async () => { await Promise.all([nodes.synced(), pods.synced(), poolInf.synced()]); };
 
   const resync = () => {
@@ -149,6 +189,7 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
     if (!alive()) return { deleted: [], marked: [] };
     const r = await collector.pass();
     metrics.gcDeleted.inc(r.deleted.length);
+    metrics.gcLeaked.set(r.marked.length);
     for (const id of r.deleted) events.record({ apiVersion: 'v1', kind: 'Namespace', name: config.eventsNamespace }, 'Normal', 'LeakedENIDeleted', `deleted leaked ENI ${id} (ours, detached in two consecutive passes)`);
     return { deleted: r.deleted, marked: r.marked };
   };
@@ -163,6 +204,9 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
       queue.start();
       resync();
       timers.push(clock.setInterval(resync, config.resyncIntervalMs));
+      if (config.accountingRefreshMs > 0) {
+        timers.push(clock.setInterval(() => { refreshSubnets().catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'refreshing subnets for accounting failed')); }, config.accountingRefreshMs));
+      }
       if (config.gcIntervalMs > 0) {
         timers.push(clock.setInterval(() => { gcPass().catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'leak collection pass failed')); }, config.gcIntervalMs));
       }
@@ -192,6 +236,10 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
     synced,
     resync,
     gcPass,
+    refreshAccounting: async () => {
+      if (alive()) await refreshSubnets();
+      return accountingSnapshot({ pools: poolList, subnets: accountedSubnets });
+    },
     idle: () => queue.idle(),
     stop: async () => {
       stopping = true;

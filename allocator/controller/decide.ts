@@ -152,7 +152,14 @@ export function mirror(status: ENIPoolStatus, enis: readonly EniInfo[], o: { fii
     if (!status.ips[ip]) status.ips[ip] = { eni, state: 'free', since: iso(o.now) };
   }
   const trunk = enis.find((e) => isTrunk(e) && e.attachment?.status === 'attached');
-  if (trunk) { status.trunkENI = trunk.id; status.trunkMAC = trunk.mac; } else { delete status.trunkENI; delete status.trunkMAC; }
+  if (trunk) {
+    status.trunkENI = trunk.id;
+    status.trunkMAC = trunk.mac;
+    status.trunkSubnetID = trunk.subnetId;
+    status.trunkIP = trunk.primaryIp;
+  } else {
+    delete status.trunkENI; delete status.trunkMAC; delete status.trunkSubnetID; delete status.trunkIP;
+  }
   const l = { maxENI: o.limits.maxENI, ipv4PerENI: o.limits.ipv4PerENI, branchENI: o.limits.branchENI, trunking: o.limits.trunking };
   if (JSON.stringify(status.limits) !== JSON.stringify(l)) status.limits = l;
   const prevSub = new Map(status.subnets.map((s) => [s.id, s]));

@@ -196,6 +196,9 @@ export interface ENIPoolStatus {
   trunkENI?: string;
   /** The trunk ENI's MAC: the node agent hangs branch pods' VLAN links on the link carrying it. */
   trunkMAC?: string;
+  /** The trunk ENI's subnet and primary address (per-subnet accounting counts it as ours). */
+  trunkSubnetID?: string;
+  trunkIP?: string;
   /** Branch slots keyed by pod UID. */
   branches: Record<string, BranchSlot>;
   subnets: SubnetStatus[];
