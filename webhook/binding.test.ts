@@ -259,3 +259,30 @@ test('unmet demand is recorded once per pod per window, however often the review
   for (let i = 0; i < 20; i++) assert.equal((await handleBinding(bindingReview('p'), deps)).allowed, false);
   assert.equal(state.pool!.status!.unmetDemand?.ips, 1);
 });
+
+test('binding: refusals are counted by reason class; a new reservation (not a re-sent bind) is reported once', async () => {
+  const refused: string[] = [];
+  const reserved: string[] = [];
+  const pods = { p: pod('p', 'up'), q: pod('q', 'uq'), b: pod('b', 'ub', { nodeName: NODE }) };
+  const full = mkPool(0);
+  // 2 pod ENIs (device 1, 2) x 9 IPs, all reserved: the instance limit, not a subnet, is what blocks.
+  for (let i = 0; i < 18; i++) full.status!.ips[`10.0.1.${100 + i}`] = { eni: 'eni-1', state: 'reserved', since: 't', pod: { uid: `x${i}`, namespace: 'd', name: `x${i}` } };
+  full.status!.enis.push({ id: 'eni-2', deviceIndex: 2, subnetID: 's', subnetCIDR: '10.0.1.0/24', securityGroups: [], mac: '02:bb', primaryIP: '10.0.1.11' });
+  const { deps } = memDeps(full, pods, { allowUnmanagedNodes: false });
+  deps.onRefused = (r) => refused.push(r);
+  deps.onReserved = (p) => reserved.push(p.metadata!.name!);
+  assert.equal((await handleBinding(bindingReview('p'), deps)).allowed, false);
+  assert.equal((await handleBinding(bindingReview('zzz'), deps)).allowed, false);
+  assert.equal((await handleBinding(bindingReview('p', { uid: 'stale' }), deps)).allowed, false);
+  assert.equal((await handleBinding(bindingReview('p', { node: 'unmanaged' }), deps)).allowed, false);
+  assert.deepEqual(refused, ['instance_limit', 'pod_not_found', 'uid_conflict', 'no_pool']);
+  assert.equal(reserved.length, 0);
+
+  const ok = memDeps(mkPool(2), pods);
+  ok.deps.onReserved = (p) => reserved.push(p.metadata!.name!);
+  assert.equal((await handleBinding(bindingReview('q'), ok.deps)).allowed, true);
+  // The same pod again: it already holds its reservation; nothing new is reported.
+  ok.deps.getPod = async (_ns, name) => (name === 'q' ? { ...pods.q, spec: { ...pods.q.spec!, nodeName: NODE } } : undefined);
+  assert.equal((await handleBinding(bindingReview('q'), ok.deps)).allowed, true);
+  assert.deepEqual(reserved, ['q']);
+});

@@ -7,6 +7,8 @@ import type { Logger } from '../lib/log.ts';
 import { podNeed } from '../lib/enipool/need.ts';
 import { reserveAll, type ReservationRequest } from '../lib/enipool/reserve.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
+import { nodeVerdict, poolCapacity, type ReasonClass } from '../lib/enipool/capacity.ts';
+import type { PodNeed } from '../lib/enipool/need.ts';
 import { annotationPatch, type PodLike } from './pod.ts';
 import type { SGResolution } from './security-groups.ts';
 import type { ReserveOutcome } from './reserver.ts';
@@ -46,6 +48,27 @@ export interface BindingDeps {
   waitForPoolChange(node: string, ms: number): Promise<void>;
   /** Observes how long a binding waited for a free IP (ms), and how it ended. */
   onWait?: (ms: number, outcome: 'reserved' | 'denied') => void;
+  /** A new reservation was written for the pod (not a re-sent bind): time to IP, first half. */
+  onReserved?: (pod: PodLike) => void;
+  /** A binding was refused, with a reason class (bounded set, for a metric label). */
+  onRefused?: (reason: RefusalReason) => void;
+}
+
+/**
+ * Why a binding was refused: the request itself (`bad_request`, `pod_not_found`, `uid_conflict`,
+ * `security_groups`), an unmanaged node (`no_pool`), or the node's capacity class
+ * (lib/enipool/capacity.ts ReasonClass: `instance_limit`, `max_ips`, `subnet_exhausted`, `unmet_demand`,
+ * `branch_limit`, …).
+ */
+export type RefusalReason = 'bad_request' | 'pod_not_found' | 'uid_conflict' | 'security_groups' | 'no_pool' | ReasonClass;
+
+/** The capacity class of a shortage, from the node's pool as it is now. */
+export function shortageClass(pool: ENIPool | undefined, need: PodNeed, instanceType = ''): RefusalReason {
+  if (!pool) return 'no_pool';
+  const v = nodeVerdict(poolCapacity(pool), need, instanceType);
+  if (!v.ok) return v.cls;
+  // Capacity appeared after the last attempt: the demand ahead in line took what there was.
+  return 'unmet_demand';
 }
 
 interface BindingLike {
@@ -87,20 +110,21 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
   const req = review.request;
   if (req.operation !== 'CREATE' || req.subResource !== 'binding') return allow(req.uid);
   const binding = req.object as BindingLike | null | undefined;
-  if (!binding || typeof binding !== 'object' || Array.isArray(binding)) return deny(req.uid, 'request.object must be a Binding', { code: 400, reason: 'BadRequest' });
+  const refuse = (reason: RefusalReason, r: AdmissionResponse) => { deps.onRefused?.(reason); return r; };
+  if (!binding || typeof binding !== 'object' || Array.isArray(binding)) return refuse('bad_request', deny(req.uid, 'request.object must be a Binding', { code: 400, reason: 'BadRequest' }));
   const node = binding.target?.name;
   const ns = req.namespace || binding.metadata?.namespace;
   const name = req.name || binding.metadata?.name;
-  if (!node || typeof node !== 'string') return deny(req.uid, 'Binding has no target.name', { code: 400, reason: 'BadRequest' });
-  if (!ns || !name) return deny(req.uid, 'Binding names no pod (namespace and name are required)', { code: 400, reason: 'BadRequest' });
+  if (!node || typeof node !== 'string') return refuse('bad_request', deny(req.uid, 'Binding has no target.name', { code: 400, reason: 'BadRequest' }));
+  if (!ns || !name) return refuse('bad_request', deny(req.uid, 'Binding names no pod (namespace and name are required)', { code: 400, reason: 'BadRequest' }));
 
   const pod = await deps.getPod(ns, name, binding.metadata?.uid || undefined);
-  if (!pod) return deny(req.uid, `pod ${ns}/${name} not found; cannot reserve an IP on node ${node}`, { code: 404, reason: 'NotFound' });
+  if (!pod) return refuse('pod_not_found', deny(req.uid, `pod ${ns}/${name} not found; cannot reserve an IP on node ${node}`, { code: 404, reason: 'NotFound' }));
   if (pod.spec?.hostNetwork) return allowPlain(req.uid, binding);
   const uid = pod.metadata?.uid;
-  if (!uid) return deny(req.uid, `pod ${ns}/${name} has no uid; cannot reserve an IP on node ${node}`, { code: 400, reason: 'BadRequest' });
+  if (!uid) return refuse('bad_request', deny(req.uid, `pod ${ns}/${name} has no uid; cannot reserve an IP on node ${node}`, { code: 400, reason: 'BadRequest' }));
   if (binding.metadata?.uid && binding.metadata.uid !== uid) {
-    return deny(req.uid, `Binding for pod ${ns}/${name} names uid ${binding.metadata.uid}, but the pod has uid ${uid}`, { code: 409, reason: 'Conflict' });
+    return refuse('uid_conflict', deny(req.uid, `Binding for pod ${ns}/${name} names uid ${binding.metadata.uid}, but the pod has uid ${uid}`, { code: 409, reason: 'Conflict' }));
   }
   // Already bound elsewhere: the apiserver rejects this bind itself; reserving would only leak an IP.
   const boundHere = pod.spec?.nodeName === node;
@@ -116,7 +140,7 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
   const pool = await deps.getPool(node);
   if (!pool) {
     if (deps.config.allowUnmanagedNodes) return allowPlain(req.uid, binding);
-    return deny(req.uid, `node ${node} has no ENIPool (not managed by eni-ipam); pod ${ns}/${name} cannot get an IP there`);
+    return refuse('no_pool', deny(req.uid, `node ${node} has no ENIPool (not managed by eni-ipam); pod ${ns}/${name} cannot get an IP there`));
   }
 
   if (!boundHere && !(await deps.nodeExists(node))) {
@@ -136,8 +160,8 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
       need = { ip: true, branch: false };
       warnings.push(`pod ${ns}/${name} requests ${deps.config.branchResource} but no SecurityGroupPolicy in ${ns} selects it: it gets no branch ENI`);
     } else if (groups.length > deps.config.maxSecurityGroupsPerENI) {
-      return deny(req.uid, `pod ${ns}/${name} matches ${groups.length} security groups (${groups.join(', ')}) from SecurityGroupPolicies ${sg.policies.join(', ')}, but an ENI carries at most ${deps.config.maxSecurityGroupsPerENI}`,
-        { code: 400, reason: 'BadRequest' });
+      return refuse('security_groups', deny(req.uid, `pod ${ns}/${name} matches ${groups.length} security groups (${groups.join(', ')}) from SecurityGroupPolicies ${sg.policies.join(', ')}, but an ENI carries at most ${deps.config.maxSecurityGroupsPerENI}`,
+        { code: 400, reason: 'BadRequest' }));
     }
   }
   const rr: ReservationRequest = {
@@ -168,18 +192,20 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
     if (r.ok) {
       if (!first) deps.onWait?.(deps.clock.now() - started, 'reserved');
       deps.logger.debug({ pod: `${ns}/${name}`, node, ip: r.ip, existing: r.existing }, 'reserved');
+      if (!r.existing) deps.onReserved?.(pod);
       return allowWith(req.uid, binding, r, warnings);
     }
     if (r.shortage === 'nopool') {
       if (deps.config.allowUnmanagedNodes) return allowPlain(req.uid, binding, warnings);
-      return deny(req.uid, `${r.reason}; pod ${ns}/${name} cannot get an IP there`);
+      return refuse('no_pool', deny(req.uid, `${r.reason}; pod ${ns}/${name} cannot get an IP there`));
     }
-    if (r.permanent) return deny(req.uid, `${r.reason}; pod ${ns}/${name} cannot run on node ${node}`, { code: 403, reason: 'Forbidden' });
+    if (r.permanent) return refuse(shortageClass(pool, need, pool.spec?.instanceType), deny(req.uid, `${r.reason}; pod ${ns}/${name} cannot run on node ${node}`, { code: 403, reason: 'Forbidden' }));
     first = false;
     const left = deadline - deps.clock.now();
     if (left <= 0) {
       deps.onWait?.(deps.clock.now() - started, 'denied');
       const what = r.shortage === 'ip' ? '1 more IP' : '1 more branch ENI slot';
+      deps.onRefused?.(shortageClass(await deps.getPool(node), need, pool.spec?.instanceType));
       return deny(req.uid, `${r.reason}; the allocator was asked for ${what}; pod ${ns}/${name} waited ${Math.round(deps.config.bindWaitMs / 100) / 10}s`,
         { code: 403, reason: 'Forbidden' });
     }

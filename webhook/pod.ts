@@ -34,7 +34,7 @@ export interface PodCreateDeps {
 
 /** The subset of a Pod this webhook reads. */
 export interface PodLike {
-  metadata?: { name?: string; generateName?: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: unknown };
+  metadata?: { name?: string; generateName?: string; namespace?: string; uid?: string; creationTimestamp?: string | Date; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: unknown };
   status?: { phase?: string };
   spec?: {
     hostNetwork?: boolean;

@@ -237,6 +237,11 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
     reserve: (node, req, opt) => reserver.reserve(node, req, opt),
     waitForPoolChange,
     onWait: (ms, outcome) => metrics.bindWait.observe({ outcome }, ms / 1000),
+    onReserved: (pod) => {
+      const created = Date.parse(String(pod.metadata?.creationTimestamp ?? ''));
+      if (Number.isFinite(created)) metrics.timeToReservation.observe(Math.max(0, (o.clock.now() - created) / 1000));
+    },
+    onRefused: (reason) => metrics.refused.inc({ reason }),
   };
 
   const app = createWebhookApp({

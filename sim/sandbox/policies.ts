@@ -19,6 +19,7 @@ import { MutatingAdmitter } from '../kube/admission/index.ts';
 import { startKubelet, type Kubelet, type PodNetwork } from '../kube/kubelet/index.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import { startWebhook, type Webhook } from '../../webhook/server.ts';
+import { createJsonApp, listen } from '../../lib/http.ts';
 import { startExtender } from '../../extender/start.ts';
 import { startAllocator, type RunningAllocator } from '../../allocator/start.ts';
 import type { Scenario } from './scenario.ts';
@@ -43,6 +44,11 @@ export interface PolicyRuntime {
   probeBadInput(): Promise<ProbeResult[]>;
   onBindRefused(fn: (podUid: string) => void): void;
   gcIntervalMs(): number;
+  /**
+   * Lets in-flight work finish before the last sample (eni-ipam: the allocator's queue is idle and
+   * its subnet counts re-read, so its metrics and the report are taken from the same state).
+   */
+  settle(): Promise<void>;
   /** Where the policy's servers listen, for the operator to look around. */
   endpoints(): Record<string, string>;
   notes(): string[];
@@ -139,6 +145,10 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
   };
   const kubelet: Kubelet = startKubelet({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'kubelet' }), network, jobDurations: (p) => runSeconds(p as unknown as PodLike) });
   const refusals = watchBindRefusals(kube, (uid) => listeners.forEach((l) => l(uid)));
+  // The allocator's /metrics, as a Prometheus would scrape it (whichever allocator runs now).
+  const metricsApp = createJsonApp({ bodyLimit: '1kb', logger });
+  metricsApp.get('/metrics', (_req, res) => { void allocator.registry.metrics().then((text) => res.type(allocator.registry.contentType).send(text)); });
+  const metricsSrv = await listen(metricsApp, { host: '127.0.0.1', port: 0 });
   return {
     onNodeJoined: () => undefined,
     onNodeLeaving: () => undefined,
@@ -156,10 +166,15 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
     },
     onBindRefused: (fn) => listeners.push(fn),
     gcIntervalMs: () => gcIntervalMs,
-    endpoints: () => ({ webhook: webhook.url, extender: extender.urlPrefix }),
+    settle: async () => {
+      await allocator.idle();
+      await allocator.refreshAccounting();
+    },
+    endpoints: () => ({ webhook: webhook.url, extender: extender.urlPrefix, 'allocator-metrics': `${metricsSrv.url}/metrics` }),
     notes: () => [],
     stop: async () => {
       refusals.stop();
+      await metricsSrv.close();
       await kubelet.stop();
       await scheduler.stop();
       await allocator.stop();
@@ -239,6 +254,7 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
     restartAllocator: async () => undefined,
     probeBadInput: async () => [],
     onBindRefused: () => undefined,
+    settle: async () => undefined,
     gcIntervalMs: () => 300_000,
     endpoints: (): Record<string, string> => (webhook ? { webhook: webhook.webhook.url } : {}),
     notes: () => notes,

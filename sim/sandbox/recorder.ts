@@ -3,16 +3,34 @@
 import type { SimStore, WatchHandle } from '../kube/index.ts';
 import type { Ec2SimAdmin } from '../ec2/index.ts';
 import { quantile, round, usableAddresses } from './stats.ts';
-import type { RunReport } from './report.ts';
+import type { RunReport, SubnetSplitPoint } from './report.ts';
+import { accountSubnets, type AddressState } from '../../lib/enipool/accounting.ts';
+import { GROUP, VERSION, ENIPOOL_PLURAL, type ENIPool } from '../../lib/enipool/types.ts';
+import type { SimEni } from '../ec2/index.ts';
+import { ec2Split } from './split.ts';
 
 interface PodTrack {
   uid: string; key: string; createdMs: number; boundMs?: number; ipMs?: number; node?: string;
   hostNetwork: boolean; finished: boolean; deletedMs?: number; stuckSinceMs?: number; stuckMs: number; everStuck: boolean;
   /** What the pod carried last time we saw it, to say why it has no IP. */
   why?: string;
+  /** status.podIP (not for host-network pods). */
+  ip?: string;
 }
 
-export interface SubnetRef { id: string; name: string; cidr: string }
+export interface SubnetRef { id: string; name: string; cidr: string; zone?: string }
+
+/**
+ * Where the per-subnet split comes from: `enipools` = eni-ipam's own accounting over its ENIPools
+ * (what the allocator's metrics show); `ec2` = EC2 and the pods (baselines), `held` saying which
+ * ENIs belong to the IPAM under test.
+ */
+export interface SplitOptions { from: 'enipools' | 'ec2'; held: (e: SimEni) => boolean }
+
+/** The split as the report stores it: [t, free, used, idle, eni-primary, others]. */
+function point(t: number, a: Record<AddressState, number>): SubnetSplitPoint {
+  return [t, a.free, a.used, a.idle, a['eni-primary'], a.others];
+}
 
 interface PodLike {
   metadata: { uid: string; name: string; namespace: string; creationTimestamp?: string; annotations?: Record<string, string> };
@@ -23,7 +41,8 @@ interface PodLike {
 export class Recorder {
   private readonly pods = new Map<string, PodTrack>();
   private watch?: WatchHandle;
-  private readonly series: RunReport['series'] = { pods: [], subnetUtilisation: [], ips: [] };
+  private readonly series: RunReport['series'] = { pods: [], subnetUtilisation: [], ips: [], subnetAddresses: [] };
+  private lastSplit: Record<string, Record<AddressState, number>> = {};
   private readonly peakUsed = new Map<string, number>();
   private readonly nodePeaks = new Map<string, { instanceType: string; reserved: number; inUse: number }>();
   private peakIdle = 0;
@@ -39,7 +58,10 @@ export class Recorder {
     private readonly startMs: number,
     /** A bound pod without an IP for longer than this is stuck (ContainerCreating). */
     private readonly stuckThresholdMs: number,
-  ) {}
+    private readonly split: SplitOptions = { from: 'ec2', held: (e) => e.attachment !== undefined && e.attachment.deviceIndex > 0 },
+  ) {
+    this.series.subnetAddresses = subnets.map((sn) => ({ subnet: sn.name, points: [] }));
+  }
 
   start(): void {
     this.watch = this.store.watch<PodLike>('pods', {}, (e) => {
@@ -62,6 +84,7 @@ export class Recorder {
     t.why = ann['eni-ipam.io/security-groups']
       ? `security groups ${ann['eni-ipam.io/security-groups']}; pod-eni annotation ${ann['vpc.amazonaws.com/pod-eni'] ?? 'missing'}`
       : ann['eni-ipam.io/allocation'] ? `allocation ${ann['eni-ipam.io/allocation']}` : 'no allocation annotation';
+    if (!t.hostNetwork && p.status?.podIP) t.ip = p.status.podIP;
     const hasIp = !!p.status?.podIP || t.hostNetwork;
     if (hasIp && t.ipMs === undefined && t.boundMs !== undefined) {
       t.ipMs = now;
@@ -123,6 +146,8 @@ export class Recorder {
       util.push(round(used / usable, 4));
     }
     this.series.subnetUtilisation.push([tSec, ...util]);
+    this.lastSplit = this.subnetSplit(enis);
+    this.subnets.forEach((sn, i) => { const a = this.lastSplit[sn.id]; if (a) this.series.subnetAddresses[i]!.points.push(point(tSec, a)); });
 
     let reserved = 0, inUse = 0;
     const nodes = this.store.list<{ metadata: { name: string; labels?: Record<string, string> }; spec: { providerID?: string } }>('nodes').items;
@@ -138,6 +163,18 @@ export class Recorder {
     this.series.ips.push([tSec, reserved, inUse]);
     this.lastIdle = Math.max(0, reserved - inUse);
     this.peakIdle = Math.max(this.peakIdle, this.lastIdle);
+  }
+
+  /** Addresses of each subnet by state, now (the same states as eni_ipam_subnet_addresses). */
+  subnetSplit(enis: SimEni[] = this.ec2.listEnis()): Record<string, Record<AddressState, number>> {
+    if (this.split.from === 'enipools') {
+      const pools = this.store.list<ENIPool>({ group: GROUP, resource: ENIPOOL_PLURAL, version: VERSION }).items;
+      const obs = this.subnets.map((s) => ({ id: s.id, cidr: s.cidr, zone: s.zone ?? '', available: this.ec2.subnetFree(s.id) }));
+      return Object.fromEntries(accountSubnets(pools, obs).map((s) => [s.id, s.addresses]));
+    }
+    const podIPs = new Set<string>();
+    for (const t of this.pods.values()) if (t.ip && t.deletedMs === undefined && !t.finished) podIPs.add(t.ip);
+    return ec2Split(this.subnets.map((s) => ({ id: s.id, cidr: s.cidr, free: this.ec2.subnetFree(s.id) })), enis, podIPs, this.split.held);
   }
 
   /** Pod, IP and subnet sections of the report. */
@@ -169,7 +206,7 @@ export class Recorder {
         allHaveIpAtSeconds: this.allHaveIpAtMs !== undefined ? round((this.allHaveIpAtMs - this.startMs) / 1000, 1) : undefined,
       },
       idleReservedIPs: { peak: this.peakIdle, atEnd: this.lastIdle },
-      subnets: this.subnets.map((s) => ({ ...s, usable: usableAddresses(s.cidr), peakUsed: this.peakUsed.get(s.id) ?? 0, peakUtilisation: round((this.peakUsed.get(s.id) ?? 0) / usableAddresses(s.cidr), 4) })),
+      subnets: this.subnets.map((s) => ({ ...s, usable: usableAddresses(s.cidr), addressesAtEnd: this.lastSplit[s.id], peakUsed: this.peakUsed.get(s.id) ?? 0, peakUtilisation: round((this.peakUsed.get(s.id) ?? 0) / usableAddresses(s.cidr), 4) })),
       nodes: [...this.nodePeaks.entries()].map(([name, p]) => ({ name, instanceType: p.instanceType, peakReserved: p.reserved, peakInUse: p.inUse })),
       series: this.series,
       stuckExamples,

@@ -1,6 +1,8 @@
 // The sandbox report: its JSON shape, the end-of-run summary table, and a self-contained HTML page
 // (inline SVG charts, no network) with one line per policy when comparing.
 
+import type { AddressState } from '../../lib/enipool/accounting.ts';
+
 export type PolicyName = 'eni-ipam' | 'aws-vpc-cni' | 'cilium';
 
 export interface InvariantResult { id: number; name: string; checks: number; violations: number; examples: string[] }
@@ -21,7 +23,11 @@ export interface RunReport {
   timeToIp: { count: number; withoutIp: number; p50Seconds?: number; p99Seconds?: number; allHaveIpAtSeconds?: number };
   /** Secondary IPs held on nodes (reserved) vs IPs used by pods, summed over nodes. */
   idleReservedIPs: { peak: number; atEnd: number };
-  subnets: { id: string; name: string; cidr: string; usable: number; peakUsed: number; peakUtilisation: number }[];
+  subnets: {
+    id: string; name: string; cidr: string; zone?: string; usable: number; peakUsed: number; peakUtilisation: number;
+    /** Usable addresses by state at the last sample (eni_ipam_subnet_addresses' states; they sum to `usable`). */
+    addressesAtEnd?: Record<AddressState, number>;
+  }[];
   nodes: { name: string; instanceType: string; peakReserved: number; peakInUse: number }[];
   ec2: { calls: Record<string, { ok: number; throttled: number; errors: number }>; totalCalls: number; mutatingCalls: number; throttled: number };
   invariants: InvariantResult[];
@@ -33,11 +39,17 @@ export interface RunReport {
     subnetUtilisation: [number, ...number[]][];
     /** t, reserved secondary IPs, IPs in use */
     ips: [number, number, number][];
+    /** Per subnet (in `subnets` order): t, free, used, idle, eni-primary, others. Under eni-ipam the
+     * allocator's own accounting (its metrics' numbers); under a baseline, EC2 and the pods. */
+    subnetAddresses: { subnet: string; points: SubnetSplitPoint[] }[];
   };
   notes: string[];
   /** Up to ten stuck pods and what they carried (why they had no IP). */
   stuckExamples: string[];
 }
+
+/** t, free, used, idle, eni-primary, others (addresses of one subnet at time t). */
+export type SubnetSplitPoint = [number, number, number, number, number, number];
 
 export const MUTATING = new Set([
   'CreateNetworkInterface', 'AttachNetworkInterface', 'DetachNetworkInterface', 'DeleteNetworkInterface', 'ModifyNetworkInterfaceAttribute',
@@ -106,11 +118,53 @@ export function lineChart(title: string, yLabel: string, lines: { label: string;
 ${grid}${xt}<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#999"/>${polys}${legend}</svg></figure>`;
 }
 
+const SPLIT_LAYERS: { label: string; color: string; index: number }[] = [
+  { label: 'used by pods', color: '#1b7f3b', index: 2 },
+  { label: 'idle (held, no pod)', color: '#e0a526', index: 3 },
+  { label: 'ENI primaries', color: '#9b6bd3', index: 4 },
+  { label: 'others in the VPC', color: '#8c8c8c', index: 5 },
+  { label: 'free', color: '#cfe3f7', index: 1 },
+];
+
+/**
+ * A stacked area chart of one subnet's addresses over time: used, idle, ENI primaries (together what
+ * the IPAM reserves), others and free, stacking up to the subnet's usable size.
+ */
+export function subnetSplitChart(title: string, size: number, points: SubnetSplitPoint[]): string {
+  const W = 640, H = 260, L = 56, R = 12, T = 28, B = 36;
+  const xMax = Math.max(1, ...points.map((p) => p[0]));
+  const yMax = Math.max(1, size);
+  const sx = (x: number) => L + (x / xMax) * (W - L - R);
+  const sy = (y: number) => H - B - (Math.min(y, yMax) / yMax) * (H - T - B);
+  const lower = points.map(() => 0);
+  const areas = SPLIT_LAYERS.map((layer) => {
+    const lo = [...lower];
+    points.forEach((p, i) => { lower[i] = lower[i]! + Math.max(0, p[layer.index]!); });
+    const top = points.map((p, i) => `${sx(p[0]).toFixed(1)},${sy(lower[i]!).toFixed(1)}`);
+    const bottom = points.map((p, i) => `${sx(p[0]).toFixed(1)},${sy(lo[i]!).toFixed(1)}`).reverse();
+    const last = points.at(-1);
+    return `<polygon fill="${layer.color}" stroke="none" points="${[...top, ...bottom].join(' ')}"><title>${esc(layer.label)}${last ? `: ${last[layer.index]} at ${last[0]}s` : ''}</title></polygon>`;
+  }).join('');
+  const grid = Array.from({ length: 5 }, (_, i) => { const v = (yMax * i) / 4; return `<line x1="${L}" x2="${W - R}" y1="${sy(v)}" y2="${sy(v)}" stroke="#fff" stroke-opacity="0.6"/><text x="${L - 6}" y="${sy(v) + 4}" text-anchor="end" font-size="10">${Math.round(v)}</text>`; }).join('');
+  const xt = Array.from({ length: 5 }, (_, i) => { const v = (xMax * i) / 4; return `<text x="${sx(v)}" y="${H - B + 14}" text-anchor="middle" font-size="10">${Math.round(v)}s</text>`; }).join('');
+  const legend = SPLIT_LAYERS.map((l, i) => `<rect x="${L + i * 118}" y="${H - 14}" width="10" height="10" fill="${l.color}"/><text x="${L + 14 + i * 118}" y="${H - 5}" font-size="11">${esc(l.label)}</text>`).join('');
+  return `<figure><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">
+<text x="${L}" y="16" font-size="13" font-weight="bold">${esc(title)}</text><text x="12" y="${T + 10}" font-size="10" transform="rotate(-90 12 ${T + 10})" text-anchor="end">addresses</text>
+${areas}${grid}${xt}<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#999"/>${legend}</svg></figure>`;
+}
+
 export function htmlReport(runs: RunReport[]): string {
   const subnetNames = runs[0]?.subnets.map((s) => s.name) ?? [];
   const charts: string[] = [];
   subnetNames.forEach((name, i) => {
     charts.push(lineChart(`Subnet ${name} utilisation`, 'addresses used', runs.map((r) => ({ label: r.policy, color: COLORS[r.policy], points: r.series.subnetUtilisation.map((p) => [p[0], p[i + 1] ?? 0] as [number, number]) })), { yMax: 1, percent: true }));
+  });
+  subnetNames.forEach((name, i) => {
+    for (const r of runs) {
+      const sub = r.subnets[i];
+      const points = r.series.subnetAddresses?.[i]?.points ?? [];
+      if (sub && points.length) charts.push(subnetSplitChart(`Subnet ${name} (${sub.cidr}) under ${r.policy}: used vs idle vs ENI primaries vs others vs free`, sub.usable, points));
+    }
   });
   charts.push(lineChart('Pending pods (not yet bound)', 'pods', runs.map((r) => ({ label: r.policy, color: COLORS[r.policy], points: r.series.pods.map((p) => [p[0], p[1]] as [number, number]) }))));
   charts.push(lineChart('Stuck pods (bound, no IP: ContainerCreating)', 'pods', runs.map((r) => ({ label: r.policy, color: COLORS[r.policy], points: r.series.pods.map((p) => [p[0], p[2]] as [number, number]) }))));

@@ -13,6 +13,8 @@ import { joinNode, leaveNode, type JoinedNode } from './nodes.ts';
 import { WorkloadDriver } from './workloads.ts';
 import { Recorder, type SubnetRef } from './recorder.ts';
 import { InvariantChecker } from './invariants.ts';
+import type { AddressState } from '../../lib/enipool/accounting.ts';
+import { OWNER_VALUE, TAG_OWNER } from '../../lib/annotations.ts';
 import { MUTATING, type PolicyName, type RunReport } from './report.ts';
 import { startPolicy, type PolicyContext, type PolicyRuntime } from './policies.ts';
 
@@ -33,6 +35,20 @@ export interface RunOptions {
   stuckThresholdSeconds?: number;
   /** Seconds between samples (default 5). */
   sampleEverySeconds?: number;
+  /**
+   * Called at the end, after the policy settled and the last sample, before anything stops: the
+   * acceptance tests scrape the allocator's /metrics and count ec2-sim's addresses here.
+   */
+  onEnd?: (e: EndOfRun) => Promise<void> | void;
+}
+
+export interface EndOfRun {
+  endpoints: Record<string, string>;
+  ec2: Ec2Sim;
+  kube: KubeSim;
+  /** The report's per-subnet split at the last sample, by subnet ID. */
+  split: Record<string, Record<AddressState, number>>;
+  subnets: SubnetRef[];
 }
 
 interface NodeEvent { at: number; kind: 'join' | 'leave'; group: string; index: number }
@@ -74,7 +90,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
       const id = ec2.admin.createSubnet({ vpcId, cidr: sn.cidr, zone: sn.zone, tags: sn.tags });
       if (sn.preUsed) ec2.admin.consumeAddresses(id, sn.preUsed);
       subnetIds.set(sn.name, id);
-      subnetRefs.push({ id, name: sn.name, cidr: sn.cidr });
+      subnetRefs.push({ id, name: sn.name, cidr: sn.cidr, zone: sn.zone });
     }
 
     // The cluster: CRDs, namespaces, SecurityGroupPolicies.
@@ -99,7 +115,11 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
     o.onEndpoints?.({ [kube.kind === 'sim' ? 'kube-sim' : 'kube-apiserver']: kube.url, 'ec2-sim': ec2.endpoint, ...runtime.endpoints() }, kube.kubectlHint);
     for (const r of await runtime.probeBadInput()) checker.record(6, r.ok, r.ok ? undefined : r.detail);
 
-    const recorder = new Recorder(store, ec2.admin, subnetRefs, () => clock.now(), startMs, (o.stuckThresholdSeconds ?? 30) * 1000);
+    // eni-ipam's report shows its own accounting (the allocator's metrics); the baselines', EC2's view.
+    const split = o.policy === 'eni-ipam'
+      ? { from: 'enipools' as const, held: (e: { tags: Record<string, string> }) => e.tags[TAG_OWNER] === OWNER_VALUE }
+      : { from: 'ec2' as const, held: (e: { attachment?: { deviceIndex: number } }) => (e.attachment?.deviceIndex ?? 0) > 0 };
+    const recorder = new Recorder(store, ec2.admin, subnetRefs, () => clock.now(), startMs, (o.stuckThresholdSeconds ?? 30) * 1000, split);
     recorder.start();
     stops.push(() => recorder.stop());
     runtime.onBindRefused((podUid) => recorder.bindRefused.add(podUid));
@@ -162,7 +182,9 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
       if (t >= s.durationSeconds) break;
       await clock.sleep(1000);
     }
+    await runtime.settle();
     recorder.sample();
+    await o.onEnd?.({ endpoints: { 'kube-sim': kube.url, 'ec2-sim': ec2.endpoint, ...runtime.endpoints() }, ec2, kube, split: recorder.subnetSplit(), subnets: subnetRefs });
 
     // Invariant 5: eni-ipam's allocator is the only EC2 caller and must never be throttled by EC2.
     const calls = ec2.admin.callStats();

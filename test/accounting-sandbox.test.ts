@@ -1,0 +1,86 @@
+// Acceptance (issue 17): at the end of the warm-pool-hoarding run, the allocator's /metrics gives
+// per-subnet numbers that add up to the subnet size and equal, exactly, the sandbox report's split
+// and ec2-sim's own count (addresses on eni-ipam's ENIs, pods carrying them, free addresses).
+// The full run: the second Deployment's pods only all have addresses near its end.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { silentLogger } from '../lib/log.ts';
+import { OWNER_VALUE, TAG_OWNER } from '../lib/annotations.ts';
+import { ADDRESS_STATES, type AddressState } from '../lib/enipool/accounting.ts';
+import { loadScenario } from '../sim/sandbox/scenario.ts';
+import { runScenario, type EndOfRun } from '../sim/sandbox/runner.ts';
+import { usableAddresses } from '../sim/sandbox/stats.ts';
+
+type Split = Record<AddressState, number>;
+
+function parseMetrics(text: string): Map<string, Split> {
+  const out = new Map<string, Split>();
+  for (const line of text.split('\n')) {
+    const m = /^eni_ipam_subnet_addresses\{([^}]*)\} (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const s = out.get(labels.subnet!) ?? ({} as Split);
+    s[labels.state as AddressState] = Number(m[2]);
+    out.set(labels.subnet!, s);
+  }
+  return out;
+}
+
+/** ec2-sim's own count: free addresses, addresses on eni-ipam's ENIs (and its secondaries on the instances' primary ENIs), pods using them. */
+function ec2Count(e: EndOfRun, subnetId: string): { free: number; held: number; eniPrimary: number; used: number } {
+  const podIPs = new Set(e.kube.store.list<{ spec: { hostNetwork?: boolean }; status?: { podIP?: string; phase?: string }; metadata: { deletionTimestamp?: string } }>('pods').items
+    .filter((p) => !p.spec.hostNetwork && p.status?.podIP && p.status.phase !== 'Succeeded' && p.status.phase !== 'Failed').map((p) => p.status!.podIP!));
+  let held = 0, eniPrimary = 0, used = 0;
+  for (const eni of e.ec2.admin.listEnis()) {
+    if (eni.subnetId !== subnetId) continue;
+    const ours = eni.tags[TAG_OWNER] === OWNER_VALUE;
+    const instancePrimary = eni.attachment?.deviceIndex === 0;
+    if (!ours && !instancePrimary) continue;
+    for (const ip of eni.privateIps) {
+      if (ip.primary && instancePrimary) continue; // the instance's own address
+      held++;
+      if (podIPs.has(ip.address)) used++;
+      else if (ip.primary && eni.interfaceType !== 'branch') eniPrimary++;
+    }
+  }
+  return { free: e.ec2.admin.subnetFree(subnetId), held, eniPrimary, used };
+}
+
+test('warm-pool-hoarding: allocator /metrics per-subnet split = report = ec2-sim, and sums to the subnet size', async () => {
+  const scenario = loadScenario('warm-pool-hoarding');
+  let scraped = new Map<string, Split>();
+  let end: EndOfRun | undefined;
+  let counted: Record<string, ReturnType<typeof ec2Count>> = {};
+  const report = await runScenario({
+    scenario, policy: 'eni-ipam', logger: silentLogger(),
+    onEnd: async (e) => {
+      end = e;
+      const res = await fetch(e.endpoints['allocator-metrics']!);
+      assert.equal(res.status, 200);
+      scraped = parseMetrics(await res.text());
+      counted = Object.fromEntries(e.subnets.map((s) => [s.id, ec2Count(e, s.id)]));
+    },
+  });
+  assert.ok(end, 'onEnd ran');
+  assert.equal(report.subnets.length, 2);
+  for (const sub of report.subnets) {
+    const m = scraped.get(sub.id);
+    assert.ok(m, `no eni_ipam_subnet_addresses for ${sub.name} ${sub.id}`);
+    assert.deepEqual(Object.keys(m).sort(), [...ADDRESS_STATES].sort());
+    const sum = ADDRESS_STATES.reduce((a, k) => a + m[k], 0);
+    assert.equal(sum, usableAddresses(sub.cidr), `${sub.name}: states sum to the subnet size`);
+    assert.deepEqual(m, sub.addressesAtEnd, `${sub.name}: /metrics equals the report`);
+    assert.deepEqual(m, end!.split[sub.id], `${sub.name}: /metrics equals the report's last sample`);
+    const c = counted[sub.id]!;
+    assert.equal(m.free, c.free, `${sub.name}: free = ec2-sim's free count`);
+    assert.equal(m.used + m.idle + m['eni-primary'], c.held, `${sub.name}: held by eni-ipam = addresses on its ENIs in ec2-sim`);
+    assert.equal(m['eni-primary'], c.eniPrimary, `${sub.name}: ENI primaries`);
+    assert.equal(m.used, c.used, `${sub.name}: used = addresses pods carry`);
+    const series = report.series.subnetAddresses.find((x) => x.subnet === sub.name)!;
+    assert.ok(series.points.length > 10, 'a split over time');
+    for (const p of series.points) assert.equal(p.slice(1).reduce((a, b) => a + b, 0), usableAddresses(sub.cidr), `${sub.name} at ${p[0]}s sums to the size`);
+    console.log(`${sub.name} ${sub.cidr} (${usableAddresses(sub.cidr)} usable): ${ADDRESS_STATES.map((k) => `${k} ${m[k]}`).join(', ')}; ec2-sim: free ${c.free}, held by eni-ipam ${c.held} (ENI primaries ${c.eniPrimary}), used by pods ${c.used}`);
+  }
+  const used = [...scraped.values()].reduce((a, m) => a + m.used, 0);
+  assert.equal(used, report.pods.running, 'every running pod uses one address (none is host-network here)');
+});
