@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../lib/log.ts';
-import { OWNER_VALUE, TAG_OWNER } from '../lib/annotations.ts';
+import { OWNER_VALUE, TAG_OWNER } from '../lib/keys.ts';
 import { ADDRESS_STATES, type AddressState } from '../lib/enipool/accounting.ts';
 import { loadScenario } from '../sim/sandbox/scenario.ts';
 import { runScenario, type EndOfRun } from '../sim/sandbox/runner.ts';

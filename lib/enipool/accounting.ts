@@ -15,7 +15,7 @@
 // `others` is the remainder, so the sum is the size by construction; a negative value means the
 // pools and EC2's count were read at different moments (it settles within one reconcile).
 import { cidrContains, ipToInt, parseCidr, usableInSubnet, type Cidr } from '../ipv4.ts';
-import { poolCapacity } from './capacity.ts';
+import { countBranches, countIPs, poolCapacity } from './capacity.ts';
 import type { ENIPool } from './types.ts';
 
 export const ADDRESS_STATES = ['free', 'used', 'idle', 'eni-primary', 'others'] as const;
@@ -155,12 +155,13 @@ export function subnetsFromPools(pools: readonly ENIPool[]): SubnetObservation[]
 export function accountNode(pool: ENIPool): NodeSplit {
   const st = pool.status;
   const cap = poolCapacity(pool);
-  let used = 0, idle = 0, eniPrimary = 0;
-  for (const e of Object.values(st?.ips ?? {})) { if (e.state === 'reserved') used++; else idle++; }
+  const ips = countIPs(st);
+  const branches = countBranches(st);
+  let eniPrimary = 0;
   for (const e of st?.enis ?? []) if (!e.primary && e.deviceIndex !== 0) eniPrimary++;
   if (st?.trunkENI) eniPrimary++;
-  let bUsed = 0, bCool = 0;
-  for (const b of Object.values(st?.branches ?? {})) { if (b.state === 'pending' || b.state === 'attached') bUsed++; else bCool++; }
+  const used = ips.reserved, idle = ips.free + ips.cooldown + ips.releasing;
+  const bUsed = branches.active, bCool = branches.cooling + branches.deleting;
   const limit = cap.branch.limit;
   return {
     node: pool.spec?.nodeName || pool.metadata.name || '',

@@ -14,7 +14,7 @@ import { WorkloadDriver } from './workloads.ts';
 import { Recorder, type SubnetRef } from './recorder.ts';
 import { InvariantChecker } from './invariants.ts';
 import type { AddressState } from '../../lib/enipool/accounting.ts';
-import { OWNER_VALUE, TAG_OWNER } from '../../lib/annotations.ts';
+import { OWNER_VALUE, TAG_OWNER } from '../../lib/keys.ts';
 import { MUTATING, type PolicyName, type RunReport } from './report.ts';
 import { startPolicy, type PolicyContext, type PolicyRuntime } from './policies.ts';
 
