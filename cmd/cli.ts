@@ -10,6 +10,7 @@ const commands: Record<string, Command> = {
   extender: { load: () => import('../extender/main.ts'), help: 'scheduler extender (/filter, /prioritize)' },
   webhook: { load: () => import('../webhook/main.ts'), help: 'mutating admission webhook (HTTPS)' },
   agent: { load: () => import('../agent/main.ts'), help: 'node agent (DaemonSet): ENI host config, SNAT, the CNI plugin\'s backend on a unix socket' },
+  status: { load: () => import('./status/main.ts'), help: 'where the addresses are: subnets, nodes, waiting pods; status pod NS/NAME | node NAME explains one' },
   certs: { load: () => import('../certs/main.ts'), help: 'make a CA and serving certificate: --out DIR --dns NAME...' },
   'ec2-sim': { load: () => import('../sim/ec2/main.ts'), help: 'EC2 Query-protocol simulator: --port P [--state FILE]', dev: true },
   'kube-sim': { load: () => import('../sim/kube/main.ts'), help: 'Kubernetes API + admission + scheduler simulator: --port P [--tls]', dev: true },

@@ -10,6 +10,7 @@ import { ADDRESS_STATES, type AddressState } from '../lib/enipool/accounting.ts'
 import { loadScenario } from '../sim/sandbox/scenario.ts';
 import { runScenario, type EndOfRun } from '../sim/sandbox/runner.ts';
 import { usableAddresses } from '../sim/sandbox/stats.ts';
+import { main as statusMain } from '../cmd/status/main.ts';
 
 type Split = Record<AddressState, number>;
 
@@ -51,6 +52,7 @@ test('warm-pool-hoarding: allocator /metrics per-subnet split = report = ec2-sim
   let scraped = new Map<string, Split>();
   let end: EndOfRun | undefined;
   let counted: Record<string, ReturnType<typeof ec2Count>> = {};
+  let statusScreen = '', statusPod = '';
   const report = await runScenario({
     scenario, policy: 'eni-ipam', logger: silentLogger(),
     onEnd: async (e) => {
@@ -59,6 +61,16 @@ test('warm-pool-hoarding: allocator /metrics per-subnet split = report = ec2-sim
       assert.equal(res.status, 200);
       scraped = parseMetrics(await res.text());
       counted = Object.fromEntries(e.subnets.map((s) => [s.id, ec2Count(e, s.id)]));
+      // `eni-ipam status` against the running sandbox: the subnet table, and a pod that cannot be placed.
+      await e.kube.store.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'too-big', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'app', resources: { requests: { cpu: '1000' } } }] } }, { namespace: 'default' });
+      for (let i = 0; i < 200; i++) {
+        const p = e.kube.store.get<{ status?: { conditions?: { type: string }[] } }>('pods', 'too-big', 'default');
+        if (p?.status?.conditions?.some((c) => c.type === 'PodScheduled')) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const run = async (...args: string[]) => { let out = ''; assert.equal(await statusMain(['--server', e.kube.url, ...args], (x) => { out += x; }), 0); return out; };
+      statusScreen = await run();
+      statusPod = await run('pod', 'default/too-big');
     },
   });
   assert.ok(end, 'onEnd ran');
@@ -81,6 +93,10 @@ test('warm-pool-hoarding: allocator /metrics per-subnet split = report = ec2-sim
     for (const p of series.points) assert.equal(p.slice(1).reduce((a, b) => a + b, 0), usableAddresses(sub.cidr), `${sub.name} at ${p[0]}s sums to the size`);
     console.log(`${sub.name} ${sub.cidr} (${usableAddresses(sub.cidr)} usable): ${ADDRESS_STATES.map((k) => `${k} ${m[k]}`).join(', ')}; ec2-sim: free ${c.free}, held by eni-ipam ${c.held} (ENI primaries ${c.eniPrimary}), used by pods ${c.used}`);
   }
+  assert.ok(report.pods.running > 0, 'pods run');
+  for (const sub of report.subnets) assert.match(statusScreen, new RegExp(`${sub.id}\\s+us-east-1a\\s+${sub.cidr.replace(/[./]/g, '\\$&')}\\s+${usableAddresses(sub.cidr)}\\s`), `status shows ${sub.name}`);
+  assert.match(statusScreen, /PODS WAITING FOR AN ADDRESS \(1\)\n.*\ndefault\/too-big\s+\S+\s+not scheduled/);
+  assert.match(statusPod, /waiting: not scheduled \(Unschedulable\): .*cpu/i);
   const used = [...scraped.values()].reduce((a, m) => a + m.used, 0);
   assert.equal(used, report.pods.running, 'every running pod uses one address (none is host-network here)');
 });
