@@ -3,6 +3,7 @@
 // kubeconfig (or --server) and prints the cluster screen or one object's explanation. Read-only.
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
+import { realClock } from '../../lib/clock.ts';
 import { loadKubeConfig } from '../../lib/kube/clients.ts';
 import { isNotFound } from '../../lib/kube/errors.ts';
 import { BRANCH_RESOURCE } from '../../lib/keys.ts';
@@ -64,7 +65,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const getPool = async (name: string): Promise<ENIPool | undefined> => {
     try { return (await custom.getClusterCustomObject({ ...ref, name })) as ENIPool; } catch (err) { if (isNotFound(err)) return undefined; throw err; }
   };
-  const now = Date.now();
+  const now = realClock().now();
 
   if (what === 'node') {
     out(explainNode(await getPool(target!), target!, need, now));
