@@ -62,7 +62,7 @@ test('warm-pool-hoarding: allocator /metrics per-subnet split = report = ec2-sim
       scraped = parseMetrics(await res.text());
       counted = Object.fromEntries(e.subnets.map((s) => [s.id, ec2Count(e, s.id)]));
       // `eni-ipam status` against the running sandbox: the subnet table, and a pod that cannot be placed.
-      await e.kube.store.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'too-big', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'app', resources: { requests: { cpu: '1000' } } }] } }, { namespace: 'default' });
+      await e.kube.store.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'too-big', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'app', resources: { requests: { cpu: '1000' } } }] } }, { namespace: 'default', admit: false });
       for (let i = 0; i < 200; i++) {
         const p = e.kube.store.get<{ status?: { conditions?: { type: string }[] } }>('pods', 'too-big', 'default');
         if (p?.status?.conditions?.some((c) => c.type === 'PodScheduled')) break;

@@ -1,23 +1,26 @@
 // `eni-ipam status [pod NS/NAME | node NAME]` (also `kubectl eni-ipam …` through the plugin script
 // bin/kubectl-eni_ipam): reads ENIPools, pods and events from the Kubernetes API with the user's
 // kubeconfig (or --server) and prints the cluster screen or one object's explanation. Read-only.
-import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
 import { realClock } from '../../lib/clock.ts';
 import { loadKubeConfig } from '../../lib/kube/clients.ts';
 import { isNotFound } from '../../lib/kube/errors.ts';
 import { BRANCH_RESOURCE } from '../../lib/keys.ts';
+import { BRANCH_FLAGS, KUBE_FLAGS, parseCommandLine, usageError, type CommandSpec, type Io } from '../../lib/flags.ts';
 import { ENIPOOL_PLURAL, GROUP, VERSION, type ENIPool } from '../../lib/enipool/types.ts';
 import { explainNode, explainPod, renderCluster, type EventFacts, type PodFacts } from './render.ts';
 
-const USAGE = `usage: eni-ipam status [--server URL] [--insecure] [--top N]              the cluster: subnets, nodes, waiting pods
-       eni-ipam status pod NAMESPACE/NAME                                 one pod: its address and ENI, or why it has none
-       eni-ipam status node NAME                                          one node: addresses, ENIs, branch slots, limits
-  --server URL           API server (default: the current kubeconfig context, as kubectl uses)
-  --insecure             skip TLS verification of --server
-  --top N                rows per section (default 10)
-  --branch-resource R    extended resource marking branch-ENI pods (default ${BRANCH_RESOURCE})
-  --branch-pods-need-ip  branch-ENI pods also take a node IP (as the webhook and extender are configured)`;
+export const SPEC = {
+  command: 'status',
+  summary: 'Where the addresses are, from the Kubernetes API only: subnets (free, used, idle, ENI primaries, others), the nodes with the most idle addresses, nodes at their limit, pods waiting for an address and why. `status pod NS/NAME` explains one pod (its address and ENI, or why it has none), `status node NAME` one node. Also `kubectl eni-ipam ...` with bin/kubectl-eni_ipam on PATH.',
+  envPrefix: 'ENI_IPAM_STATUS_',
+  positionals: '[pod NAMESPACE/NAME | node NAME]',
+  flags: {
+    ...KUBE_FLAGS,
+    top: { kind: 'int', min: 1, default: 10, help: 'rows per section of the cluster screen' },
+    ...BRANCH_FLAGS(BRANCH_RESOURCE, false),
+  },
+} as const satisfies CommandSpec;
 
 const ref = { group: GROUP, version: VERSION, plural: ENIPOOL_PLURAL };
 
@@ -40,26 +43,16 @@ function eventFacts(e: CoreV1Event): EventFacts {
 }
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv, allowPositionals: true, strict: true,
-      options: { server: { type: 'string' }, insecure: { type: 'boolean' }, top: { type: 'string' }, 'branch-resource': { type: 'string' }, 'branch-pods-need-ip': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (err) {
-    console.error(`eni-ipam status: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) { out(`${USAGE}\n`); return 0; }
-  const top = values.top !== undefined ? Number(values.top) : 10;
-  if (!Number.isInteger(top) || top < 1) { console.error(`eni-ipam status: --top must be an integer >= 1, got "${values.top}"`); return 2; }
-  const [what, target, ...extra] = positionals;
-  if (extra.length || (what && !['pod', 'node'].includes(what)) || (what && !target)) { console.error(`eni-ipam status: unexpected arguments "${positionals.join(' ')}"\n${USAGE}`); return 2; }
-  const need = { branchResource: values['branch-resource'] ?? BRANCH_RESOURCE, branchPodsNeedIP: values['branch-pods-need-ip'] === true };
+  const io: Io = { out: (s) => out(`${s}\n`), err: (s) => console.error(s) };
+  const parsed = parseCommandLine(SPEC, argv, process.env, io);
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values;
+  const [what, target, ...extra] = parsed.positionals;
+  if (extra.length || (what && !['pod', 'node'].includes(what)) || (what && !target)) return usageError(SPEC, `unexpected arguments "${parsed.positionals.join(' ')}": status [pod NAMESPACE/NAME | node NAME]`, io);
+  const top = values.top;
+  const need = { branchResource: values['branch-resource'], branchPodsNeedIP: values['branch-pods-need-ip'] };
 
-  // A plain-HTTP server (kube-sim, kubectl proxy) has no TLS to verify; the client insists on being told.
-  const kc = loadKubeConfig({ server: values.server, insecure: values.insecure === true || values.server?.startsWith('http://') === true });
+  const kc = loadKubeConfig({ kubeconfig: values.kubeconfig, server: values.server, insecure: values['insecure-skip-tls-verify'] });
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const getPool = async (name: string): Promise<ENIPool | undefined> => {
