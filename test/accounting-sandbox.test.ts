@@ -89,7 +89,7 @@ test('warm-pool-hoarding: allocator /metrics per-subnet split = report = ec2-sim
     assert.equal(m['eni-primary'], c.eniPrimary, `${sub.name}: ENI primaries`);
     assert.equal(m.used, c.used, `${sub.name}: used = addresses pods carry`);
     const series = report.series.subnetAddresses.find((x) => x.subnet === sub.name)!;
-    assert.ok(series.points.length > 10, 'a split over time');
+    assert.ok(series.points.length >= 2, 'a split over time');
     for (const p of series.points) assert.equal(p.slice(1).reduce((a, b) => a + b, 0), usableAddresses(sub.cidr), `${sub.name} at ${p[0]}s sums to the size`);
     console.log(`${sub.name} ${sub.cidr} (${usableAddresses(sub.cidr)} usable): ${ADDRESS_STATES.map((k) => `${k} ${m[k]}`).join(', ')}; ec2-sim: free ${c.free}, held by eni-ipam ${c.held} (ENI primaries ${c.eniPrimary}), used by pods ${c.used}`);
   }
