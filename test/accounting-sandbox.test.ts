@@ -10,6 +10,7 @@ import { ADDRESS_STATES, type AddressState } from '../lib/enipool/accounting.ts'
 import { loadScenario } from '../sim/sandbox/scenario.ts';
 import { runScenario, type EndOfRun } from '../sim/sandbox/runner.ts';
 import { usableAddresses } from '../sim/sandbox/stats.ts';
+import { ENIPOOL_PLURAL, GROUP, VERSION, type ENIPool } from '../lib/enipool/types.ts';
 import { main as statusMain } from '../cmd/status/main.ts';
 
 type Split = Record<AddressState, number>;
@@ -47,12 +48,25 @@ function ec2Count(e: EndOfRun, subnetId: string): { free: number; held: number; 
   return { free: e.ec2.admin.subnetFree(subnetId), held, eniPrimary, used };
 }
 
+/** Pods carrying an address that their node's ENIPool does not hold `reserved` for them (diagnostics). */
+function podsWithoutReservation(e: EndOfRun): string[] {
+  const pools = new Map(e.kube.store.list<ENIPool>({ group: GROUP, resource: ENIPOOL_PLURAL, version: VERSION }).items.map((p) => [p.metadata.name, p]));
+  const out: string[] = [];
+  for (const p of e.kube.store.list<{ metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string }; spec: { nodeName?: string; hostNetwork?: boolean }; status?: { podIP?: string; phase?: string } }>('pods').items) {
+    if (p.spec.hostNetwork || !p.status?.podIP) continue;
+    const entry = pools.get(p.spec.nodeName ?? '')?.status?.ips[p.status.podIP];
+    if (entry?.state !== 'reserved' || entry.pod?.uid !== p.metadata.uid) out.push(`${p.metadata.namespace}/${p.metadata.name} (${p.status.phase}${p.metadata.deletionTimestamp ? ', terminating' : ''}) ${p.status.podIP} on ${p.spec.nodeName}: ${entry ? `${entry.state} for ${entry.pod?.name ?? '-'} since ${entry.since}` : 'not in the pool'}`);
+  }
+  return out;
+}
+
 test('warm-pool-hoarding: allocator /metrics per-subnet split = report = ec2-sim, and sums to the subnet size', async () => {
   const scenario = loadScenario('warm-pool-hoarding');
   let scraped = new Map<string, Split>();
   let end: EndOfRun | undefined;
   let counted: Record<string, ReturnType<typeof ec2Count>> = {};
   let statusScreen = '', statusPod = '';
+  let mismatches: string[] = [];
   const report = await runScenario({
     scenario, policy: 'eni-ipam', logger: silentLogger(),
     onEnd: async (e) => {
@@ -61,6 +75,7 @@ test('warm-pool-hoarding: allocator /metrics per-subnet split = report = ec2-sim
       assert.equal(res.status, 200);
       scraped = parseMetrics(await res.text());
       counted = Object.fromEntries(e.subnets.map((s) => [s.id, ec2Count(e, s.id)]));
+      mismatches = podsWithoutReservation(e);
       // `eni-ipam status` against the running sandbox: the subnet table, and a pod that cannot be placed.
       await e.kube.store.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'too-big', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'app', resources: { requests: { cpu: '1000' } } }] } }, { namespace: 'default', admit: false });
       for (let i = 0; i < 200; i++) {
@@ -87,7 +102,7 @@ test('warm-pool-hoarding: allocator /metrics per-subnet split = report = ec2-sim
     assert.equal(m.free, c.free, `${sub.name}: free = ec2-sim's free count`);
     assert.equal(m.used + m.idle + m['eni-primary'], c.held, `${sub.name}: held by eni-ipam = addresses on its ENIs in ec2-sim`);
     assert.equal(m['eni-primary'], c.eniPrimary, `${sub.name}: ENI primaries`);
-    assert.equal(m.used, c.used, `${sub.name}: used = addresses pods carry`);
+    assert.equal(m.used, c.used, `${sub.name}: used = addresses pods carry; pods whose address is not reserved for them: ${mismatches.join('; ')}`);
     const series = report.series.subnetAddresses.find((x) => x.subnet === sub.name)!;
     assert.ok(series.points.length >= 2, 'a split over time');
     for (const p of series.points) assert.equal(p.slice(1).reduce((a, b) => a + b, 0), usableAddresses(sub.cidr), `${sub.name} at ${p[0]}s sums to the size`);
