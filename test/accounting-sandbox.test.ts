@@ -67,15 +67,24 @@ test('warm-pool-hoarding: allocator /metrics per-subnet split = report = ec2-sim
   let counted: Record<string, ReturnType<typeof ec2Count>> = {};
   let statusScreen = '', statusPod = '';
   let mismatches: string[] = [];
+  let split: Record<string, Split> = {};
   const report = await runScenario({
     scenario, policy: 'eni-ipam', logger: silentLogger(),
     onEnd: async (e) => {
       end = e;
-      const res = await fetch(e.endpoints['allocator-metrics']!);
-      assert.equal(res.status, 200);
-      scraped = parseMetrics(await res.text());
-      counted = Object.fromEntries(e.subnets.map((s) => [s.id, ec2Count(e, s.id)]));
-      mismatches = podsWithoutReservation(e);
+      // The scheduler and kubelets still run: read the report, ec2-sim and /metrics until two readings
+      // around the scrape agree (nothing moved in between), so all three describe one moment.
+      for (let attempt = 0; attempt < 30; attempt++) {
+        const before = JSON.stringify([e.sample(), e.subnets.map((s) => ec2Count(e, s.id))]);
+        const res = await fetch(e.endpoints['allocator-metrics']!);
+        assert.equal(res.status, 200);
+        scraped = parseMetrics(await res.text());
+        split = e.sample();
+        counted = Object.fromEntries(e.subnets.map((s) => [s.id, ec2Count(e, s.id)]));
+        mismatches = podsWithoutReservation(e);
+        if (before === JSON.stringify([split, e.subnets.map((s) => counted[s.id])]) && e.subnets.every((s) => JSON.stringify(scraped.get(s.id)) === JSON.stringify(split[s.id]))) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
       // `eni-ipam status` against the running sandbox: the subnet table, and a pod that cannot be placed.
       await e.kube.store.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'too-big', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'app', resources: { requests: { cpu: '1000' } } }] } }, { namespace: 'default', admit: false });
       for (let i = 0; i < 200; i++) {
@@ -97,7 +106,7 @@ test('warm-pool-hoarding: allocator /metrics per-subnet split = report = ec2-sim
     const sum = ADDRESS_STATES.reduce((a, k) => a + m[k], 0);
     assert.equal(sum, usableAddresses(sub.cidr), `${sub.name}: states sum to the subnet size`);
     assert.deepEqual(m, sub.addressesAtEnd, `${sub.name}: /metrics equals the report`);
-    assert.deepEqual(m, end!.split[sub.id], `${sub.name}: /metrics equals the report's last sample`);
+    assert.deepEqual(m, split[sub.id], `${sub.name}: /metrics equals the report's last sample`);
     const c = counted[sub.id]!;
     assert.equal(m.free, c.free, `${sub.name}: free = ec2-sim's free count`);
     assert.equal(m.used + m.idle + m['eni-primary'], c.held, `${sub.name}: held by eni-ipam = addresses on its ENIs in ec2-sim`);

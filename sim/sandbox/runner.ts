@@ -48,6 +48,8 @@ export interface EndOfRun {
   kube: KubeSim;
   /** The report's per-subnet split at the last sample, by subnet ID. */
   split: Record<string, Record<AddressState, number>>;
+  /** Takes one more sample (it becomes the report's last) and returns its split. */
+  sample(): Record<string, Record<AddressState, number>>;
   subnets: SubnetRef[];
 }
 
@@ -184,7 +186,8 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
     }
     await runtime.settle();
     recorder.sample();
-    await o.onEnd?.({ endpoints: { 'kube-sim': kube.url, 'ec2-sim': ec2.endpoint, ...runtime.endpoints() }, ec2, kube, split: recorder.subnetSplit(), subnets: subnetRefs });
+    await o.onEnd?.({ endpoints: { 'kube-sim': kube.url, 'ec2-sim': ec2.endpoint, ...runtime.endpoints() }, ec2, kube, split: recorder.subnetSplit(), subnets: subnetRefs,
+      sample: () => { recorder.sample(); return recorder.subnetSplit(); } });
 
     // Invariant 5: eni-ipam's allocator is the only EC2 caller and must never be throttled by EC2.
     const calls = ec2.admin.callStats();
