@@ -5,11 +5,11 @@
 // and uses the templated data source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { toolPath } from './tools.ts';
 
 const repo = new URL('../', import.meta.url).pathname;
@@ -137,4 +137,30 @@ test('chart: the dashboard ConfigMap and PrometheusRule read the files they name
   assert.match(cm, /\.Files\.Get "dashboards\/eni-ipam\.json"/);
   const rule = readFileSync(join(chart, 'templates/prometheusrule.yaml'), 'utf8');
   assert.match(rule, /tpl \(\.Files\.Get "files\/alerts\.yaml"\) \./);
+});
+
+// HELM wins, then the helm built by scripts/k8s/build.sh (test/tools.ts); .ci/run builds it.
+const helm = process.env.HELM ?? toolPath('helm');
+
+test('helm template with every metrics object on: PrometheusRule passes promtool, dashboard ConfigMap carries the JSON, monitors select the pods', { skip: helm ? false : 'no helm binary (scripts/k8s/build.sh builds it)' }, () => {
+  const r = spawnSync(helm!, ['template', 'r1', chart, '--namespace', 'eni-ipam', '--set', 'clusterName=test-cluster', '--set', 'allocator.region=eu-west-1',
+    ...['podMonitor', 'serviceMonitor', 'prometheusRule', 'grafanaDashboard'].flatMap((k) => ['--set', `metrics.${k}.enabled=true`]), '--set', 'metrics.prometheusRule.subnetUsedPercent=85'],
+  { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HELM_CACHE_HOME: '/tmp/eni-ipam-helm', HELM_CONFIG_HOME: '/tmp/eni-ipam-helm', HELM_DATA_HOME: '/tmp/eni-ipam-helm' } });
+  assert.equal(r.status, 0, `helm template failed: ${r.stderr}`);
+  const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as { kind?: string; metadata?: { name?: string; labels?: Record<string, string> }; spec?: Record<string, unknown>; data?: Record<string, string> }).filter(Boolean);
+  const kind = (k: string) => docs.filter((d) => d.kind === k);
+  const rule = kind('PrometheusRule')[0];
+  assert.ok(rule, 'a PrometheusRule');
+  const dir = tmp();
+  try {
+    writeFileSync(join(dir, 'rendered.yaml'), stringify({ groups: rule.spec!.groups }));
+    assert.match(promtool('check', 'rules', join(dir, 'rendered.yaml')), /SUCCESS: 6 rules found/);
+    assert.match(readFileSync(join(dir, 'rendered.yaml'), 'utf8'), /\* 100 > 85/, 'thresholds come from values');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+  const cm = kind('ConfigMap').find((d) => d.metadata?.name === 'r1-eni-ipam-dashboard');
+  assert.equal(cm?.metadata?.labels?.grafana_dashboard, '1');
+  assert.equal(JSON.parse(cm!.data!['eni-ipam.json']!).uid, 'eni-ipam');
+  assert.equal(kind('PodMonitor').length, 1);
+  assert.equal(kind('ServiceMonitor').length, 1);
+  assert.ok(kind('Service').some((d) => d.metadata?.name === 'r1-eni-ipam-allocator-metrics'), 'a metrics Service for the allocator');
 });

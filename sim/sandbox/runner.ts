@@ -7,7 +7,7 @@ import { loadLimitsTable } from '../../lib/limits.ts';
 import { crdManifests } from '../../lib/enipool/crds.ts';
 import { GROUP, SGP_PLURAL, VERSION } from '../../lib/enipool/types.ts';
 import { startEc2Sim, type Ec2Sim } from '../ec2/index.ts';
-import { startKubeBackend, type KubeKind } from './kube-backend.ts';
+import { startKubeBackend, type KubeBackend, type KubeKind } from './kube-backend.ts';
 import type { Scenario } from './scenario.ts';
 import { joinNode, leaveNode, type JoinedNode } from './nodes.ts';
 import { WorkloadDriver } from './workloads.ts';
@@ -45,7 +45,7 @@ export interface RunOptions {
 export interface EndOfRun {
   endpoints: Record<string, string>;
   ec2: Ec2Sim;
-  kube: KubeSim;
+  kube: KubeBackend;
   /** The report's per-subnet split at the last sample, by subnet ID. */
   split: Record<string, Record<AddressState, number>>;
   /** Takes one more sample (it becomes the report's last) and returns its split. */
@@ -186,7 +186,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
     }
     await runtime.settle();
     recorder.sample();
-    await o.onEnd?.({ endpoints: { 'kube-sim': kube.url, 'ec2-sim': ec2.endpoint, ...runtime.endpoints() }, ec2, kube, split: recorder.subnetSplit(), subnets: subnetRefs,
+    await o.onEnd?.({ endpoints: { [kube.kind === 'sim' ? 'kube-sim' : 'kube-apiserver']: kube.url, 'ec2-sim': ec2.endpoint, ...runtime.endpoints() }, ec2, kube, split: recorder.subnetSplit(), subnets: subnetRefs,
       sample: () => { recorder.sample(); return recorder.subnetSplit(); } });
 
     // Invariant 5: eni-ipam's allocator is the only EC2 caller and must never be throttled by EC2.
