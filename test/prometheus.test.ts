@@ -163,4 +163,10 @@ test('helm template with every metrics object on: PrometheusRule passes promtool
   assert.equal(kind('PodMonitor').length, 1);
   assert.equal(kind('ServiceMonitor').length, 1);
   assert.ok(kind('Service').some((d) => d.metadata?.name === 'r1-eni-ipam-allocator-metrics'), 'a metrics Service for the allocator');
+  // values.schema.json refuses nonsense thresholds and modes.
+  for (const bad of ['metrics.prometheusRule.subnetUsedPercent=150', 'allocator.nodeMetrics=some', 'metrics.podMonitor.interval=often']) {
+    const b = spawnSync(helm!, ['template', 'r1', chart, '--set', 'clusterName=c', '--set', 'allocator.region=eu-west-1', '--set', bad], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HELM_CACHE_HOME: '/tmp/eni-ipam-helm', HELM_CONFIG_HOME: '/tmp/eni-ipam-helm', HELM_DATA_HOME: '/tmp/eni-ipam-helm' } });
+    assert.notEqual(b.status, 0, `helm accepted ${bad}`);
+    assert.match(b.stderr, /schema/i, bad);
+  }
 });
