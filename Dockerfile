@@ -33,8 +33,9 @@ RUN npm run build
 
 FROM ${NODE_IMAGE}
 
-# The node agent runs ip, iptables and nsenter (util-linux, already in the base image).
-RUN apt-get update && apt-get install -y --no-install-recommends iproute2 iptables && rm -rf /var/lib/apt/lists/*
+# The node agent runs ip, iptables and nsenter (util-linux, already in the base image); its probes
+# talk to its unix socket with nc.
+RUN apt-get update && apt-get install -y --no-install-recommends iproute2 iptables netcat-openbsd && rm -rf /var/lib/apt/lists/*
 
 ENV NODE_ENV=production
 

@@ -452,4 +452,30 @@ test('cert-manager mode builds a CA chain (selfSigned → CA → serving) and in
   // The injector copies the serving secret's ca.crt: the CA, unchanged by serving renewals.
   const mwc = named(docs, 'MutatingWebhookConfiguration', 'r1-eni-ipam')!;
   assert.equal(((mwc.metadata as Obj).annotations as Obj)['cert-manager.io/inject-ca-from'], 'eni-ipam/r1-eni-ipam-webhook');
+
+test('agent: the DaemonSet renders when enabled (hostNetwork, least privileges, init step), its flags parse, vpcCIDRs required with SNAT', { skip: skipHelm }, async () => {
+  assert.equal(render().find((d) => d.kind === 'DaemonSet'), undefined, 'off by default');
+  const docs = render(['agent.enabled=true', 'agent.vpcCIDRs={10.0.0.0/16,100.64.0.0/16}', 'agent.branchMode=standard']);
+  const ds = named(docs, 'DaemonSet', 'r1-eni-ipam-agent')!;
+  const pod = ((ds.spec as Obj).template as Obj).spec as Obj;
+  assert.equal(pod.hostNetwork, true);
+  assert.equal(((pod.initContainers as Obj[])[0]!).name, 'sysctls');
+  const c = containerOf(ds)[0]!;
+  const sc = c.securityContext as { capabilities: { drop: string[]; add: string[] }; allowPrivilegeEscalation: boolean; privileged?: boolean };
+  assert.deepEqual([sc.capabilities.drop, sc.capabilities.add, sc.allowPrivilegeEscalation, sc.privileged], [['ALL'], ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'], false, undefined]);
+  const args = c.args as string[];
+  assert.ok(args.includes('--vpc-cidrs=10.0.0.0/16,100.64.0.0/16') && args.includes('--branch-mode=standard') && args.includes('--mtu=9001'));
+  const mod = (await import('../agent/main.ts')) as { main: (argv: string[]) => Promise<number> };
+  const { log, error } = console;
+  const out: string[] = [];
+  console.log = (...x: unknown[]) => { out.push(x.join(' ')); };
+  console.error = console.log;
+  let code: number;
+  try { code = await mod.main([...args.slice(1), '--node-name=n', '--help']); } finally { Object.assign(console, { log, error }); }
+  assert.equal(code, 0, `agent rejected the chart's arguments: ${out.join('\n')}`);
+  assert.ok(named(docs, 'ClusterRole', 'r1-eni-ipam-agent'), 'its own RBAC');
+  assert.ok(render(['agent.enabled=true', 'agent.snat=false']).some((d) => d.kind === 'DaemonSet'), 'no CIDRs needed without SNAT');
+  const r = helmRun(['template', 'r1', chartDir, '--set', 'clusterName=x', '--set', 'allocator.region=eu-west-1', '--set', 'agent.enabled=true']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /agent\.vpcCIDRs is required/);
 });

@@ -14,6 +14,7 @@ export const INVARIANT_NAMES: Record<number, string> = {
   4: 'every ENI the allocator created is attached to a live instance or deleted within one GC cycle',
   5: 'every EC2 call passes the client-side rate limiter; the budget is never exceeded',
   6: 'bad input never crashes a server or changes state',
+  7: 'a pod runs only with the address the node data plane gives it: its reservation',
 };
 
 interface PodLike {

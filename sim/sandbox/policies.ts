@@ -9,8 +9,11 @@ import type { Logger } from '../../lib/log.ts';
 import type { LimitsTable } from '../../lib/limits.ts';
 import { limitsFor } from '../../lib/limits.ts';
 import { caBundle, makeCA, makeServingCert } from '../../lib/certs.ts';
-import { ANN_ALLOCATION, ANN_POD_ENI, ANN_SECURITY_GROUPS, BRANCH_RESOURCE } from '../../lib/keys.ts';
-import { DEFAULT_POLICY, type WarmPoolPolicy } from '../../lib/enipool/types.ts';
+import { ANN_ALLOCATION, ANN_POD_ENI, ANN_SECURITY_GROUPS, BRANCH_RESOURCE, parseAllocation, parsePodENI } from '../../lib/keys.ts';
+import { DEFAULT_POLICY, ENIPOOL_PLURAL, GROUP, type ENIPool, type ENIPoolStatus, type WarmPoolPolicy } from '../../lib/enipool/types.ts';
+import { DEFAULT_DATAPLANE } from '../../lib/cni/plan.ts';
+import { decidePod } from '../../lib/cni/pod.ts';
+import { CniError, ERR } from '../../lib/cni/spec.ts';
 import type { Ec2Sim } from '../ec2/index.ts';
 import { ec2Client } from '../ec2/index.ts';
 import type { WatchHandle } from '../kube/index.ts';
@@ -32,6 +35,8 @@ import { ANN_RUN_SECONDS } from './workloads.ts';
 export interface PolicyContext {
   scenario: Scenario; clock: Clock; logger: Logger; ec2: Ec2Sim; kube: KubeBackend; limits: LimitsTable;
   clusterName: string; vpcId: string; subnetIds: Map<string, string>; throttleScale: number;
+  /** Invariant 7: one check per pod start (the data plane's decision against the reservation). */
+  dataplane?: (ok: boolean, example?: string) => void;
 }
 
 export interface ProbeResult { ok: boolean; detail: string }
@@ -56,6 +61,26 @@ export interface PolicyRuntime {
 }
 
 interface PodLike { metadata: { uid: string; name: string; namespace: string; annotations?: Record<string, string> }; spec: { nodeName?: string; hostNetwork?: boolean; containers: { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[] } }
+
+/**
+ * What the node's CNI plugin would give a pod (no namespaces: its decision only). `ip` undefined = the
+ * pod waits in ContainerCreating (no reservation yet, or the node not ready for it); `check` is set once
+ * the pod carries a reservation: ok when the plugin's address is exactly it.
+ */
+export function dataplaneAddress(pod: PodLike, pool: ENIPoolStatus | undefined): { ip?: string; check?: { ok: boolean; example?: string } } {
+  const ann = pod.metadata.annotations ?? {};
+  if (pod.metadata.annotations?.[ANN_SECURITY_GROUPS] && !ann[ANN_POD_ENI]) return {}; // waits for its branch ENI
+  const reserved = parsePodENI(ann[ANN_POD_ENI])?.[0]?.privateIp ?? parseAllocation(ann[ANN_ALLOCATION])?.ip;
+  const who = `${pod.metadata.namespace}/${pod.metadata.name}`;
+  try {
+    const plan = decidePod({ namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid, containerID: pod.metadata.uid }, ann, pool, DEFAULT_DATAPLANE);
+    const ok = plan.ip === reserved;
+    return { ip: ok ? plan.ip : undefined, check: { ok, example: ok ? undefined : `pod ${who}: plugin would configure ${plan.ip}, reservation is ${reserved ?? 'none'}` } };
+  } catch (err) {
+    if (!(err instanceof CniError) || err.code === ERR.tryAgainLater || reserved === undefined) return {};
+    return { check: { ok: false, example: `pod ${who} (reserved ${reserved}): the plugin refuses it: ${err.message}` } };
+  }
+}
 
 const needsBranch = (p: PodLike) => p.spec.containers.some((c) => c.resources?.requests?.[BRANCH_RESOURCE] !== undefined || c.resources?.limits?.[BRANCH_RESOURCE] !== undefined);
 const runSeconds = (p: PodLike) => { const v = p.metadata.annotations?.[ANN_RUN_SECONDS]; return v ? Number(v) * 1000 : undefined; };
@@ -127,19 +152,16 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
     podInitialBackoffSeconds: 1, podMaxBackoffSeconds: 10,
   } });
   await scheduler.synced();
-  // The pod's network comes from what eni-ipam put on it: the reserved IP, or the branch ENI's.
+  // The pod's network is what the node's CNI plugin would configure (its pure decision, lib/cni/pod.ts,
+  // against the node's ENIPool): the pod starts only once that is its reserved address (the allocation,
+  // or its branch ENI's); a different answer is an invariant violation.
   const network: PodNetwork = {
     setUp: (v: V1Pod) => {
       const pod = v as unknown as PodLike;
       if (pod.spec.hostNetwork) return 'host';
-      const branch = pod.metadata.annotations?.[ANN_POD_ENI];
-      if (pod.metadata.annotations?.[ANN_SECURITY_GROUPS]) {
-        if (!branch) return undefined;
-        try { return (JSON.parse(branch) as { privateIp: string }[])[0]?.privateIp; } catch { return undefined; }
-      }
-      const alloc = pod.metadata.annotations?.[ANN_ALLOCATION];
-      if (!alloc) return undefined;
-      try { return (JSON.parse(alloc) as { ip: string }).ip; } catch { return undefined; }
+      const r = dataplaneAddress(pod, kube.store.get<ENIPool>({ group: GROUP, resource: ENIPOOL_PLURAL }, pod.spec.nodeName ?? '')?.status);
+      if (r.check) ctx.dataplane?.(r.check.ok, r.check.example);
+      return r.ip;
     },
     tearDown: () => undefined,
   };

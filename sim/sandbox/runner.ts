@@ -112,7 +112,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
     checker.start({ bindingWebhookFail: o.policy === 'eni-ipam' });
     stops.push(() => checker.stop());
 
-    const ctx: PolicyContext = { scenario: s, clock, logger: log, ec2, kube, limits, clusterName, vpcId, subnetIds, throttleScale };
+    const ctx: PolicyContext = { scenario: s, clock, logger: log, ec2, kube, limits, clusterName, vpcId, subnetIds, throttleScale, dataplane: (ok, example) => checker.record(7, ok, example) };
     runtime = await startPolicy(o.policy, ctx);
     o.onEndpoints?.({ [kube.kind === 'sim' ? 'kube-sim' : 'kube-apiserver']: kube.url, 'ec2-sim': ec2.endpoint, ...runtime.endpoints() }, kube.kubectlHint);
     for (const r of await runtime.probeBadInput()) checker.record(6, r.ok, r.ok ? undefined : r.detail);
