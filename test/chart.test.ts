@@ -452,6 +452,7 @@ test('cert-manager mode builds a CA chain (selfSigned → CA → serving) and in
   // The injector copies the serving secret's ca.crt: the CA, unchanged by serving renewals.
   const mwc = named(docs, 'MutatingWebhookConfiguration', 'r1-eni-ipam')!;
   assert.equal(((mwc.metadata as Obj).annotations as Obj)['cert-manager.io/inject-ca-from'], 'eni-ipam/r1-eni-ipam-webhook');
+});
 
 test('agent: the DaemonSet renders when enabled (hostNetwork, least privileges, init step), its flags parse, vpcCIDRs required with SNAT', { skip: skipHelm }, async () => {
   assert.equal(render().find((d) => d.kind === 'DaemonSet'), undefined, 'off by default');
