@@ -276,6 +276,10 @@ test('binding: refusals are counted by reason class; a new reservation (not a re
   assert.equal((await handleBinding(bindingReview('p', { uid: 'stale' }), deps)).allowed, false);
   assert.equal((await handleBinding(bindingReview('p', { node: 'unmanaged' }), deps)).allowed, false);
   assert.deepEqual(refused, ['instance_limit', 'pod_not_found', 'uid_conflict', 'no_pool']);
+  const running = memDeps(mkPool(1), { r: { ...pod('r', 'ur'), status: { phase: 'Running' } } });
+  running.deps.onRefused = (r) => refused.push(r);
+  assert.equal((await handleBinding(bindingReview('r'), running.deps)).allowed, false);
+  assert.equal(refused.at(-1), 'not_pending');
   assert.equal(reserved.length, 0);
 
   const ok = memDeps(mkPool(2), pods);

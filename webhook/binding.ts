@@ -56,11 +56,11 @@ export interface BindingDeps {
 
 /**
  * Why a binding was refused: the request itself (`bad_request`, `pod_not_found`, `uid_conflict`,
- * `security_groups`), an unmanaged node (`no_pool`), or the node's capacity class
+ * `not_pending` (running, finished or being deleted), `no_node`, `security_groups`), an unmanaged node (`no_pool`), or the node's capacity class
  * (lib/enipool/capacity.ts ReasonClass: `instance_limit`, `max_ips`, `subnet_exhausted`, `unmet_demand`,
  * `branch_limit`, …).
  */
-export type RefusalReason = 'bad_request' | 'pod_not_found' | 'uid_conflict' | 'security_groups' | 'no_pool' | ReasonClass;
+export type RefusalReason = 'bad_request' | 'pod_not_found' | 'uid_conflict' | 'not_pending' | 'no_node' | 'security_groups' | 'no_pool' | ReasonClass;
 
 /** The capacity class of a shortage, from the node's pool as it is now. */
 export function shortageClass(pool: ENIPool | undefined, need: PodNeed, instanceType = ''): RefusalReason {
@@ -132,9 +132,9 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
   // The review is checked against live state before anything is written, so a review nobody
   // authenticated (managed control planes cannot present a client certificate) can do no more than
   // the apiserver's own would: only a pending, unbound, live pod on an existing node gets a reservation.
-  if (pod.metadata?.deletionTimestamp) return deny(req.uid, `pod ${ns}/${name} is being deleted; nothing reserved on node ${node}`, { code: 409, reason: 'Conflict' });
+  if (pod.metadata?.deletionTimestamp) return refuse('not_pending', deny(req.uid, `pod ${ns}/${name} is being deleted; nothing reserved on node ${node}`, { code: 409, reason: 'Conflict' }));
   if (!boundHere && pod.status?.phase && pod.status.phase !== 'Pending') {
-    return deny(req.uid, `pod ${ns}/${name} is ${pod.status.phase}, not Pending; nothing reserved on node ${node}`, { code: 409, reason: 'Conflict' });
+    return refuse('not_pending', deny(req.uid, `pod ${ns}/${name} is ${pod.status.phase}, not Pending; nothing reserved on node ${node}`, { code: 409, reason: 'Conflict' }));
   }
 
   const pool = await deps.getPool(node);
@@ -144,7 +144,7 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
   }
 
   if (!boundHere && !(await deps.nodeExists(node))) {
-    return deny(req.uid, `node ${node} does not exist (its ENIPool is stale); pod ${ns}/${name} cannot get an IP there`, { code: 404, reason: 'NotFound' });
+    return refuse('no_node', deny(req.uid, `node ${node} does not exist (its ENIPool is stale); pod ${ns}/${name} cannot get an IP there`, { code: 404, reason: 'NotFound' }));
   }
 
   // Security groups are resolved again here, from the policies, never read from the pod: the pod's
