@@ -118,7 +118,7 @@ test('warm-pool-hoarding: allocator /metrics per-subnet split = report = ec2-sim
     for (const p of series.points) assert.equal(p.slice(1).reduce((a, b) => a + b, 0), usableAddresses(sub.cidr), `${sub.name} at ${p[0]}s sums to the size`);
     console.log(`${sub.name} ${sub.cidr} (${usableAddresses(sub.cidr)} usable): ${ADDRESS_STATES.map((k) => `${k} ${m[k]}`).join(', ')}; ec2-sim: free ${c.free}, held by eni-ipam ${c.held} (ENI primaries ${c.eniPrimary}), used by pods ${c.used}`);
   }
-  assert.ok(report.pods.running > 0, 'pods run');
+  assert.ok(report.pods.running > 0, `pods run (${JSON.stringify(report.pods)}; ${report.notes.join('; ')})`);
   for (const sub of report.subnets) assert.match(statusScreen, new RegExp(`${sub.id}\\s+us-east-1a\\s+${sub.cidr.replace(/[./]/g, '\\$&')}\\s+${usableAddresses(sub.cidr)}\\s`), `status shows ${sub.name}`);
   assert.match(statusScreen, /PODS WAITING FOR AN ADDRESS \(1\)\n.*\ndefault\/too-big\s+\S+\s+not scheduled/);
   assert.match(statusPod, /waiting: not scheduled \(Unschedulable\): .*cpu/i);
