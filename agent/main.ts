@@ -28,7 +28,7 @@ export const SPEC = {
     'plugin-binary': { kind: 'string', metavar: 'PATH', default: '/app/cni/eni-ipam', help: 'the CNI plugin to install' },
     'cni-bin-dir': { kind: 'string', metavar: 'DIR', default: '/host/opt/cni/bin', help: 'where the plugin goes' },
     'cni-conf-dir': { kind: 'string', metavar: 'DIR', default: '/host/etc/cni/net.d', help: 'where the conflist goes (once the host is ready)' },
-    resync: { kind: 'duration', min: 1000, default: '30s', help: 'full host reconcile period' },
+    'resync-interval': { kind: 'duration', min: 1, default: 30_000, help: 'full host reconcile period (as the allocator\'s)' },
     uninstall: { kind: 'boolean', help: 'remove every rule, route and iptables chain the agent owns, then exit' },
     ...KUBE_FLAGS,
     ...LOG_FLAGS,
@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     kubeConfig: loadKubeConfig({ kubeconfig: f.kubeconfig, server: f.server, insecure: f['insecure-skip-tls-verify'] }),
     socketPath: f.socket, stateFile: f['state-file'],
     install: { binarySource: f['plugin-binary'], binDir: f['cni-bin-dir'], confDir: f['cni-conf-dir'] },
-    resyncMs: f.resync,
+    resyncMs: f['resync-interval'],
   });
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => { logger.info({ signal: sig }, 'shutting down'); resolve(); };
