@@ -53,7 +53,21 @@ function causeOf(e: ErrorObject, obj: KObject): StatusCause {
     const allowed = ((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map((v) => JSON.stringify(v)).join(', ');
     return { reason: 'FieldValueNotSupported', field, message: `Unsupported value: ${shown}: supported values: ${allowed}` };
   }
-  return { reason: 'FieldValueInvalid', field, message: `Invalid value: ${shown}: ${field} in body ${e.message ?? 'is invalid'}` };
+  if (e.keyword === 'type') {
+    const got = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value === 'number' ? (Number.isInteger(value) ? 'integer' : 'number') : typeof value;
+    const want = String((e.params as { type: string | string[] }).type).split(',')[0];
+    return { reason: 'FieldValueTypeInvalid', field, message: `Invalid value: "${got}": ${field} in body must be of type ${want}: "${got}"` };
+  }
+  // kube-openapi's wording for the common bounds (ajv says "must be >= 0" and the like).
+  const p = e.params as { limit?: number; pattern?: string };
+  const worded: Record<string, string> = {
+    minimum: `should be greater than or equal to ${p.limit}`, maximum: `should be less than or equal to ${p.limit}`,
+    exclusiveMinimum: `should be greater than ${p.limit}`, exclusiveMaximum: `should be less than ${p.limit}`,
+    minLength: `should be at least ${p.limit} chars long`, maxLength: `should be at most ${p.limit} chars long`,
+    minItems: `should have at least ${p.limit} items`, maxItems: `should have at most ${p.limit} items`,
+    pattern: `should match '${p.pattern}'`,
+  };
+  return { reason: 'FieldValueInvalid', field, message: `Invalid value: ${shown}: ${field} in body ${worded[e.keyword] ?? e.message ?? 'is invalid'}` };
 }
 
 /** Drops the k8s vendor keywords ajv does not know and turns int-or-string into anyOf. */
@@ -117,7 +131,10 @@ function buildValidator(schema: Schema | undefined): ((obj: KObject) => StatusCa
   return (obj: KObject) => {
     prune(obj, schema, true);
     if (fn(obj)) return [];
-    return (fn.errors ?? []).map((e) => causeOf(e, obj));
+    // One cause per field, ordered by field as kube-apiserver lists them.
+    const causes = (fn.errors ?? []).map((e) => causeOf(e, obj));
+    return causes.filter((c, i) => causes.findIndex((d) => d.field === c.field && d.message === c.message) === i)
+      .sort((a, b) => ((a.field ?? '') < (b.field ?? '') ? -1 : (a.field ?? '') > (b.field ?? '') ? 1 : 0));
   };
 }
 

@@ -7,10 +7,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import { noopAdmitter, AdmissionError, type AdmissionAttributes, type AdmissionLookups, type Admitter, type UserInfo } from './admission-seam.ts';
-import { ApiError, alreadyExists, badRequest, conflict, gone, invalid, notFound, staleConflict, type StatusCause } from './errors.ts';
+import { ApiError, alreadyExists, badRequest, conflict, gone, invalid, notFound, qualified, staleConflict, type StatusCause } from './errors.ts';
 import { applyJsonPatch, mergePatch, strategicMergePatch } from './patch.ts';
 import { apiVersionOf, builtinResources, ResourceRegistry, type ResourceInfo } from './resources.ts';
-import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldSelector, type LabelSelector } from './selectors.ts';
+import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, unsupportedFieldSelector, type FieldSelector, type LabelSelector } from './selectors.ts';
 import { crdStatus, resourceFromCrd, validateCrd } from './crd.ts';
 import { mismatchMessage, strictDecodingMessage, type FieldValidation } from './fields.ts';
 import type {
@@ -49,7 +49,8 @@ export const DEFAULT_USER: UserInfo = { username: 'system:admin', groups: ['syst
 
 const mkey = (ns: string | undefined, name: string): string => `${ns ?? ''}/${name}`;
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** RFC 1123 subdomain, as the apiserver validates object names. */
+const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const GEN_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** Stored objects are shared by the history, watchers and peek(): freezing makes that safe. */
@@ -175,21 +176,25 @@ export class Engine implements SimStore {
 
   /**
    * The decoder's pass over a create/update body or a patched object, before admission: drops
-   * undeclared fields (warning or, Strict, failing) and fails a value of the wrong JSON type. Create
-   * and update answer 400 "cannot be handled as"; a patch 400 for strict errors and 422 for types.
+   * undeclared fields (warning or, Strict, failing) and fails a value of the wrong JSON type.
+   * Create/update answer 400 "<Kind> in version … cannot be handled as a <Kind>: …"; a patch of any
+   * kind 422 on the field "patch", quoting the patched object, as kube-apiserver's patch handlers do.
    */
-  private decode(info: ResourceInfo, obj: KObject, ctx: Ctx, patch?: unknown): string[] {
+  private decode(info: ResourceInfo, obj: KObject, ctx: Ctx, patchType?: PatchOptions['type']): string[] {
     if (!info.decode) return [];
     const r = info.decode(obj);
     const wrap = (msg: string) => `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: ${msg}`;
-    if (r.mismatch) {
-      if (patch === undefined) throw badRequest(wrap(mismatchMessage(r.mismatch)));
-      throw new ApiError(422, 'Invalid', ` "" is invalid: patch: Invalid value: ${JSON.stringify(JSON.stringify(patch))}: ${mismatchMessage(r.mismatch)}`,
-        { causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(JSON.stringify(patch))}: ${mismatchMessage(r.mismatch)}`, field: 'patch' }] });
-    }
+    const onPatch = (msg: string) => {
+      const cause = { reason: 'FieldValueInvalid', field: 'patch', message: `Invalid value: ${JSON.stringify(JSON.stringify(obj))}: ${msg}` };
+      return new ApiError(422, 'Invalid', ` "" is invalid: patch: ${cause.message}`, { causes: [cause] });
+    };
+    if (r.mismatch) throw patchType === undefined ? badRequest(wrap(mismatchMessage(r.mismatch))) : onPatch(mismatchMessage(r.mismatch));
     if (!r.unknown.length) return [];
     const mode = ctx.fieldValidation ?? 'Warn';
-    if (mode === 'Strict') throw badRequest(patch === undefined ? wrap(strictDecodingMessage(r.unknown)) : strictDecodingMessage(r.unknown));
+    if (mode === 'Strict') {
+      const msg = strictDecodingMessage(r.unknown);
+      throw patchType === undefined ? badRequest(wrap(msg)) : onPatch(msg);
+    }
     return mode === 'Warn' ? r.unknown.map((f) => `unknown field "${f}"`) : [];
   }
 
@@ -380,7 +385,7 @@ export class Engine implements SimStore {
     const causes: StatusCause[] = [];
     if (!name) causes.push({ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' });
     else if (name.length > 253 || !NAME_RE.test(name)) {
-      causes.push({ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character` });
+      causes.push({ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')` });
     }
     for (const [k, v] of Object.entries(o.metadata?.labels ?? {})) if (typeof v !== 'string') causes.push({ field: `metadata.labels`, message: `Invalid value: ${JSON.stringify(v)}: label "${k}" must be a string` });
     for (const [k, v] of Object.entries(o.metadata?.annotations ?? {})) if (typeof v !== 'string') causes.push({ field: `metadata.annotations`, message: `Invalid value: ${JSON.stringify(v)}: annotation "${k}" must be a string` });
@@ -430,6 +435,11 @@ export class Engine implements SimStore {
     if (sub === 'status') {
       o = structuredClone(cur);
       if (body.status === undefined) delete o.status; else o.status = structuredClone(body.status);
+      if (info.statusWritesMetadata) {
+        for (const k of ['labels', 'annotations', 'finalizers'] as const) {
+          if (body.metadata?.[k] === undefined) delete o.metadata[k]; else o.metadata[k] = structuredClone(body.metadata[k]);
+        }
+      }
     } else {
       o = structuredClone(body);
       if (info.status) { if (cur.status === undefined) delete o.status; else o.status = structuredClone(cur.status); }
@@ -455,7 +465,7 @@ export class Engine implements SimStore {
     this.validateObject(info, o);
     if (cur.metadata.deletionTimestamp) {
       const added = ((o.metadata.finalizers ?? []) as string[]).filter((f) => !((cur.metadata.finalizers ?? []) as string[]).includes(f));
-      if (added.length) throw invalid(info.kind, info.group, cur.metadata.name, [{ reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` }]);
+      if (added.length) throw invalid(info.kind, info.group, cur.metadata.name, [{ reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}` }]);
     }
     if (info.generation && specPart(o) !== specPart(cur)) o.metadata.generation = (cur.metadata.generation ?? 1) + 1;
     return o;
@@ -525,7 +535,7 @@ export class Engine implements SimStore {
           : mergePatch(base, patch);
       if (!isObj(out)) throw badRequest('the patch did not produce an object');
       if ((out as KObject).metadata?.name !== undefined && (out as KObject).metadata.name !== name) throw badRequest(`the name of the object (${(out as KObject).metadata.name}) does not match the name on the URL (${name})`);
-      decodeWarnings = this.decode(info, out, ctx, patch);
+      decodeWarnings = this.decode(info, out, ctx, type);
       return out;
     };
     // A patch that carries metadata.resourceVersion is a precondition, like the apiserver's.
@@ -554,10 +564,10 @@ export class Engine implements SimStore {
     const cur = this.getStored(info, name, nsName);
     if (!cur) throw notFound(info.resource, info.group, name);
     if (o.preconditions?.uid && o.preconditions.uid !== cur.metadata.uid) {
-      throw conflict(info.resource, info.group, name, `Precondition failed: UID in precondition: ${o.preconditions.uid}, UID in object meta: ${cur.metadata.uid}`);
+      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(info.kind, info.group)} "${name}": the UID in the precondition (${o.preconditions.uid}) does not match the UID in record (${cur.metadata.uid}). The object might have been deleted and then recreated`, { name, ...(info.group ? { group: info.group } : {}), kind: info.kind });
     }
     if (o.preconditions?.resourceVersion && o.preconditions.resourceVersion !== cur.metadata.resourceVersion) {
-      throw conflict(info.resource, info.group, name, `Precondition failed: ResourceVersion in precondition: ${o.preconditions.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`);
+      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(info.kind, info.group)} "${name}": the ResourceVersion in the precondition (${o.preconditions.resourceVersion}) does not match the ResourceVersion in record (${cur.metadata.resourceVersion}). The object might have been modified`, { name, ...(info.group ? { group: info.group } : {}), kind: info.kind });
     }
     if (o.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(o.propagationPolicy)) {
       throw invalid('DeleteOptions', '', '', [{ reason: 'FieldValueNotSupported', field: 'propagationPolicy', message: `Unsupported value: "${o.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"` }]);
@@ -660,9 +670,16 @@ export class Engine implements SimStore {
 
   // ---- reads & watch --------------------------------------------------------------------------
 
+  private fieldSelector(info: ResourceInfo, sel: string | undefined): FieldSelector {
+    const fields = parseFieldSelector(sel);
+    const why = unsupportedFieldSelector(info, fields);
+    if (why) throw badRequest(why);
+    return fields;
+  }
+
   listIn(info: ResourceInfo, o: ListOptions): ListResult {
     const labels = parseLabelSelector(o.labelSelector);
-    const fields = parseFieldSelector(o.fieldSelector);
+    const fields = this.fieldSelector(info, o.fieldSelector);
     let after = '';
     let rv = String(this.rv);
     if (o.continue) {
@@ -680,7 +697,8 @@ export class Engine implements SimStore {
     const res: ListResult = { items: page.map(([, v]) => v), resourceVersion: rv };
     if (page.length < all.length) {
       res.continue = Buffer.from(JSON.stringify({ rv, after: page[page.length - 1]![0] })).toString('base64url');
-      res.remainingItemCount = all.length - page.length;
+      // The apiserver can count what is left only when nothing is filtered.
+      if (!labels.length && !fields.length) res.remainingItemCount = all.length - page.length;
     }
     return res;
   }
@@ -692,7 +710,7 @@ export class Engine implements SimStore {
   watchIn(info: ResourceInfo, o: WatchOptions, send: RawWatcher['send']): WatchHandle {
     const w: RawWatcher = {
       rkey: this.rkey(info), namespace: info.namespaced ? o.namespace : undefined,
-      labels: parseLabelSelector(o.labelSelector), fields: parseFieldSelector(o.fieldSelector), send,
+      labels: parseLabelSelector(o.labelSelector), fields: this.fieldSelector(info, o.fieldSelector), send,
     };
     const from = o.resourceVersion && o.resourceVersion !== '0' ? Number(o.resourceVersion) : undefined;
     if (from !== undefined && !Number.isFinite(from)) throw badRequest(`invalid resource version "${o.resourceVersion}"`);

@@ -64,17 +64,20 @@ test('built-in create: Warn (default) drops and warns, Strict refuses, Ignore dr
   assert.equal(ignore.warning, null);
   const bad = await send('POST', '/api/v1/namespaces/default/configmaps?fieldValidation=Loose', cm('bad'));
   assert.equal(bad.status, 422);
-  assert.equal(bad.body.message, 'CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Loose": supported values: "Ignore", "Strict", "Warn"');
+  assert.equal(bad.body.message, 'CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Loose": supported values: "", "Ignore", "Strict", "Warn"');
   const replicas = await send('POST', '/apis/apps/v1/namespaces/default/deployments', { metadata: { name: 'd' }, spec: { replicas: '3', selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } });
   assert.equal(replicas.status, 400);
   assert.equal(replicas.body.message, 'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32');
 });
 
-test('patches: the patched object is decoded; Strict answers "strict decoding error" without the kind prefix', async () => {
+test('patches: the patched object is decoded; Strict is 422 on the field "patch" for every patch type', async () => {
   await send('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'p' }, data: { k: 'v' } });
   const merge = await send('PATCH', '/api/v1/namespaces/default/configmaps/p?fieldValidation=Strict', { data: { k: 'w' }, spec: { x: 1 } }, 'application/merge-patch+json');
-  assert.equal(merge.status, 400);
-  assert.equal(merge.body.message, 'strict decoding error: unknown field "spec"');
+  assert.equal(merge.status, 422);
+  assert.match(merge.body.message!, /^ "" is invalid: patch: Invalid value: ".*": strict decoding error: unknown field "spec"$/);
+  const smp = await send('PATCH', '/api/v1/namespaces/default/configmaps/p?fieldValidation=Strict', { spec: { x: 1 } }, 'application/strategic-merge-patch+json');
+  assert.equal(smp.status, 422);
+  assert.match(smp.body.message!, /^ "" is invalid: patch: Invalid value: ".*": strict decoding error: unknown field "spec"$/);
   const warned = await send('PATCH', '/api/v1/namespaces/default/configmaps/p', { data: { k: 'w' }, spec: { x: 1 } }, 'application/strategic-merge-patch+json');
   assert.equal(warned.status, 200);
   assert.equal(warned.warning, '299 - "unknown field \\"spec\\""');

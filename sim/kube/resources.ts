@@ -19,6 +19,8 @@ export interface ResourceInfo {
   categories?: string[];
   /** Has a status subresource: main writes keep status, status writes keep spec. */
   status: boolean;
+  /** A status write also takes labels, annotations and finalizers (pods, nodes: their status strategies keep only spec). */
+  statusWritesMetadata?: boolean;
   /** Bump metadata.generation on spec (non-metadata, non-status) changes. */
   generation: boolean;
   /** Extra subresources served (besides status), e.g. ['binding']. */
@@ -63,9 +65,9 @@ export function builtinResources(): ResourceInfo[] {
     builtin({ resource: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'], status: true,
       printerColumns: [col('Status', 'string', '.status.phase')],
       defaultOnCreate: (o) => { o.status = { phase: 'Active', ...(o.status ?? {}) }; o.spec = { finalizers: ['kubernetes'], ...(o.spec ?? {}) }; } }),
-    builtin({ resource: 'nodes', kind: 'Node', namespaced: false, shortNames: ['no'], status: true,
+    builtin({ resource: 'nodes', kind: 'Node', namespaced: false, shortNames: ['no'], status: true, statusWritesMetadata: true,
       printerColumns: [col('Status', 'string', '.status.conditions[?(@.type=="Ready")].status'), col('Internal-IP', 'string', '.status.addresses[?(@.type=="InternalIP")].address', 1), col('Instance-Type', 'string', '.metadata.labels.node\\.kubernetes\\.io/instance-type', 1)] }),
-    builtin({ resource: 'pods', kind: 'Pod', shortNames: ['po'], status: true, categories: ['all'], extraSubresources: ['binding'],
+    builtin({ resource: 'pods', kind: 'Pod', shortNames: ['po'], status: true, statusWritesMetadata: true, categories: ['all'], extraSubresources: ['binding'],
       printerColumns: [col('Status', 'string', '.status.phase'), col('Node', 'string', '.spec.nodeName'), col('IP', 'string', '.status.podIP', 1), col('Scheduler', 'string', '.spec.schedulerName', 1)],
       defaultOnCreate: (o) => {
         o.spec ??= {};

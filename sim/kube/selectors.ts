@@ -98,3 +98,32 @@ export function fieldValue(obj: unknown, field: string): string {
 export function matchFields(sel: FieldSelector, obj: unknown): boolean {
   return sel.every((r) => (fieldValue(obj, r.field) === r.value) === (r.op === '='));
 }
+
+const META_FIELDS = ['metadata.name', 'metadata.namespace'];
+const OBJ_REF = (p: string) => ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'].map((f) => `${p}.${f}`);
+/**
+ * Field selectors kube-apiserver accepts per resource (its field label conversions); a resource not
+ * listed takes only metadata.name and metadata.namespace.
+ */
+const SELECTABLE: Record<string, string[]> = {
+  pods: [...META_FIELDS, 'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork',
+    'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName'],
+  nodes: [...META_FIELDS, 'spec.unschedulable'],
+  namespaces: [...META_FIELDS, 'status.phase'],
+  secrets: [...META_FIELDS, 'type'],
+  services: [...META_FIELDS, 'spec.clusterIP', 'spec.type'],
+  events: [...META_FIELDS, ...OBJ_REF('involvedObject'), 'reason', 'reportingComponent', 'source', 'type'],
+  'events.events.k8s.io': [...META_FIELDS, ...OBJ_REF('regarding'), 'reason', 'reportingController', 'type'],
+};
+
+/**
+ * The apiserver's 400 message for a field selector on a field it does not index, or undefined. Kinds
+ * with their own conversion (core kinds above, custom resources) say "field label not supported".
+ */
+export function unsupportedFieldSelector(r: { group: string; resource: string; crd?: string }, sel: FieldSelector): string | undefined {
+  const key = r.group ? `${r.resource}.${r.group}` : r.resource;
+  const allowed = SELECTABLE[key] ?? META_FIELDS;
+  const bad = sel.find((q) => !allowed.includes(q.field));
+  if (!bad) return undefined;
+  return SELECTABLE[key] || r.crd ? `field label not supported: ${bad.field}` : `"${bad.field}" is not a known field selector: only "metadata.name", "metadata.namespace"`;
+}

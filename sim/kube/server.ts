@@ -118,7 +118,7 @@ export async function startKubeSimServer(o: KubeSimOptions): Promise<KubeSim> {
       const fv = q.get('fieldValidation');
       const fieldValidation = parseFieldValidation(fv);
       if (fv && !fieldValidation) {
-        throw invalid(options.kind, 'meta.k8s.io', '', [{ reason: 'FieldValueNotSupported', field: 'fieldValidation', message: `Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"` }]);
+        throw invalid(options.kind, 'meta.k8s.io', '', [{ reason: 'FieldValueNotSupported', field: 'fieldValidation', message: `Unsupported value: "${fv}": supported values: "", "Ignore", "Strict", "Warn"` }]);
       }
       return { user: userOf(req), dryRun: q.getAll('dryRun').includes('All'), admit: true, fieldManager: q.get('fieldManager') ?? undefined, options, fieldValidation };
     };
@@ -202,7 +202,13 @@ export async function startKubeSimServer(o: KubeSimOptions): Promise<KubeSim> {
         return;
       }
       const w = await engine.deleteIn(info, r.namespace, r.name, ctx, opts);
-      send(res, w.gone ? 200 : 202, w.object, w.warnings);
+      // Like kube-apiserver: 202 only when the caller asked for cascading (orphanDependents false) and
+      // the object is still there; an object gone at once is answered with a success Status, except
+      // by the kinds whose REST storage returns the deleted object.
+      const code = !w.gone && (body as KObject)?.orphanDependents === false ? 202 : 200;
+      const returnsObject = info.group === '' && ['pods', 'namespaces', 'services'].includes(info.resource);
+      const gone = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: r.name, ...(info.group ? { group: info.group } : {}), kind: info.resource, uid: w.object?.metadata?.uid } };
+      send(res, code, w.gone && !returnsObject ? gone : w.object, w.warnings);
       return;
     }
     throw methodNotAllowed(`method ${method} is not supported`);
