@@ -107,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
   const running = allocator;
   let ready = false;
   void running.synced().then(() => { ready = true; });
-  const app = createJsonApp({ bodyLimit: '16kb', logger, registry, ready: () => ready });
+  const app = createJsonApp({ bodyLimit: '16kb', logger, registry, ready: () => ready, live: () => running.live() });
   const srv = await listen(app, { host: f.host, port: f.port });
   logger.info({ url: srv.url, identity: running.config.identity, cluster: running.config.clusterName }, 'allocator started; campaigning for the lease');
   const shutdown = () => { logger.info('shutting down: handing the lease back'); void running.stop().then(() => exit(0)); };

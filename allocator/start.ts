@@ -13,7 +13,7 @@ import { WorkQueue } from '../lib/workqueue.ts';
 import { ENIPoolClient } from '../lib/enipool/client.ts';
 import { ENIPOOL_PLURAL, GROUP, VERSION } from '../lib/enipool/types.ts';
 import { makeClients } from '../lib/kube/clients.ts';
-import { startInformer, type ResilientInformer } from '../lib/kube/informer.ts';
+import { informersLive, startInformer, type ResilientInformer } from '../lib/kube/informer.ts';
 import { loadLimitsTable, type LimitsTable } from '../lib/limits.ts';
 import { Ec2Api } from './ec2/client.ts';
 import { Ec2Engine } from './ec2/engine.ts';
@@ -46,6 +46,8 @@ export interface StartAllocatorOptions {
   onStep?: StepHook;
   /** When a pod's address is usable (time-to-usable histogram); default: the pod reports its IP. */
   usableSignal?: UsableSignal;
+  /** Liveness stall bound (clock ms; default max(5 min, 3 resync intervals)). */
+  livenessStallMs?: number;
 }
 
 export interface RunningAllocator {
@@ -53,6 +55,11 @@ export interface RunningAllocator {
   registry: Registry;
   engine: Ec2Engine;
   isLeader(): boolean;
+  /**
+   * Liveness: not ok when, while leading, nodes wait in the queue but no reconcile has finished for
+   * `livenessStallMs`, or an informer has failed without a success that long.
+   */
+  live(): { ok: boolean; reason?: string };
   /** Resolves once the informers have their first lists. */
   synced(): Promise<void>;
   /** Queues every node and ENIPool for a reconcile (leader only). */
@@ -114,6 +121,8 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   });
 
   let leading = false;
+  let lastDone = clock.now();
+  let leadingSince = 0;
   let killed = false;
   let stopping = false;
   const alive = () => leading && !killed && !stopping;
@@ -126,6 +135,7 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
     clock, concurrency: config.concurrency, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs, logger: logger.child({ c: 'queue' }),
     handler: (key) => reconciler.reconcile(key),
     onDone: (_k, outcome, took) => {
+      lastDone = clock.now();
       metrics.reconciles.inc({ outcome });
       metrics.reconcileSeconds.observe(took / 1000);
       metrics.queueDepth.set(queue.length);
@@ -200,6 +210,7 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
       await synced();
       if (killed || stopping) return;
       leading = true;
+      leadingSince = clock.now();
       metrics.leader.set(1);
       queue.start();
       resync();
@@ -233,6 +244,18 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   return {
     config, registry, engine,
     isLeader: () => alive(),
+    live: () => {
+      const stall = o.livenessStallMs ?? Math.max(300_000, 3 * config.resyncIntervalMs);
+      const inf = informersLive([nodes, pods, poolInf], ['nodes', 'pods', 'enipools'], clock.now(), stall);
+      if (!inf.ok) return inf;
+      const now = clock.now();
+      const since = Math.max(lastDone, leadingSince);
+      const pending = queue.length + queue.inFlight;
+      if (alive() && pending > 0 && now - since >= stall) {
+        return { ok: false, reason: `leading, ${pending} nodes waiting or in progress, no reconcile finished for ${Math.round((now - since) / 1000)} s` };
+      }
+      return { ok: true };
+    },
     synced,
     resync,
     gcPass,

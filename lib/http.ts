@@ -15,6 +15,8 @@ export interface JsonAppOptions {
   registry?: Registry;
   /** /readyz answers 200 only while this returns true (e.g. informers synced). */
   ready?: () => boolean;
+  /** /healthz (liveness) answers 503 with the reason while this says not ok (a stalled loop). */
+  live?: () => { ok: boolean; reason?: string };
   /** false: routes read their own bodies (the extender streams large ones). Default true. */
   parseJson?: boolean;
   /** Paths under this prefix need a verified client certificate, checked before the body is read. */
@@ -28,7 +30,10 @@ export function createJsonApp(o: JsonAppOptions): Express {
   // application/json, but a missing header must still get a useful validation error, not an empty body.
   if (o.clientCertPrefix !== undefined) app.use(o.clientCertPrefix, requireClientCert(true));
   if (o.parseJson !== false) app.use(express.json({ limit: o.bodyLimit, type: () => true, strict: false }));
-  app.get('/healthz', (_req, res) => { res.type('text/plain').send('ok'); });
+  app.get('/healthz', (_req, res) => {
+    const l = o.live?.() ?? { ok: true };
+    res.status(l.ok ? 200 : 503).type('text/plain').send(l.ok ? 'ok' : `not live: ${l.reason ?? 'stalled'}`);
+  });
   app.get('/readyz', (_req, res) => {
     const ok = o.ready ? o.ready() : true;
     res.status(ok ? 200 : 503).type('text/plain').send(ok ? 'ok' : 'not ready');

@@ -85,6 +85,8 @@ export class WorkQueue {
 
   /** Keys waiting (not counting delayed ones). */
   get length(): number { return this.order.length; }
+  /** Keys being handled right now. */
+  get inFlight(): number { return this.active.size; }
   get processing(): number { return this.active.size; }
   get delayed(): number { return this.timers.size; }
 

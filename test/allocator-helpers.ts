@@ -33,7 +33,7 @@ export interface Env {
   logger: Logger;
   allocators: RunningAllocator[];
   join(instanceType: string, name?: string): Promise<{ name: string; instanceId: string }>;
-  start(o?: { config?: Partial<AllocatorConfigInput>; onStep?: StartAllocatorOptions['onStep']; identity?: string; onLostLease?: (r: string) => void }): Promise<RunningAllocator>;
+  start(o?: { config?: Partial<AllocatorConfigInput>; onStep?: StartAllocatorOptions['onStep']; identity?: string; onLostLease?: (r: string) => void; livenessStallMs?: number }): Promise<RunningAllocator>;
   mutatingCalls(): number;
   /** Our ENIs that are detached (status available): leaks unless a live operation holds them. */
   leaked(): string[];
@@ -71,7 +71,7 @@ export async function startEnv(o: { speed?: number; ec2?: Partial<Ec2SimOptions>
     async start(s = {}) {
       const a = await startAllocator({
         kubeConfig: kube.kubeConfig(), ec2: ec2Client(ec2.endpoint), clock, logger: s.identity ? logger.child({ id: s.identity }) : logger,
-        onStep: s.onStep, onLostLease: s.onLostLease,
+        onStep: s.onStep, onLostLease: s.onLostLease, livenessStallMs: s.livenessStallMs,
         config: {
           clusterName: CLUSTER, identity: s.identity ?? `alloc-${++ids}`, defaultPolicy: FAST_POLICY, subnetTags: CNI_TAG,
           resyncIntervalMs: 10_000, gcIntervalMs: 0, ec2PollMs: 200, retryBaseMs: 200, retryMaxMs: 5_000, concurrency: 16, ec2BudgetFraction: 1,

@@ -8,7 +8,7 @@ import type { Logger } from '../lib/log.ts';
 import { clientAuth, TLS_SERVER_DEFAULTS, createJsonApp, jsonErrorHandler, listen, validationMessage, type Listening } from '../lib/http.ts';
 import { makeClients } from '../lib/kube/clients.ts';
 import { isNotFound } from '../lib/kube/errors.ts';
-import { startInformer, errText, type ResilientInformer } from '../lib/kube/informer.ts';
+import { informersLive, startInformer, errText, type ResilientInformer } from '../lib/kube/informer.ts';
 import { ENIPoolClient } from '../lib/enipool/client.ts';
 import { ENIPOOL_PLURAL, GROUP, SGP_PLURAL, VERSION, type ENIPool, type SecurityGroupPolicy } from '../lib/enipool/types.ts';
 import { BRANCH_RESOURCE } from '../lib/keys.ts';
@@ -26,6 +26,8 @@ export interface WebhookAppOptions {
   registry?: Registry;
   metrics?: WebhookMetrics;
   ready?: () => boolean;
+  /** Liveness: /healthz answers 503 with the reason while this says not ok. */
+  live?: () => { ok: boolean; reason?: string };
   /** Only callers with a verified client certificate reach /mutate/* (401 otherwise). */
   requireClientCert?: boolean;
   /** Request body cap (default 3mb, the apiserver's own request limit). */
@@ -41,7 +43,7 @@ function resultOf(r: AdmissionResponse): string {
 
 /** Express app: POST /mutate/pod, POST /mutate/binding, /healthz, /readyz, /metrics. */
 export function createWebhookApp(o: WebhookAppOptions): Express {
-  const app = createJsonApp({ bodyLimit: o.bodyLimit ?? '3mb', logger: o.logger, registry: o.registry, ready: o.ready, ...(o.requireClientCert ? { clientCertPrefix: '/mutate' } : {}) });
+  const app = createJsonApp({ bodyLimit: o.bodyLimit ?? '3mb', logger: o.logger, registry: o.registry, ready: o.ready, live: o.live, ...(o.requireClientCert ? { clientCertPrefix: '/mutate' } : {}) });
   const route = (path: string, webhook: 'pod' | 'binding', handler: ReviewHandler) => {
     app.post(path, async (req, res) => {
       const end = o.metrics?.duration.startTimer({ webhook });
@@ -93,6 +95,8 @@ export interface WebhookOptions {
   binding?: Partial<BindingConfig>;
   /** CAS attempts per reservation batch (default 8). */
   maxCASAttempts?: number;
+  /** Liveness fails once an informer has failed without a success for this long (clock ms, default 2 min). */
+  livenessStallMs?: number;
   /** A pod's shortage is recorded as unmet demand at most once per this window (clock ms, default 30 s). */
   demandWindowMs?: number;
 }
@@ -245,7 +249,10 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   };
 
   const app = createWebhookApp({
-    logger, registry: o.registry, metrics, bodyLimit: o.bodyLimit, ready: allSynced, requireClientCert: !!o.clientCA,
+    logger, registry: o.registry, metrics, bodyLimit: o.bodyLimit, ready: allSynced,
+    // Not live when an informer cannot list or watch for a while: a restart gets fresh connections,
+    // where a live-but-blind webhook would keep deciding from a cache that no longer moves.
+    live: () => informersLive(informers, ['pods', 'enipools', 'securitygrouppolicies', 'namespaces', 'serviceaccounts'], clock.now(), o.livenessStallMs ?? 120_000), requireClientCert: !!o.clientCA,
     pod: (r) => handlePod(r, podDeps),
     binding: (r) => handleBinding(r, bindDeps),
   });

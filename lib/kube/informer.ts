@@ -12,7 +12,18 @@ export interface ResilientInformer<T extends KubernetesObject> extends ObjectCac
   /** Resolves once the first list has been loaded into the cache. */
   synced(): Promise<void>;
   hasSynced(): boolean;
+  /** Clock ms since when every list/watch attempt has failed, or undefined while it is healthy. */
+  failingSince(): number | undefined;
   stop(): Promise<void>;
+}
+
+/** Liveness of a set of informers: not live once one has failed without a single success for `stallMs`. */
+export function informersLive(informers: readonly Pick<ResilientInformer<KubernetesObject>, 'failingSince'>[], names: readonly string[], now: number, stallMs: number): { ok: boolean; reason?: string } {
+  for (let i = 0; i < informers.length; i++) {
+    const since = informers[i]!.failingSince();
+    if (since !== undefined && now - since >= stallMs) return { ok: false, reason: `informer ${names[i] ?? i} has not listed or watched successfully for ${Math.round((now - since) / 1000)} s` };
+  }
+  return { ok: true };
 }
 
 export interface InformerOptions<T extends KubernetesObject> {
@@ -40,15 +51,18 @@ export function startInformer<T extends KubernetesObject>(o: InformerOptions<T>)
   const syncedPromise = new Promise<void>((r) => { resolveSynced = r; });
 
   let listed = false;
+  let failing: number | undefined;
   const listFn = async () => {
     const l = await o.list();
     // A successful list means the connection is healthy again, and the cache holds real data.
     backoff = minBackoff;
     listed = true;
+    failing = undefined;
     return l;
   };
   const lw = new ListWatch<T>(o.path, new Watch(o.kubeConfig), listFn, false, o.labelSelector, o.fieldSelector);
   lw.on('connect', () => {
+    failing = undefined;
     if (!synced && lw.latestResourceVersion() !== '') markSynced();
   });
   // Synced only once a list has succeeded: a failed first list leaves an empty cache that must not
@@ -58,6 +72,7 @@ export function startInformer<T extends KubernetesObject>(o: InformerOptions<T>)
   // watch starts. We detect "synced" from the first add/connect after the list or from start().
   lw.on('error', (err: unknown) => {
     if (stopped) return;
+    failing ??= o.clock.now();
     const delay = Math.round(backoff * (0.8 + Math.random() * 0.4));
     backoff = Math.min(maxBackoff, backoff * 2);
     o.logger.warn({ path: o.path, err: errText(err), retryInMs: delay }, 'informer failed; restarting');
@@ -71,6 +86,7 @@ export function startInformer<T extends KubernetesObject>(o: InformerOptions<T>)
       await lw.start();
       markSynced();
     } catch (err) {
+      failing ??= o.clock.now();
       o.logger.warn({ path: o.path, err: errText(err) }, 'informer start failed');
     }
   }
@@ -82,6 +98,7 @@ export function startInformer<T extends KubernetesObject>(o: InformerOptions<T>)
     on: (event, cb) => lw.on(event, cb),
     synced: () => syncedPromise,
     hasSynced: () => synced,
+    failingSince: () => failing,
     stop: async () => { stopped = true; restartTimer?.cancel(); await lw.stop(); },
   };
 }
