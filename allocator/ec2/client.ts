@@ -79,6 +79,7 @@ export function toEniInfo(n: NetworkInterface): EniInfo {
     status: n.Status ?? '',
     primaryIp,
     secondaryIps: (n.PrivateIpAddresses ?? []).filter((p) => !p.Primary && p.PrivateIpAddress).map((p) => p.PrivateIpAddress!),
+    prefixes: (n.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix ?? '').filter(Boolean),
     securityGroups: (n.Groups ?? []).map((g) => g.GroupId ?? '').filter(Boolean),
     tags: Object.fromEntries((n.TagSet ?? []).filter((t) => t.Key).map((t) => [t.Key!, t.Value ?? ''])),
     attachment: n.Attachment?.AttachmentId ? {
@@ -386,13 +387,16 @@ export class Ec2Api {
       if (ni?.MaximumNetworkInterfaces && ni.Ipv4AddressesPerInterface) {
         // Pod ENIs live on the default network card; its ENI limit is what matters.
         const card = ni.NetworkCards?.find((c) => c.NetworkCardIndex === (ni.DefaultNetworkCardIndex ?? 0));
-        return normaliseLimits({
-          maxENI: card?.MaximumNetworkInterfaces ?? ni.MaximumNetworkInterfaces,
-          ipv4PerENI: ni.Ipv4AddressesPerInterface,
-          // EC2 does not publish branch limits; they come from the table.
-          branchENI: fromTable?.branchENI ?? 0,
-          trunking: fromTable?.trunking ?? false,
-        });
+        return {
+          ...normaliseLimits({
+            maxENI: card?.MaximumNetworkInterfaces ?? ni.MaximumNetworkInterfaces,
+            ipv4PerENI: ni.Ipv4AddressesPerInterface,
+            // EC2 does not publish branch limits; they come from the table.
+            branchENI: fromTable?.branchENI ?? 0,
+            trunking: fromTable?.trunking ?? false,
+          }),
+          nitro: it?.Hypervisor === 'nitro' || it?.BareMetal === true,
+        };
       }
     } catch (e) {
       if (!fromTable) throw e;
@@ -416,6 +420,30 @@ export class Ec2Api {
     }
   }
 
+  /** AssignPrivateIpAddresses with Ipv4PrefixCount: `count` aligned /28 prefixes on one ENI. */
+  async assignPrefixes(eniId: string, count: number, ref: { instanceId: string; subnetId?: string }, o: CallOpts = {}): Promise<string[]> {
+    try {
+      const r = await this.call('AssignPrivateIpAddresses', o.priority ?? 'deficit', { ...ref, eniId },
+        () => this.ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, Ipv4PrefixCount: count })));
+      const prefixes = (r.AssignedIpv4Prefixes ?? []).map((a) => a.Ipv4Prefix ?? '').filter(Boolean);
+      if (ref.subnetId) this.noteSubnetUse(ref.subnetId, prefixes.length * 16);
+      return prefixes;
+    } finally {
+      this.invalidate(ref.instanceId);
+    }
+  }
+
+  /** UnassignPrivateIpAddresses with Ipv4Prefix.N: gives whole /28 prefixes back. */
+  async unassignPrefixes(eniId: string, prefixes: string[], ref: { instanceId?: string; subnetId?: string }, o: CallOpts = {}): Promise<void> {
+    try {
+      await this.call('UnassignPrivateIpAddresses', o.priority ?? 'release', { ...ref, eniId },
+        () => this.ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, Ipv4Prefixes: prefixes })));
+      if (ref.subnetId) this.noteSubnetUse(ref.subnetId, -prefixes.length * 16);
+    } finally {
+      if (ref.instanceId) this.invalidate(ref.instanceId);
+    }
+  }
+
   async unassignPrivateIps(eniId: string, ips: string[], ref: { instanceId?: string; subnetId?: string }, o: CallOpts = {}): Promise<void> {
     try {
       await this.call('UnassignPrivateIpAddresses', o.priority ?? 'release', { ...ref, eniId },
@@ -428,7 +456,7 @@ export class Ec2Api {
 
   /** CreateNetworkInterface with tags at creation; a client token makes a retried create idempotent. */
   async createEni(i: {
-    subnetId: string; securityGroups: string[]; secondaryCount?: number; description: string; tags: Record<string, string>;
+    subnetId: string; securityGroups: string[]; secondaryCount?: number; prefixCount?: number; description: string; tags: Record<string, string>;
     interfaceType?: 'trunk' | 'branch'; clientToken?: string; instanceId?: string;
   }, o: CallOpts = {}): Promise<EniInfo> {
     // One token for every attempt: if a response is lost after EC2 created the ENI, the retry returns
@@ -440,6 +468,7 @@ export class Ec2Api {
         Description: i.description,
         Groups: i.securityGroups.length ? i.securityGroups : undefined,
         SecondaryPrivateIpAddressCount: i.secondaryCount && i.secondaryCount > 0 ? i.secondaryCount : undefined,
+        Ipv4PrefixCount: i.prefixCount && i.prefixCount > 0 ? i.prefixCount : undefined,
         InterfaceType: i.interfaceType as NetworkInterfaceCreationType | undefined,
         ClientToken: clientToken,
         TagSpecifications: [{ ResourceType: 'network-interface', Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })) }],
@@ -447,7 +476,7 @@ export class Ec2Api {
     if (!r.NetworkInterface?.NetworkInterfaceId) throw new Ec2ApiError('other', 'EmptyResponse', 'CreateNetworkInterface', { subnetId: i.subnetId }, 'no network interface in the response');
     const eni = toEniInfo(r.NetworkInterface);
     this.noteCreated(eni.id);
-    this.noteSubnetUse(i.subnetId, 1 + eni.secondaryIps.length);
+    this.noteSubnetUse(i.subnetId, 1 + eni.secondaryIps.length + 16 * (eni.prefixes?.length ?? 0));
     return eni;
   }
 

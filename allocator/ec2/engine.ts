@@ -14,6 +14,7 @@ import type { Ec2Api } from './client.ts';
 import { CREATE_ENI_CALLS, freeDeviceIndex, planGrow, podEnis, type GrowOp } from './enis.ts';
 import { Ec2ApiError, isKind, type Ec2ErrorKind } from './errors.ts';
 import { chooseSubnet, SubnetCoolOff } from './subnets.ts';
+import { PREFIX_SIZE, prefixAddresses, subnetBlocks, unitSize, type AddressMode } from '../../lib/enipool/prefix.ts';
 import type { EniInfo, Limits, NodeRef, Priority, SubnetInfo } from './types.ts';
 import { isCrash, runStep, type StepHook } from '../crash.ts';
 
@@ -37,8 +38,13 @@ export interface EngineOptions {
 export interface StepOptions { onStep?: StepHook; priority?: Priority }
 
 export interface GrowOptions extends StepOptions {
-  /** Up to this many IPs may be added when it costs no extra call (deficitRange().upTo). */
+  /** Up to this many units may be added when it costs no extra call (deficitRange().upTo). */
   upTo?: number;
+  /**
+   * What one unit is: a secondary IP ('ips', default) or a /28 prefix ('prefixes'; `need` and `upTo`
+   * count prefixes then). Both take one of an ENI's address slots.
+   */
+  mode?: AddressMode;
   /** Device slots to keep free, e.g. 1 for a trunk ENI still to come. */
   reservedSlots?: number;
 }
@@ -47,6 +53,8 @@ export interface GrowAddition {
   eniId: string;
   subnetId: string;
   ips: string[];
+  /** /28 prefixes added (prefix mode). */
+  prefixes: string[];
   /** The ENI was created by this grow (else IPs were assigned to an existing ENI). */
   created: boolean;
   deviceIndex?: number;
@@ -56,11 +64,17 @@ export interface GrowAddition {
 
 export interface GrowResult {
   instanceId: string;
+  /** Units asked for (IPs, or prefixes in prefix mode). */
   need: number;
   added: GrowAddition[];
+  /** Units added. */
   addedCount: number;
+  /** Pod addresses added (16 per prefix). */
+  addedAddresses: number;
   /** need − addedCount when positive. */
   shortBy: number;
+  /** Prefix mode: subnets where EC2 could carve no aligned /28 (fragmentation or too few addresses). */
+  prefixUnavailable: string[];
   /** Mutating EC2 calls made (including compensation). */
   mutatingCalls: number;
   /** Subnets found exhausted during this grow (now cooling off). */
@@ -142,9 +156,12 @@ export class Ec2Engine {
   async grow(node: NodeRef, need: number, opts: GrowOptions = {}): Promise<GrowResult> {
     const priority = opts.priority ?? 'deficit';
     const instanceId = node.instanceID;
-    const res: GrowResult = { instanceId, need, added: [], addedCount: 0, shortBy: 0, mutatingCalls: 0, exhaustedSubnets: [] };
+    const mode: AddressMode = opts.mode ?? 'ips';
+    const unit = unitSize(mode);
+    const res: GrowResult = { instanceId, need, added: [], addedCount: 0, addedAddresses: 0, shortBy: 0, mutatingCalls: 0, exhaustedSubnets: [], prefixUnavailable: [] };
     const finish = (): GrowResult => {
-      res.addedCount = res.added.reduce((n, a) => n + a.ips.length, 0);
+      res.addedCount = res.added.reduce((n, a) => n + a.ips.length + a.prefixes.length, 0);
+      res.addedAddresses = res.added.reduce((n, a) => n + a.ips.length + PREFIX_SIZE * a.prefixes.length, 0);
       res.shortBy = Math.max(0, need - res.addedCount);
       return res;
     };
@@ -162,10 +179,13 @@ export class Ec2Engine {
           const choice = subnets
             ? chooseSubnet({ subnets, vpcId: node.vpcID, zone: node.zone, selector: node.subnetSelector, now, coolOffUntil: this.coolOff.view(), exclude })
             : undefined;
+          // Subnet room in units: a prefix needs 16 free addresses (an upper bound: they must also
+          // form an aligned /28, which only EC2 knows for sure); a new ENI also takes one address.
+          const inUnits = (available: number | undefined) => (available === undefined ? undefined : Math.floor(Math.max(0, available) / unit));
           const plan = planGrow({
             enis, limits, firstInterfaceIndex: node.firstInterfaceIndex, need: remaining, upTo: remainingUpTo, reservedSlots: opts.reservedSlots,
-            subnetRoom: (id) => (exclude.has(id) || this.coolOff.isCoolingOff(id, now) ? 0 : byId.get(id)?.available),
-            newEniSubnet: choice?.subnet ? { id: choice.subnet.id, available: choice.subnet.available } : null,
+            subnetRoom: (id) => (exclude.has(id) || this.coolOff.isCoolingOff(id, now) ? 0 : inUnits(byId.get(id)?.available)),
+            newEniSubnet: choice?.subnet ? { id: choice.subnet.id, available: mode === 'prefixes' ? inUnits(choice.subnet.available - 1)! : choice.subnet.available } : null,
           });
           return { plan, choice };
         };
@@ -186,12 +206,25 @@ export class Ec2Engine {
           try {
             const a = await this.applyOp(node, op, enis, opts, res);
             res.added.push(a);
-            remaining -= a.ips.length;
-            remainingUpTo -= a.ips.length;
+            const got = a.ips.length + a.prefixes.length;
+            remaining -= got;
+            remainingUpTo -= got;
             if (a.eni) enis = [...enis, a.eni];
-            else enis = enis.map((e) => (e.id === a.eniId ? { ...e, secondaryIps: [...e.secondaryIps, ...a.ips] } : e));
+            else enis = enis.map((e) => (e.id === a.eniId ? { ...e, secondaryIps: [...e.secondaryIps, ...a.ips], prefixes: [...(e.prefixes ?? []), ...a.prefixes] } : e));
           } catch (e) {
             if (isCrash(e)) throw e;
+            if (mode === 'prefixes' && (isKind(e, 'subnet-exhausted', 'no-free-prefix') || (isKind(e, 'invalid-parameter') && await this.noPrefixLeft(node, op.subnetId, op.count, priority)))) {
+              // No aligned /28 in this subnet (EC2 does not say whether addresses are short or just
+              // fragmented). Other nodes may still take single IPs there, so the subnet is not cooled
+              // off; this grow skips it and the controller decides about a fallback.
+              const sid = op.subnetId;
+              exclude.add(sid);
+              if (!res.prefixUnavailable.includes(sid)) res.prefixUnavailable.push(sid);
+              this.api.invalidateSubnets();
+              this.log?.warn({ instanceId, subnetId: sid, code: e.code }, 'no aligned /28 prefix left in the subnet; trying the next eligible subnet');
+              replan = true;
+              break;
+            }
             if (isKind(e, 'subnet-exhausted') || (isKind(e, 'invalid-parameter') && await this.subnetShort(node, op.subnetId, op.count, priority))) {
               const sid = op.subnetId;
               this.coolOff.mark(sid, this.clock.now());
@@ -226,19 +259,22 @@ export class Ec2Engine {
   private async applyOp(node: NodeRef, op: GrowOp, enis: EniInfo[], opts: GrowOptions, res: GrowResult): Promise<GrowAddition> {
     const instanceId = node.instanceID;
     const priority = opts.priority ?? 'deficit';
+    const prefixes = opts.mode === 'prefixes';
     if (op.kind === 'assign') {
       await this.step(opts.onStep, 'assign', { instanceId, eniId: op.eniId, count: op.count });
       res.mutatingCalls++;
-      const ips = await this.api.assignPrivateIps(op.eniId, op.count, { instanceId, subnetId: op.subnetId }, { priority });
-      return { eniId: op.eniId, subnetId: op.subnetId, ips, created: false };
+      const ref = { instanceId, subnetId: op.subnetId };
+      if (prefixes) return { eniId: op.eniId, subnetId: op.subnetId, ips: [], prefixes: await this.api.assignPrefixes(op.eniId, op.count, ref, { priority }), created: false };
+      const ips = await this.api.assignPrivateIps(op.eniId, op.count, ref, { priority });
+      return { eniId: op.eniId, subnetId: op.subnetId, ips, prefixes: [], created: false };
     }
     const primary = enis.find((e) => e.attachment?.deviceIndex === 0);
     const groups = node.securityGroups.length ? node.securityGroups : (primary?.securityGroups ?? []);
     const eni = await this.createAttached({
-      instanceId, subnetId: op.subnetId, securityGroups: groups, secondaryCount: op.count, enis,
+      instanceId, subnetId: op.subnetId, securityGroups: groups, enis, ...(prefixes ? { secondaryCount: 0, prefixCount: op.count } : { secondaryCount: op.count }),
       firstInterfaceIndex: node.firstInterfaceIndex, description: `eni-ipam (${instanceId})`,
     }, opts, res);
-    return { eniId: eni.id, subnetId: eni.subnetId, ips: eni.secondaryIps, created: true, deviceIndex: eni.attachment?.deviceIndex, eni };
+    return { eniId: eni.id, subnetId: eni.subnetId, ips: eni.secondaryIps, prefixes: eni.prefixes ?? [], created: true, deviceIndex: eni.attachment?.deviceIndex, eni };
   }
 
   /**
@@ -246,15 +282,15 @@ export class Ec2Engine {
    * DeleteOnTermination → wait attached. Any failure after the create deletes the ENI again.
    */
   private async createAttached(i: {
-    instanceId: string; subnetId: string; securityGroups: string[]; secondaryCount: number; enis: EniInfo[];
+    instanceId: string; subnetId: string; securityGroups: string[]; secondaryCount: number; prefixCount?: number; enis: EniInfo[];
     firstInterfaceIndex: number; description: string; interfaceType?: 'trunk';
   }, opts: StepOptions, res?: { mutatingCalls: number }): Promise<EniInfo> {
     const priority = opts.priority ?? 'deficit';
     const { instanceId } = i;
-    await this.step(opts.onStep, 'create', { instanceId, subnetId: i.subnetId, count: i.secondaryCount });
+    await this.step(opts.onStep, 'create', { instanceId, subnetId: i.subnetId, count: i.prefixCount ?? i.secondaryCount });
     if (res) res.mutatingCalls++;
     const eni = await this.api.createEni({
-      subnetId: i.subnetId, securityGroups: i.securityGroups, secondaryCount: i.secondaryCount, description: i.description,
+      subnetId: i.subnetId, securityGroups: i.securityGroups, secondaryCount: i.secondaryCount, prefixCount: i.prefixCount, description: i.description,
       tags: this.ourTags(instanceId), interfaceType: i.interfaceType, clientToken: randomUUID(), instanceId,
     }, { priority });
     let attachmentId: string | undefined;
@@ -297,6 +333,22 @@ export class Ec2Engine {
   }
 
   /** Whether a fresh DescribeSubnets shows fewer than `count` free addresses in the subnet. */
+  /**
+   * After an InvalidParameterValue on a prefix request: is it because the subnet has fewer than
+   * `count` free aligned /28 blocks? Counted from every ENI in the subnet (EC2 reports no such number).
+   */
+  private async noPrefixLeft(node: NodeRef, subnetId: string, count: number, priority: Priority): Promise<boolean> {
+    const s = (await this.api.subnets(node.vpcID, node.zone, { priority })).find((x) => x.id === subnetId);
+    if (!s) return false;
+    const used: string[] = [];
+    for (const e of await this.api.findEnis([{ Name: 'subnet-id', Values: [subnetId] }], { priority })) {
+      if (e.primaryIp) used.push(e.primaryIp);
+      used.push(...e.secondaryIps);
+      for (const p of e.prefixes ?? []) used.push(...prefixAddresses(p));
+    }
+    return (subnetBlocks(s.cidr, used)?.freeBlocks ?? 0) < count;
+  }
+
   private async subnetShort(node: NodeRef, subnetId: string, count: number, priority: Priority): Promise<boolean> {
     this.api.invalidateSubnets();
     const s = (await this.api.subnets(node.vpcID, node.zone, { priority, maxAgeMs: 0 })).find((x) => x.id === subnetId);

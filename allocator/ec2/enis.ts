@@ -23,9 +23,12 @@ export function attachedEnis(enis: readonly EniInfo[]): EniInfo[] {
   return enis.filter((e) => e.attachment && e.attachment.status !== 'detached');
 }
 
-/** Secondary IPs an ENI can still take under the instance's per-ENI limit. */
+/**
+ * Address slots an ENI can still take under the instance's per-ENI limit: each secondary IP and
+ * each /28 prefix takes one (so in prefix mode this is prefixes, 16 addresses each).
+ */
 export function eniRoom(e: EniInfo, limits: Pick<Limits, 'ipv4PerENI'>): number {
-  return Math.max(0, limits.ipv4PerENI - 1 - e.secondaryIps.length);
+  return Math.max(0, limits.ipv4PerENI - 1 - e.secondaryIps.length - (e.prefixes?.length ?? 0));
 }
 
 /**

@@ -6,7 +6,7 @@ test('classify table: by code (and action for InvalidParameterValue), never by m
   const rows: [string, number | undefined, string | undefined, string][] = [
     ['RequestLimitExceeded', 503, undefined, 'throttle'],
     ['InsufficientFreeAddressesInSubnet', 400, undefined, 'subnet-exhausted'],
-    ['InsufficientCidrBlocks', 400, undefined, 'subnet-exhausted'],
+    ['InsufficientCidrBlocks', 400, undefined, 'no-free-prefix'],
     ['PrivateIpAddressLimitExceeded', 400, undefined, 'limit'],
     ['AttachmentLimitExceeded', 400, undefined, 'limit'],
     ['InvalidNetworkInterfaceID.NotFound', 400, undefined, 'notfound'],

@@ -3,7 +3,8 @@
 
 export type Ec2ErrorKind =
   | 'throttle'              // RequestLimitExceeded: retry after back-off (the limiter handles it)
-  | 'subnet-exhausted'      // the subnet has no (or not enough) free addresses / prefixes
+  | 'subnet-exhausted'      // the subnet has no (or not enough) free addresses
+  | 'no-free-prefix'        // InsufficientCidrBlocks: no aligned /28 left (free addresses may remain: fragmentation)
   | 'limit'                 // per-ENI IP or per-instance ENI limit reached
   | 'notfound'              // the ENI / attachment / association / instance does not exist
   | 'unauthorized'          // missing IAM permission
@@ -44,7 +45,8 @@ function describeRef(r: ResourceRef): string {
  */
 export function classify(code: string, httpStatus?: number, action?: string): Ec2ErrorKind {
   if (code === 'RequestLimitExceeded' || code === 'Throttling' || code === 'ThrottlingException') return 'throttle';
-  if (code === 'InsufficientFreeAddressesInSubnet' || code === 'InsufficientCidrBlocks') return 'subnet-exhausted';
+  if (code === 'InsufficientFreeAddressesInSubnet') return 'subnet-exhausted';
+  if (code === 'InsufficientCidrBlocks') return 'no-free-prefix';
   if (code === 'UnauthorizedOperation' || code === 'AuthFailure') return 'unauthorized';
   if (code.endsWith('.NotFound')) return 'notfound';
   if (code === 'PrivateIpAddressLimitExceeded' || code === 'AttachmentLimitExceeded' || code === 'NetworkInterfaceLimitExceeded') return 'limit';

@@ -19,6 +19,8 @@ export interface EniInfo {
   primaryIp: string;
   /** Secondary private IPv4 addresses, in EC2's order. */
   secondaryIps: string[];
+  /** Assigned /28 prefixes ("10.0.1.16/28"); each takes one of the ENI's address slots. */
+  prefixes?: string[];
   securityGroups: string[];
   tags: Record<string, string>;
   attachment?: {
@@ -38,6 +40,8 @@ export interface Limits {
   ipv4PerENI: number;
   branchENI: number;
   trunking: boolean;
+  /** Nitro-based or bare metal: EC2 assigns /28 prefixes only to these. */
+  nitro?: boolean;
 }
 
 export interface SubnetInfo {

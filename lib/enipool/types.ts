@@ -2,6 +2,7 @@
 // node. The single source of truth shared by webhook (reserves), extender (reads) and allocator
 // (everything else). Every write is a compare-and-swap on metadata.resourceVersion.
 // The CRD manifest lives in charts/eni-ipam/crds/enipools.yaml and must match these types.
+import type { AddressMode } from './prefix.ts';
 
 export const GROUP = 'eni-ipam.io';
 export const VERSION = 'v1alpha1';
@@ -42,6 +43,13 @@ export interface WarmPoolPolicy {
   branchCooldownSeconds: number;
   /** How long a reservation may wait for the pod to be bound before it is reclaimed. */
   unboundGraceSeconds: number;
+  /**
+   * Where pod addresses come from: secondary IPs ('ips', default) or /28 prefixes ('prefixes', Nitro
+   * only; lib/enipool/prefix.ts). The targets above stay in addresses either way.
+   */
+  mode?: AddressMode;
+  /** In prefix mode, add secondary IPs when no aligned /28 can be carved in the node's subnets (default true). */
+  prefixFallback?: boolean;
 }
 
 export interface SubnetSelector {
@@ -81,6 +89,8 @@ export interface IPEntry {
   until?: string;
   /** free: RFC 3339 time it was first seen as excess (cleared when no longer excess). */
   excessSince?: string;
+  /** The /28 prefix the address belongs to (prefix mode); absent for a secondary IP. */
+  prefix?: string;
 }
 
 export interface ENIEntry {
@@ -116,6 +126,8 @@ export interface InstanceLimitsStatus {
   ipv4PerENI: number;
   branchENI: number;
   trunking: boolean;
+  /** Nitro-based (or bare metal): EC2 assigns /28 prefixes only to these. */
+  nitro?: boolean;
 }
 
 /**
@@ -140,6 +152,10 @@ export interface NodeCapacityStatus {
   branchSlots: number;
   /** Why the node cannot add IPs now, when it cannot (reason class and a message naming the limit). */
   cannotGrow?: { reason: string; message: string };
+  /** What growth adds on this node now: secondary IPs or /28 prefixes (16 addresses each). */
+  mode?: AddressMode;
+  /** Why `mode` differs from spec.policy.mode, when it does (not Nitro, prefix fallback). */
+  modeReason?: string;
 }
 
 export interface SubnetStatus {
@@ -149,6 +165,20 @@ export interface SubnetStatus {
   available: number;
   /** Time of that observation (RFC 3339). */
   observedAt: string;
+  /**
+   * Free aligned /28 blocks as the allocator last computed them (prefix mode only): free addresses
+   * with no free /28 is fragmentation, which EC2 itself does not show.
+   */
+  freeBlocks?: number;
+}
+
+/** In prefix mode: no /28 could be carved, so the node adds secondary IPs until `until`. */
+export interface PrefixFallback {
+  subnets: string[];
+  since: string;
+  /** When prefixes are tried again (RFC 3339). */
+  until: string;
+  message: string;
 }
 
 export interface UnmetDemand {
@@ -203,6 +233,7 @@ export interface ENIPoolStatus {
   branches: Record<string, BranchSlot>;
   subnets: SubnetStatus[];
   unmetDemand?: UnmetDemand;
+  prefixFallback?: PrefixFallback;
   conditions?: Condition[];
   summary?: PoolSummary;
   observedGeneration?: number;
