@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyGrow, consumeDemand, decide, freeVlan, podENIAnnotation, podGoneReason, type DecideConfig, type Observation, type PodView } from './decide.ts';
+import { applyGrow, consumeDemand, decide, freeVlan, podENIAnnotation, podGoneReason, recordPrefixFallback, type DecideConfig, type Observation, type PodView } from './decide.ts';
 import { DEFAULT_POLICY, emptyStatus, type ENIPool, type ENIPoolStatus, type IPEntry } from '../../lib/enipool/types.ts';
 import type { EniInfo, Limits } from '../ec2/types.ts';
 
@@ -133,7 +133,7 @@ test('excess that stops being excess (reservations arrived) clears excessSince: 
 
 test('deficit: a new node asks for targetFree, unmet demand surges on top', () => {
   const d = decide(pool(), obs(), CFG);
-  assert.deepEqual(d.grow, { need: 8, upTo: 8, reservedSlots: 0 });
+  assert.deepEqual(d.grow, { need: 8, upTo: 8, reservedSlots: 0, mode: 'ips' });
   const d2 = decide(pool({ unmetDemand: { ips: 3, branch: 0, since: iso(T0 - 1) } }), obs(), CFG);
   assert.equal(d2.grow?.need, 11);
   // Stale demand (older than the grace) is dropped.
@@ -231,4 +231,84 @@ test('applyGrow adds the ENI before its IPs; consumeDemand subtracts what was co
   assert.deepEqual(s.unmetDemand, { ips: 2, branch: 1, since: iso(T0) });
   consumeDemand(s, { ips: 9, branch: 9 });
   assert.equal(s.unmetDemand, undefined);
+});
+
+// ---------- prefix mode ----------
+
+const NITRO: Limits = { ...M5, nitro: true };
+const P1 = '10.0.0.16/28', P2 = '10.0.0.32/28';
+const prefixEni = (prefixes: string[], dev = 0) => eni(`eni-${dev}`, dev, [], { prefixes });
+
+test('prefix mode: mirror lists every address of each /28 with its prefix; growth comes in whole prefixes', () => {
+  const p = pool({}, { mode: 'prefixes', targetFree: 8 });
+  const d = decide(p, obs({ enis: [prefixEni([P1])], limits: NITRO }), CFG);
+  assert.equal(Object.keys(d.status.ips).length, 16);
+  assert.ok(Object.values(d.status.ips).every((e) => e.prefix === P1 && e.state === 'free'));
+  assert.equal(d.status.capacity?.mode, 'prefixes');
+  assert.equal(d.status.capacity?.ipsPerENI, 9 * 16);
+  assert.equal(d.grow, undefined, '16 free >= targetFree 8: no growth');
+
+  // 12 of 16 reserved: 4 free < 8 → one prefix (not 4 IPs).
+  const held: Record<string, IPEntry> = {};
+  Object.keys(d.status.ips).slice(0, 12).forEach((ip, i) => { held[ip] = { ...reserved(`u${i}`), prefix: P1 }; });
+  const pods = Object.keys(held).map((_, i) => ({ uid: `u${i}`, name: `u${i}`, namespace: 'ns', nodeName: 'n1', phase: 'Running' }));
+  const d2 = decide(pool({ ...d.status, ips: { ...d.status.ips, ...held } }, { mode: 'prefixes', targetFree: 8 }), obs({ enis: [prefixEni([P1])], limits: NITRO, pods }), CFG);
+  assert.deepEqual(d2.grow && { need: d2.grow.need, mode: d2.grow.mode }, { need: 1, mode: 'prefixes' });
+});
+
+test('prefix mode: not on a non-Nitro instance, and not during a permitted fallback', () => {
+  const d = decide(pool({}, { mode: 'prefixes', targetFree: 8 }), obs({ enis: [eni('eni-0', 0, [])], limits: { ...M5, nitro: false } }), CFG);
+  assert.equal(d.status.capacity?.mode, 'ips');
+  assert.match(d.status.capacity?.modeReason ?? '', /Nitro/);
+  assert.deepEqual(d.grow && { need: d.grow.need, mode: d.grow.mode }, { need: 8, mode: 'ips' });
+
+  const p = pool({}, { mode: 'prefixes', targetFree: 8 });
+  const st = structuredClone(p.status!);
+  const msg = recordPrefixFallback(p, st, ['subnet-1'], T0);
+  assert.match(msg ?? '', /no aligned \/28 prefix could be carved in subnet-1/);
+  const d2 = decide({ ...p, status: st }, obs({ enis: [eni('eni-0', 0, [])], limits: NITRO }), CFG);
+  assert.equal(d2.status.capacity?.mode, 'ips');
+  assert.equal(d2.status.conditions?.find((c) => c.type === 'PrefixFallback')?.status, 'True');
+  assert.deepEqual(d2.grow && d2.grow.mode, 'ips');
+  // After the fallback ends, prefixes again.
+  const d3 = decide({ ...p, status: st }, { ...obs({ enis: [eni('eni-0', 0, [])], limits: NITRO }), now: T0 + 600_000 }, CFG);
+  assert.equal(d3.status.capacity?.mode, 'prefixes');
+  assert.equal(d3.status.prefixFallback, undefined);
+  assert.equal(d3.status.conditions?.find((c) => c.type === 'PrefixFallback'), undefined);
+  // A policy without the fallback records none.
+  assert.equal(recordPrefixFallback(pool({}, { mode: 'prefixes', prefixFallback: false }), structuredClone(st), ['subnet-1'], T0), undefined);
+});
+
+test('prefix mode: only a whole free prefix is released, after the delay, and only when the excess reaches 16', () => {
+  const policy = { mode: 'prefixes' as const, targetFree: 8, releaseDelaySeconds: 60 };
+  const enis = [prefixEni([P1, P2])];
+  const first = decide(pool({}, policy), obs({ enis, limits: NITRO }), CFG);
+  assert.equal(Object.keys(first.status.ips).length, 32);
+  // 32 free, target 8: excess 24 → one prefix (16) chosen, marked excess now…
+  const chosen = Object.entries(first.status.ips).filter(([, e]) => e.excessSince).map(([, e]) => e.prefix);
+  assert.equal(chosen.length, 16);
+  assert.equal(new Set(chosen).size, 1);
+  assert.equal(first.markedReleasing.length, 0);
+  // …and releasing after the delay, all 16 together.
+  const later = decide({ ...pool({}, policy), status: first.status }, { ...obs({ enis, limits: NITRO }), now: T0 + 60_000 }, CFG);
+  const rel = Object.entries(later.status.ips).filter(([, e]) => e.state === 'releasing');
+  assert.equal(rel.length, 16);
+  assert.equal(new Set(rel.map(([, e]) => e.prefix)).size, 1);
+
+  // One address of each prefix held: nothing is released, however large the excess.
+  const st = structuredClone(first.status);
+  for (const e of Object.values(st.ips)) delete e.excessSince;
+  const [a] = Object.keys(st.ips).filter((ip) => st.ips[ip]!.prefix === P1);
+  const [b] = Object.keys(st.ips).filter((ip) => st.ips[ip]!.prefix === P2);
+  st.ips[a!] = { ...reserved('x'), prefix: P1 };
+  st.ips[b!] = { ...reserved('y'), prefix: P2 };
+  const pods = ['x', 'y'].map((uid) => ({ uid, name: uid, namespace: 'ns', nodeName: 'n1', phase: 'Running' }));
+  const none = decide({ ...pool({}, { ...policy, targetFree: 0 }), status: st }, { ...obs({ enis, limits: NITRO, pods }), now: T0 + 600_000 }, CFG);
+  assert.equal(Object.values(none.status.ips).filter((e) => e.excessSince || e.state === 'releasing').length, 0);
+});
+
+test('applyGrow expands a new prefix into 16 free addresses', () => {
+  const st = { ...emptyStatus(), enis: [{ id: 'eni-0', deviceIndex: 0, subnetID: 'subnet-1', subnetCIDR: '10.0.0.0/16', securityGroups: [], mac: 'm', primaryIP: '10.0.0.1' }] };
+  assert.equal(applyGrow(st, [{ eniId: 'eni-0', ips: [], prefixes: [P2] }], [], T0), 16);
+  assert.ok(Object.values(st.ips).every((e) => e.prefix === P2 && e.state === 'free'));
 });

@@ -18,6 +18,7 @@ import { isAttached, isOurs, isPodENI, isTrunk } from '../../lib/enipool/eni.ts'
 import { formatPodENI } from '../../lib/keys.ts';
 import type { BranchSlot, Condition, ENIEntry, ENIPool, ENIPoolStatus, IPEntry, SubnetStatus } from '../../lib/enipool/types.ts';
 import { emptyStatus } from '../../lib/enipool/types.ts';
+import { chooseReleaseUnits, effectiveMode, prefixAddresses, unitsFor, type AddressMode } from '../../lib/enipool/prefix.ts';
 
 /** What the allocator knows about a pod (from its informer). */
 export interface PodView {
@@ -41,6 +42,8 @@ export interface Observation {
   pod: (uid: string) => PodView | undefined;
   /** UIDs of pods seen deleted recently (informer tombstones). */
   deleted: (uid: string) => boolean;
+  /** Free aligned /28 blocks of a subnet as last computed (prefix mode; undefined = unknown). */
+  freeBlocks?: (subnetId: string) => number | undefined;
 }
 
 export interface DecideConfig {
@@ -52,6 +55,8 @@ export interface DecideConfig {
   subnetLowThreshold: number;
   /** Latest resync: requeue at most this far out (clock ms). */
   resyncMs: number;
+  /** How long a node in prefix mode adds secondary IPs after no /28 could be carved (clock ms; default 10 min). */
+  prefixFallbackMs?: number;
 }
 
 export interface BranchWork { uid: string; slot: BranchSlot }
@@ -60,8 +65,11 @@ export interface Decision {
   status: ENIPoolStatus;
   /** The status differs from the input beyond lastSync/summary. */
   changed: boolean;
-  /** IPs to add in EC2 now (need > 0), and how far growth may go at no extra call. */
-  grow?: { need: number; upTo: number; reservedSlots: number };
+  /**
+   * Units to add in EC2 now (need > 0), and how far growth may go at no extra call: secondary IPs,
+   * or /28 prefixes when `mode` is 'prefixes' (the deficit, in addresses, rounded up to prefixes).
+   */
+  grow?: { need: number; upTo: number; reservedSlots: number; mode: AddressMode };
   /** The trunk ENI is wanted but missing. */
   wantTrunk: boolean;
   /** Reserved IPs that EC2 no longer has (should never happen; reported). */
@@ -132,24 +140,29 @@ function podEnisOf(enis: readonly EniInfo[], fii: number): EniInfo[] {
  * Mirrors EC2 into the status: ENIs, secondary IPs (new ones free; free/cooldown/releasing ones EC2
  * no longer has are dropped; reserved ones EC2 lacks are kept and reported), trunk, limits, subnets.
  */
-export function mirror(status: ENIPoolStatus, enis: readonly EniInfo[], o: { fii: number; limits: Limits; subnets: readonly SubnetInfo[]; now: number }): { missing: string[] } {
+export function mirror(status: ENIPoolStatus, enis: readonly EniInfo[], o: { fii: number; limits: Limits; subnets: readonly SubnetInfo[]; now: number; freeBlocks?: (subnetId: string) => number | undefined }): { missing: string[] } {
   const pod = podEnisOf(enis, o.fii);
   const prevEnis = new Map(status.enis.map((e) => [e.id, e]));
   status.enis = pod.map((e) => eniEntry(e, o.subnets, prevEnis.get(e.id)));
-  const inEc2 = new Map<string, string>();
-  for (const e of pod) for (const ip of e.secondaryIps) inEc2.set(ip, e.id);
+  // Every pod address EC2 has: secondary IPs, and each address of each /28 prefix.
+  const inEc2 = new Map<string, { eni: string; prefix?: string }>();
+  for (const e of pod) {
+    for (const ip of e.secondaryIps) inEc2.set(ip, { eni: e.id });
+    for (const p of e.prefixes ?? []) for (const ip of prefixAddresses(p)) inEc2.set(ip, { eni: e.id, prefix: p });
+  }
   const missing: string[] = [];
   for (const [ip, entry] of Object.entries(status.ips)) {
-    const eni = inEc2.get(ip);
-    if (eni === undefined) {
+    const have = inEc2.get(ip);
+    if (have === undefined) {
       if (entry.state === 'reserved') missing.push(ip);
       else delete status.ips[ip];
-    } else if (entry.eni !== eni) {
-      entry.eni = eni;
+      continue;
     }
+    if (entry.eni !== have.eni) entry.eni = have.eni;
+    if (entry.prefix !== have.prefix) { if (have.prefix) entry.prefix = have.prefix; else delete entry.prefix; }
   }
-  for (const [ip, eni] of inEc2) {
-    if (!status.ips[ip]) status.ips[ip] = { eni, state: 'free', since: iso(o.now) };
+  for (const [ip, have] of inEc2) {
+    if (!status.ips[ip]) status.ips[ip] = { eni: have.eni, state: 'free', since: iso(o.now), ...(have.prefix ? { prefix: have.prefix } : {}) };
   }
   const trunk = enis.find((e) => isTrunk(e) && e.attachment?.status === 'attached');
   if (trunk) {
@@ -160,13 +173,15 @@ export function mirror(status: ENIPoolStatus, enis: readonly EniInfo[], o: { fii
   } else {
     delete status.trunkENI; delete status.trunkMAC; delete status.trunkSubnetID; delete status.trunkIP;
   }
-  const l = { maxENI: o.limits.maxENI, ipv4PerENI: o.limits.ipv4PerENI, branchENI: o.limits.branchENI, trunking: o.limits.trunking };
+  const l = { maxENI: o.limits.maxENI, ipv4PerENI: o.limits.ipv4PerENI, branchENI: o.limits.branchENI, trunking: o.limits.trunking, ...(o.limits.nitro !== undefined ? { nitro: o.limits.nitro } : {}) };
   if (JSON.stringify(status.limits) !== JSON.stringify(l)) status.limits = l;
   const prevSub = new Map(status.subnets.map((s) => [s.id, s]));
   status.subnets = o.subnets.map((s): SubnetStatus => {
     const p = prevSub.get(s.id);
-    // Keep the old observation while the count is unchanged, so an idle node writes nothing.
-    return p && p.available === s.available && p.cidr === s.cidr ? p : { id: s.id, cidr: s.cidr, available: s.available, observedAt: iso(o.now) };
+    // Keep the old observation while the counts are unchanged, so an idle node writes nothing.
+    const blocks = o.freeBlocks?.(s.id);
+    if (p && p.available === s.available && p.cidr === s.cidr && p.freeBlocks === blocks) return p;
+    return { id: s.id, cidr: s.cidr, available: s.available, observedAt: iso(o.now), ...(blocks !== undefined ? { freeBlocks: blocks } : {}) };
   });
   return { missing };
 }
@@ -214,7 +229,7 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   // 1. Mirror EC2. No ENIs at all means EC2 does not show the instance: change nothing in EC2's name.
   const visible = obs.enis !== undefined && obs.enis.length > 0;
   if (visible) {
-    d.missing = mirror(status, obs.enis!, { fii, limits: obs.limits, subnets: obs.subnets, now }).missing;
+    d.missing = mirror(status, obs.enis!, { fii, limits: obs.limits, subnets: obs.subnets, now, freeBlocks: obs.freeBlocks }).missing;
     if (d.missing.length) setCondition(status, { type: 'IPsMissingInEC2', status: 'True', reason: 'ReservedIPNotOnENI', message: `reserved IPs not assigned in EC2: ${d.missing.sort().join(', ')}` }, now);
     else removeCondition(status, 'IPsMissingInEC2');
     for (const e of podEnisOf(obs.enis!, fii)) {
@@ -262,9 +277,17 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   // most nodes never run such pods, and an idle trunk costs three EC2 calls and an address per node.
   // Its device slot is kept free from the start, so the trunk can always be attached later. What the
   // node may hold under that rule is published in status.capacity for the extender and the webhook.
-  const eff = effectiveCapacity({ limits: obs.limits, firstInterfaceIndex: fii, trunkEnabled: cfg.trunk, trunkPresent: hasTrunk, maxIPs: policy.maxIPs });
+  // Address mode: what growth adds now. A prefix fallback (no /28 could be carved) lasts until its
+  // `until`; then prefixes are tried again.
+  if (status.prefixFallback && (!(ms(status.prefixFallback.until) > now) || policy.mode !== 'prefixes')) delete status.prefixFallback;
+  if (status.prefixFallback) dueAt(ms(status.prefixFallback.until));
+  const md = effectiveMode({ wanted: policy.mode, nitro: obs.limits.nitro === true, fallback: !!status.prefixFallback, fallbackAllowed: policy.prefixFallback !== false });
+  if (status.prefixFallback) {
+    setCondition(status, { type: 'PrefixFallback', status: 'True', reason: 'NoFreePrefix', message: status.prefixFallback.message }, now);
+  } else removeCondition(status, 'PrefixFallback');
+  const eff = effectiveCapacity({ limits: obs.limits, firstInterfaceIndex: fii, trunkEnabled: cfg.trunk, trunkPresent: hasTrunk, maxIPs: policy.maxIPs, mode: md.mode });
   const trunkAllowed = eff.trunkAllowed;
-  status.capacity = { ...eff };
+  status.capacity = { ...eff, ...(md.why ? { modeReason: md.why } : {}) };
   d.wantTrunk = visible && trunkAllowed && !hasTrunk && (!cfg.trunkOnDemand || Object.keys(status.branches).length > 0);
   const c = countIPs(status);
   const subnetFree = obs.subnets.reduce((n, s) => n + s.available, 0);
@@ -277,7 +300,12 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   if (visible) {
     const ex = excess(policy, counts, opts);
     const chosen = new Set<string>();
-    if (ex > 0) {
+    const anyPrefix = md.mode === 'prefixes' || Object.values(status.ips).some((e) => e.prefix !== undefined);
+    if (ex > 0 && anyPrefix) {
+      // Whole free prefixes (and leftover single IPs) only: a partly used /28 is never touched.
+      const dev = new Map(status.enis.map((e) => [e.id, e.deviceIndex]));
+      for (const u of chooseReleaseUnits(status.ips, ex, md.mode, (eni) => dev.get(eni) ?? -1)) for (const ip of u.ips) chosen.add(ip);
+    } else if (ex > 0) {
       const usage = new Map<string, EniUsage>();
       for (const e of status.enis) usage.set(e.id, { eniId: e.id, deviceIndex: e.deviceIndex, secondaries: 0, free: [] });
       for (const [ip, entry] of Object.entries(status.ips)) {
@@ -308,7 +336,10 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
     // attempted: the extender rejects the node for the same reason, so no pod waits on it.
     const room = growRoom(pool, status);
     const need = Math.min(range.need, room);
-    if (need > 0) d.grow = { need, upTo: Math.max(need, Math.min(range.upTo, room)), reservedSlots: trunkAllowed && !hasTrunk ? 1 : 0 };
+    if (need > 0) {
+      const units = unitsFor(md.mode, need, Math.max(need, Math.min(range.upTo, room)));
+      d.grow = { need: units.need, upTo: units.upTo, reservedSlots: trunkAllowed && !hasTrunk ? 1 : 0, mode: md.mode };
+    }
   }
   const pc = poolCapacity({ ...pool, status });
   if (pc.ip.growOnENIs + pc.ip.growNewENIs === 0 && pc.ip.growBlocker) status.capacity.cannotGrow = { reason: pc.ip.growBlocker.cls, message: pc.ip.growBlocker.text };
@@ -363,14 +394,19 @@ function growRoom(pool: ENIPool, status: ENIPoolStatus): number {
   return pc.ip.growOnENIs + pc.ip.growNewENIs;
 }
 
-/** Applies an EC2 grow result to a status: new ENIs first, then their IPs as free. */
-export function applyGrow(status: ENIPoolStatus, added: { eniId: string; ips: string[]; eni?: EniInfo }[], subnets: readonly SubnetInfo[], now: number): number {
+/** Applies an EC2 grow result to a status: new ENIs first, then their IPs (and prefixes' addresses) as free. */
+export function applyGrow(status: ENIPoolStatus, added: { eniId: string; ips: string[]; prefixes?: string[]; eni?: EniInfo }[], subnets: readonly SubnetInfo[], now: number): number {
   let n = 0;
   for (const a of added) {
     if (a.eni && !status.enis.some((e) => e.id === a.eniId)) status.enis.push(eniEntry(a.eni, subnets));
     if (!status.enis.some((e) => e.id === a.eniId)) continue; // unknown ENI: the next mirror adds it with its IPs
     for (const ip of a.ips) {
       if (!status.ips[ip]) { status.ips[ip] = { eni: a.eniId, state: 'free', since: iso(now) } satisfies IPEntry; n++; }
+    }
+    for (const prefix of a.prefixes ?? []) {
+      for (const ip of prefixAddresses(prefix)) {
+        if (!status.ips[ip]) { status.ips[ip] = { eni: a.eniId, state: 'free', since: iso(now), prefix } satisfies IPEntry; n++; }
+      }
     }
   }
   status.enis.sort((a, b) => a.deviceIndex - b.deviceIndex);
@@ -384,4 +420,17 @@ export function consumeDemand(status: ENIPoolStatus, consumed: { ips: number; br
   const ips = Math.max(0, u.ips - consumed.ips);
   const branch = Math.max(0, u.branch - consumed.branch);
   if (ips === 0 && branch === 0) delete status.unmetDemand; else status.unmetDemand = { ...u, ips, branch };
+}
+
+/**
+ * Records IN PLACE that no aligned /28 could be carved for the node in `subnets`: while the fallback
+ * lasts, growth adds secondary IPs (when the policy allows), and the PrefixFallback condition says
+ * why. Returns the message (for the event), or undefined when the policy forbids the fallback.
+ */
+export function recordPrefixFallback(pool: ENIPool, status: ENIPoolStatus, subnets: readonly string[], now: number, durationMs = 600_000): string | undefined {
+  if (pool.spec.policy.prefixFallback === false || subnets.length === 0) return undefined;
+  const node = pool.spec.nodeName || pool.metadata.name || '';
+  const message = `node ${node}: no aligned /28 prefix could be carved in ${[...subnets].sort().join(', ')} (free addresses may be fragmented); adding secondary IPs until ${iso(now + durationMs)}`;
+  status.prefixFallback = { subnets: [...subnets].sort(), since: status.prefixFallback?.since ?? iso(now), until: iso(now + durationMs), message };
+  return message;
 }

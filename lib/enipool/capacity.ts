@@ -10,7 +10,11 @@
 //   podENISlots = maxENI − firstInterfaceIndex − (trunkAllowed || trunkPresent ? 1 : 0)
 //   podIPCap    = min(maxIPs || ∞, podENISlots × (ipv4PerENI − 1))   (an ENI's primary is not a pod IP)
 //   branchSlots = trunkAllowed ? branchENI : 0
+// Prefix mode (lib/enipool/prefix.ts): every address slot of a pod ENI holds a /28 instead of one
+// IP, so per-ENI capacity is (ipv4PerENI − 1) × 16 addresses, growth comes in blocks of 16, and a
+// subnet can feed it only while it has a free aligned /28 (status.subnets[].freeBlocks when known).
 import type { PodNeed } from './need.ts';
+import { PREFIX_SIZE, unitSize, type AddressMode } from './prefix.ts';
 import { COND_DATAPATH_READY, type ENIPool, type ENIPoolStatus, type InstanceLimitsStatus, type IPState, type NodeCapacityStatus, type SubnetStatus } from './types.ts';
 
 // ---------- limits ----------
@@ -52,6 +56,8 @@ export interface CapacityInput {
   trunkPresent: boolean;
   /** Policy cap on the node's IPs; 0 = the instance limit. */
   maxIPs: number;
+  /** What growth adds on the node (effective mode); default 'ips'. */
+  mode?: AddressMode;
 }
 
 /** What the node may hold under the allocator's configuration (the header's formulas). */
@@ -59,12 +65,14 @@ export function effectiveCapacity(i: CapacityInput): Omit<NodeCapacityStatus, 'c
   const trunkAllowed = i.trunkEnabled && i.limits.trunking && i.limits.branchENI > 0;
   const trunkSlot = trunkAllowed || i.trunkPresent ? 1 : 0;
   const podENIs = Math.max(0, i.limits.maxENI - Math.max(0, i.firstInterfaceIndex) - trunkSlot);
-  const ipsPerENI = Math.max(0, i.limits.ipv4PerENI - 1);
+  const mode = i.mode ?? 'ips';
+  const ipsPerENI = Math.max(0, i.limits.ipv4PerENI - 1) * unitSize(mode);
   const instanceIPs = podENIs * ipsPerENI;
   return {
     podIPCap: i.maxIPs > 0 ? Math.min(i.maxIPs, instanceIPs) : instanceIPs,
     instanceIPs, podENIs, ipsPerENI, trunkAllowed, trunkSlot: trunkSlot === 1,
     branchSlots: trunkAllowed ? i.limits.branchENI : 0,
+    mode,
   };
 }
 
@@ -107,7 +115,7 @@ export type CapacityKind = 'free' | 'cooldown' | 'growable';
 
 /** Why a node was rejected, coarse enough for a metric label. */
 export type ReasonClass =
-  | 'instance_limit' | 'max_ips' | 'subnet_exhausted' | 'unmet_demand'
+  | 'instance_limit' | 'max_ips' | 'subnet_exhausted' | 'subnet_fragmented' | 'unmet_demand'
   | 'branch_limit' | 'branch_unsupported' | 'no_trunk_slot' | 'no_pool' | 'not_synced' | 'datapath_not_ready';
 
 export type Verdict =
@@ -185,8 +193,16 @@ export function poolCapacity(pool: ENIPool, fallbackLimits?: (instanceType: stri
     free: n.free, cooldown: n.cooldown, reserved: n.reserved, total: n.free + n.reserved + n.cooldown + n.releasing,
     growOnENIs: 0, growNewENIs: 0, unmet: Math.max(0, status?.unmetDemand?.ips ?? 0), cap: 0, podENISlots: 0, perENI: 0,
   };
+  // Address slots used per ENI: one per secondary IP, one per /28 prefix (however many of its 16
+  // addresses are listed).
   const perENICount = new Map<string, number>();
-  for (const e of Object.values(ips)) perENICount.set(e.eni, (perENICount.get(e.eni) ?? 0) + 1);
+  const seenPrefix = new Set<string>();
+  for (const e of Object.values(ips)) {
+    if (e.prefix) { if (seenPrefix.has(e.prefix)) continue; seenPrefix.add(e.prefix); }
+    perENICount.set(e.eni, (perENICount.get(e.eni) ?? 0) + 1);
+  }
+  const mode: AddressMode = published?.mode ?? 'ips';
+  const unit = unitSize(mode);
 
   const bc = countBranches(status);
   const instanceTrunks = !!limits && limits.trunking && limits.branchENI > 0;
@@ -202,7 +218,15 @@ export function poolCapacity(pool: ENIPool, fallbackLimits?: (instanceType: stri
 
   if (!limits) return { node, synced: false, ip, branch, targetFree };
 
-  const perENI = Math.max(0, limits.ipv4PerENI - 1); // the ENI's own primary address is not a pod IP
+  const slotsPerENI = Math.max(0, limits.ipv4PerENI - 1); // the ENI's own primary address is not a pod IP
+  const perENI = slotsPerENI * unit;
+  // What a subnet can still feed, in addresses: in prefix mode only whole free /28 blocks count.
+  const feed = (s: SubnetStatus, minus = 0): number => {
+    const avail = Math.max(0, s.available - minus);
+    if (mode === 'ips') return avail;
+    const blocks = s.freeBlocks !== undefined ? s.freeBlocks : Math.floor(avail / PREFIX_SIZE);
+    return Math.min(blocks, Math.floor(avail / PREFIX_SIZE)) * PREFIX_SIZE;
+  };
   const subnetByID = new Map(subnets.map((s) => [s.id, s]));
   // Device indexes from firstInterfaceIndex up hold pod ENIs; a trunk ENI takes one of them and holds no pod IPs.
   const attachedAbove = enis.filter((e) => e.deviceIndex >= first);
@@ -225,10 +249,10 @@ export function poolCapacity(pool: ENIPool, fallbackLimits?: (instanceType: stri
   let subnetBlocked: SubnetStatus | undefined;
   for (const e of attachedAbove) {
     if (e.id === trunk) continue;
-    const room = Math.max(0, perENI - (perENICount.get(e.id) ?? 0));
+    const room = Math.max(0, slotsPerENI - (perENICount.get(e.id) ?? 0)) * unit;
     if (room === 0) continue;
     const s = subnetByID.get(e.subnetID);
-    const avail = s ? Math.max(0, s.available) : room;
+    const avail = s ? feed(s) : room;
     if (avail === 0) { subnetBlocked ??= s; continue; }
     ip.growOnENIs += Math.min(room, avail);
   }
@@ -238,7 +262,7 @@ export function poolCapacity(pool: ENIPool, fallbackLimits?: (instanceType: stri
   if (newSlots > 0 && perENI > 0) {
     if (subnets.length === 0) ip.growNewENIs = newSlots * perENI;
     else {
-      const usable = subnets.reduce((n, s) => n + Math.max(0, s.available - 1), 0);
+      const usable = subnets.reduce((n, s) => n + feed(s, 1), 0);
       ip.growNewENIs = Math.min(newSlots * perENI, usable);
       if (usable === 0) subnetBlocked ??= subnets.reduce((a, b) => (b.available > a.available ? b : a));
     }
@@ -252,16 +276,25 @@ export function poolCapacity(pool: ENIPool, fallbackLimits?: (instanceType: stri
   }
 
   if (ip.growOnENIs + ip.growNewENIs === 0) {
+    const limitText = mode === 'prefixes'
+      ? `instance limit ${ip.podENISlots} ENIs x ${slotsPerENI} /28 prefixes (${perENI} addresses each) reached`
+      : `instance limit ${ip.podENISlots} ENIs x ${perENI} IPs reached`;
+    const fragmented = mode === 'prefixes' ? subnets.filter((s) => s.available >= PREFIX_SIZE && s.freeBlocks === 0) : [];
     if (capRoom === 0 && ip.cap < instanceMax) ip.growBlocker = { text: `maxIPs cap ${ip.cap} reached`, cls: 'max_ips' };
     else if (capRoom === 0 || (emptySlots === 0 && !subnetBlocked) || perENI === 0) {
-      ip.growBlocker = { text: `instance limit ${ip.podENISlots} ENIs x ${perENI} IPs reached`, cls: 'instance_limit' };
+      ip.growBlocker = { text: limitText, cls: 'instance_limit' };
+    } else if (fragmented.length > 0) {
+      ip.growBlocker = {
+        text: `no aligned /28 prefix left: ${fragmented.map((s) => `${subnetText(s)} has ${s.available} free addresses but they are fragmented`).join('; ')}`,
+        cls: 'subnet_fragmented',
+      };
     } else if (subnetBlocked) {
       const all = subnets.filter((s) => s.available <= 1);
       ip.growBlocker = all.length > 1
         ? { text: `all ${all.length} eligible subnets exhausted (${all.map((s) => `${s.id} ${s.cidr}: ${s.available} left`).join(', ')})`, cls: 'subnet_exhausted' }
         : { text: `${subnetText(subnetBlocked)} exhausted`, cls: 'subnet_exhausted' };
     } else {
-      ip.growBlocker = { text: `instance limit ${ip.podENISlots} ENIs x ${perENI} IPs reached`, cls: 'instance_limit' };
+      ip.growBlocker = { text: limitText, cls: 'instance_limit' };
     }
   }
   return { node, synced: true, ip, branch, targetFree };

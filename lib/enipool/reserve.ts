@@ -4,6 +4,7 @@
 import type { AllocationAnnotation } from '../keys.ts';
 import { branchSlotsAllowed, countIPs } from './capacity.ts';
 import { branchInUse } from './summary.ts';
+import { packingRank, prefixUsage } from './prefix.ts';
 import type { BranchSlot, ENIEntry, ENIPool, ENIPoolStatus, PodRef } from './types.ts';
 
 export interface ReservationRequest {
@@ -53,6 +54,8 @@ export function reservedIPFor(status: ENIPoolStatus | undefined, podUID: string)
 /**
  * The free IP a new reservation takes: ENIs are packed in device-index order (lowest first), so
  * higher ENIs drain and can be released; within an ENI the lowest address wins (deterministic).
+ * With /28 prefixes on the node, the fullest prefix goes first (and addresses of the kind the node
+ * no longer adds last), so emptier prefixes drain and can be released whole (prefix.ts).
  * Only `free` IPs on known ENIs at or above firstInterfaceIndex qualify; `cooldown` and `releasing`
  * never do.
  */
@@ -61,12 +64,19 @@ export function pickFreeIP(pool: Pick<ENIPool, 'spec' | 'status'>): string | und
   if (!status) return undefined;
   const enis = eniIndex(status);
   const first = pool.spec.firstInterfaceIndex ?? 0;
-  let best: { ip: string; dev: number } | undefined;
-  for (const [ip, e] of Object.entries(status.ips)) {
+  const entries = Object.entries(status.ips);
+  const hasPrefixes = entries.some(([, e]) => e.prefix !== undefined);
+  const usage = hasPrefixes ? prefixUsage(status.ips) : undefined;
+  const mode = status.capacity?.mode ?? 'ips';
+  let best: { ip: string; dev: number; rank: number } | undefined;
+  for (const [ip, e] of entries) {
     if (e.state !== 'free') continue;
     const eni = enis.get(e.eni);
     if (!eni || eni.deviceIndex < first) continue;
-    if (!best || eni.deviceIndex < best.dev || (eni.deviceIndex === best.dev && compareIPs(ip, best.ip) < 0)) best = { ip, dev: eni.deviceIndex };
+    const rank = usage ? packingRank(e, usage, mode) : 0;
+    if (!best || rank < best.rank || (rank === best.rank && (eni.deviceIndex < best.dev || (eni.deviceIndex === best.dev && compareIPs(ip, best.ip) < 0)))) {
+      best = { ip, dev: eni.deviceIndex, rank };
+    }
   }
   return best?.ip;
 }
@@ -139,7 +149,8 @@ export function reserveInStatus(pool: Pick<ENIPool, 'spec' | 'status' | 'metadat
       ip = pickFreeIP(pool);
       if (!ip) return { ok: false, shortage: 'ip', reason: shortageReason(pool, 'ip') };
       existing = false;
-      status.ips[ip] = { eni: status.ips[ip]!.eni, state: 'reserved', pod: { ...req.pod }, since: nowISO };
+      const prev = status.ips[ip]!;
+      status.ips[ip] = { eni: prev.eni, state: 'reserved', pod: { ...req.pod }, since: nowISO, ...(prev.prefix ? { prefix: prev.prefix } : {}) };
     }
   }
 
