@@ -92,6 +92,21 @@ export class AddressPool {
     return out;
   }
 
+  /**
+   * Free addresses spread so that each aligned /28 block loses one before any loses two: `n` of
+   * them taken this way leave as few free /28 blocks as possible (fragmentation). Not taken.
+   */
+  spreadFree(n: number): number[] {
+    const out: number[] = [];
+    for (let round = 0; round < PREFIX_SIZE && out.length < n; round++) {
+      for (let off = 0; off + PREFIX_SIZE <= this.cidr.size && out.length < n; off += PREFIX_SIZE) {
+        const o = off + ((round * 7 + 5) % PREFIX_SIZE); // an address inside the block, varied per round
+        if (!this.reserved(o) && !this.used[o] && !out.includes(this.cidr.base + o)) out.push(this.cidr.base + o);
+      }
+    }
+    return out;
+  }
+
   /** Lowest aligned free /28 blocks, excluding blocks in `skip` (not taken); fewer than n if none. */
   freePrefixes(n: number, skip: ReadonlySet<number> = new Set()): number[] {
     const out: number[] = [];

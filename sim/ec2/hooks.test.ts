@@ -42,3 +42,18 @@ test('consumeAddresses takes subnet room away and refuses more than is free', as
     await assert.rejects(ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnet, SecondaryPrivateIpAddressCount: 1 })), { name: 'InsufficientFreeAddressesInSubnet' });
   } finally { await sim.close(); }
 });
+
+test('consumeAddresses with spread fragments a subnet: free addresses, no aligned /28, InsufficientCidrBlocks', async () => {
+  const sim = await startEc2Sim({ clock: new ManualClock(), throttle: { disabled: true } });
+  try {
+    const vpc = sim.admin.createVpc('10.0.0.0/16');
+    const subnet = sim.admin.createSubnet({ vpcId: vpc, cidr: '10.0.3.0/24', zone: 'us-east-1a' });
+    sim.admin.consumeAddresses(subnet, 16, { spread: true });
+    assert.equal(sim.admin.subnetFree(subnet), 251 - 16);
+    const ec2 = ec2Client(sim.endpoint);
+    await assert.rejects(ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnet, Ipv4PrefixCount: 1 })), { name: 'InsufficientCidrBlocks' });
+    // Single IPs still work: fragmentation only hurts prefixes.
+    const r = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnet, SecondaryPrivateIpAddressCount: 4 }));
+    assert.equal(r.NetworkInterface?.PrivateIpAddresses?.length, 5);
+  } finally { await sim.close(); }
+});

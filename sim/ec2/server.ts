@@ -117,7 +117,7 @@ export class Ec2SimCore {
       snapshot: () => s.snapshot(),
       restore: (x) => s.restore(x),
       onAddressesReleased: (fn) => s.onAddressesReleased(fn),
-      consumeAddresses: (subnetId, n) => s.consumeAddresses(subnetId, n),
+      consumeAddresses: (subnetId, n, o) => s.consumeAddresses(subnetId, n, o),
     };
   }
 }

@@ -87,10 +87,10 @@ export class Ec2State {
   }
 
   /** Takes n addresses of a subnet for something outside the simulation (other VPC tenants). */
-  consumeAddresses(subnetId: string, n: number): void {
+  consumeAddresses(subnetId: string, n: number, o: { spread?: boolean } = {}): void {
     this.subnet(subnetId);
     const pool = this.pool(subnetId);
-    const ips = pool.lowestFree(n);
+    const ips = o.spread ? pool.spreadFree(n) : pool.lowestFree(n);
     if (ips.length < n) throw new Ec2Error('InsufficientFreeAddressesInSubnet', `subnet ${subnetId} has only ${pool.free()} free addresses, ${n} requested`);
     for (const ip of ips) pool.take(ip);
   }

@@ -141,8 +141,12 @@ export interface Ec2SimAdmin {
   restore(s: unknown): void;
   /** Calls fn synchronously just before EC2 drops addresses from an ENI (unassign, delete, terminate). */
   onAddressesReleased(fn: (eniId: string, ips: string[]) => void): void;
-  /** Marks n of a subnet's free addresses used by something outside the simulation. */
-  consumeAddresses(subnetId: string, n: number): void;
+  /**
+   * Marks n of a subnet's free addresses used by something outside the simulation: the lowest ones,
+   * or with `spread` one per aligned /28 in turn, which fragments the subnet (free addresses, no
+   * free /28: CreateNetworkInterface / AssignPrivateIpAddresses with prefixes get InsufficientCidrBlocks).
+   */
+  consumeAddresses(subnetId: string, n: number, o?: { spread?: boolean }): void;
 }
 
 export interface Ec2Sim {
