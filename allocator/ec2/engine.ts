@@ -436,6 +436,32 @@ export class Ec2Engine {
   }
 
   /**
+   * Gives whole /28 prefixes back (UnassignPrivateIpAddresses with Ipv4Prefix.N), in one call per
+   * ENI. NotFound (ENI gone) counts as released; prefixes EC2 no longer has on the ENI are skipped.
+   */
+  async releasePrefixes(instanceId: string, eniId: string, prefixes: string[], opts: StepOptions & { subnetId?: string } = {}): Promise<{ released: string[]; eniGone: boolean }> {
+    const priority = opts.priority ?? 'release';
+    if (prefixes.length === 0) return { released: [], eniGone: false };
+    await this.step(opts.onStep, 'unassign-prefixes', { instanceId, eniId, count: prefixes.length });
+    try {
+      await this.api.unassignPrefixes(eniId, prefixes, { instanceId, subnetId: opts.subnetId }, { priority });
+      return { released: prefixes, eniGone: false };
+    } catch (e) {
+      if (isKind(e, 'notfound')) return { released: prefixes, eniGone: true };
+      if (e instanceof Ec2ApiError && e.code === 'InvalidParameterValue') {
+        // Some were already gone (a retried release): unassign what EC2 still has.
+        const cur = await this.api.getEni(eniId, { priority });
+        if (!cur) return { released: prefixes, eniGone: true };
+        const still = prefixes.filter((p) => (cur.prefixes ?? []).includes(p));
+        if (still.length === prefixes.length) throw e;
+        if (still.length) await this.api.unassignPrefixes(eniId, still, { instanceId, subnetId: opts.subnetId }, { priority });
+        return { released: prefixes, eniGone: false };
+      }
+      throw e;
+    }
+  }
+
+  /**
    * Detaches (if attached), waits until available, deletes. NotFound = done. Refuses the
    * primary ENI (device index 0) and ENIs without our cluster/owner tags.
    */
