@@ -34,6 +34,8 @@ export interface AllocatorConfig {
   trunkOnDemand: boolean;
   /** Warm pools shrink when the node's eligible subnets together have fewer free addresses. */
   subnetLowThreshold: number;
+  /** Prefix mode: how long a node adds secondary IPs after no /28 could be carved (clock ms). */
+  prefixFallbackMs: number;
   leaseName: string;
   leaseNamespace: string;
   /** This replica's name in the Lease. */
@@ -75,6 +77,7 @@ export const DEFAULT_CONFIG: Omit<AllocatorConfig, 'clusterName' | 'identity'> =
   trunk: true,
   trunkOnDemand: true,
   subnetLowThreshold: 16,
+  prefixFallbackMs: 600_000,
   leaseName: 'eni-ipam-allocator',
   leaseNamespace: 'kube-system',
   leaseDurationMs: 15_000,

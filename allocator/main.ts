@@ -38,6 +38,8 @@ export const SPEC = {
     cooldown: seconds("how long a finished pod's IP rests before reuse", P.cooldownSeconds),
     'branch-cooldown': seconds("how long a finished pod's branch ENI rests before deletion", P.branchCooldownSeconds),
     'unbound-grace': seconds('how long a reservation without a bound pod is kept', P.unboundGraceSeconds),
+    'address-mode': { kind: 'string', choices: ['ips', 'prefixes'], default: 'ips', help: 'pod addresses from secondary IPs or /28 prefixes (Nitro only; docs/prefix-delegation.md)' },
+    'no-prefix-fallback': { kind: 'boolean', help: 'in prefix mode, never add secondary IPs when no aligned /28 can be carved' },
     'no-trunk': { kind: 'boolean', help: 'never create trunk ENIs (no security groups for pods)' },
     'eager-trunk': { kind: 'boolean', help: 'create the trunk ENI when a node joins, not when its first branch pod arrives' },
     concurrency: { kind: 'int', min: 1, default: DEFAULT_CONFIG.concurrency, help: 'nodes reconciled in parallel' },
@@ -71,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     defaultPolicy: {
       minIPs: f['min-ips'], targetFree: f['target-free'], maxAboveTarget: f['max-above-target'], maxIPs: f['max-ips'],
       releaseDelaySeconds: secs(f['release-delay']), cooldownSeconds: secs(f.cooldown), branchCooldownSeconds: secs(f['branch-cooldown']), unboundGraceSeconds: secs(f['unbound-grace']),
+      mode: f['address-mode'] === 'prefixes' ? 'prefixes' : undefined, prefixFallback: f['no-prefix-fallback'] ? false : undefined,
     },
     trunk: f['no-trunk'] ? false : undefined,
     trunkOnDemand: f['eager-trunk'] ? false : undefined,

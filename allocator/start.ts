@@ -28,6 +28,7 @@ import { podIPSignal, TimeToUsable, type UsableSignal } from './time-to-usable.t
 import type { SubnetObservation } from '../lib/enipool/accounting.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
 import type { SubnetInfo } from './ec2/types.ts';
+import { SubnetBlockCounter } from './ec2/blocks.ts';
 import { NodeReconciler } from './controller/reconciler.ts';
 import { PodIndex } from './controller/pods.ts';
 
@@ -129,7 +130,7 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
 
   const reconciler = new NodeReconciler({
     pools, core: kube.core, engine, api, findAssociation, node: (n) => nodes.get(n), pods: podIndex, clock, logger: logger.child({ c: 'reconciler' }),
-    events, metrics, config, alive, onStep: o.onStep, processStart: clock.now(),
+    events, metrics, config, alive, onStep: o.onStep, processStart: clock.now(), blocks: new SubnetBlockCounter(api, clock, config.subnetTtlMs * 6),
   });
   const queue = new WorkQueue({
     clock, concurrency: config.concurrency, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs, logger: logger.child({ c: 'queue' }),

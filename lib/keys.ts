@@ -46,6 +46,8 @@ export const LABEL_POOL_INSTANCE_TYPE = 'eni-ipam.io/instance-type';
  */
 export const LABEL_IP_AVAILABLE = 'eni-ipam.io/ip-available';
 export const LABEL_BRANCH_AVAILABLE = 'eni-ipam.io/branch-available';
+/** Node label choosing the node's address mode (`ips` | `prefixes`); wins over the default policy and ENIPool edits while set. */
+export const LABEL_ADDRESS_MODE = 'eni-ipam.io/address-mode';
 
 // ---------- finalizers ----------
 /** On each ENIPool: the allocator deletes the node's ENIs before the pool may go. */

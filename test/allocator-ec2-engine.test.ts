@@ -288,11 +288,11 @@ test('a crash between create and attach (onStep throws) leaves an ENI that the l
 
 test('instance limits come from DescribeInstanceTypes, else the table', async () => {
   const { api, sim } = await setup();
-  assert.deepEqual(await api.instanceLimits('m5.large'), { maxENI: 3, ipv4PerENI: 10, branchENI: 9, trunking: true });
+  assert.deepEqual(await api.instanceLimits('m5.large'), { maxENI: 3, ipv4PerENI: 10, branchENI: 9, trunking: true, nitro: true });
   await api.instanceLimits('m5.large');
   assert.equal(sim.admin.callStats().DescribeInstanceTypes.ok, 1, 'cached');
   sim.admin.injectFault('DescribeInstanceTypes', { code: 'UnauthorizedOperation', probability: 1 });
-  assert.deepEqual(await api.instanceLimits('c5.xlarge'), { maxENI: 4, ipv4PerENI: 15, branchENI: 18, trunking: true });
+  assert.deepEqual(await api.instanceLimits('c5.xlarge'), { maxENI: 4, ipv4PerENI: 15, branchENI: 18, trunking: true, nitro: true });
 });
 
 test('concurrent describes of many instances are coalesced', async () => {

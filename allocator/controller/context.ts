@@ -9,6 +9,7 @@ import type { ENIPoolClient } from '../../lib/enipool/client.ts';
 import { API_VERSION, emptyStatus, ENIPOOL_KIND, type ENIPool } from '../../lib/enipool/types.ts';
 import type { Ec2Api } from '../ec2/client.ts';
 import type { Ec2Engine } from '../ec2/engine.ts';
+import type { SubnetBlockCounter } from '../ec2/blocks.ts';
 import type { AllocatorConfig } from '../config.ts';
 import type { AllocatorMetrics } from '../metrics.ts';
 import { guardedStep, type StepHook } from '../crash.ts';
@@ -34,6 +35,8 @@ export interface ReconcilerDeps {
   onStep?: StepHook;
   /** Clock time this process started: slots older than it may have a half-made branch ENI. */
   processStart: number;
+  /** Free /28 counts of prefix-mode subnets (absent: never counted, freeBlocks stays unknown). */
+  blocks?: SubnetBlockCounter;
 }
 
 export function nodeTarget(node: V1Node | undefined, name: string): EventTarget {

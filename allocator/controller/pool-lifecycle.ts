@@ -7,7 +7,7 @@ import type { ENIPool } from '../../lib/enipool/types.ts';
 import { isConflict } from '../../lib/kube/errors.ts';
 import type { AllocatorConfig } from '../config.ts';
 import { nodeTarget, type NodeContext } from './context.ts';
-import { poolForNode, type PoolDefaults } from './spec.ts';
+import { modeFromLabels, poolForNode, type PoolDefaults } from './spec.ts';
 
 /** What a new ENIPool gets from the allocator's configuration. */
 export function poolDefaults(c: Pick<AllocatorConfig, 'defaultPolicy' | 'subnetIDs' | 'subnetTags' | 'securityGroups' | 'firstInterfaceIndex'>): PoolDefaults {
@@ -31,7 +31,28 @@ export class PoolLifecycle {
   async ensure(node: V1Node, existing: ENIPool | undefined): Promise<ENIPool | undefined> {
     let pool = existing ?? await this.create(node);
     if (pool && !pool.metadata.finalizers?.includes(FINALIZER_RELEASE_ENIS)) pool = await this.addFinalizer(pool);
+    const labelled = modeFromLabels(node.metadata?.labels);
+    if (pool && labelled && (pool.spec.policy.mode ?? 'ips') !== labelled) pool = await this.setMode(pool, labelled);
     return pool;
+  }
+
+  /** The node label eni-ipam.io/address-mode wins over the ENIPool's policy while it is set. */
+  private async setMode(pool: ENIPool, mode: 'ips' | 'prefixes'): Promise<ENIPool> {
+    const name = pool.metadata.name!;
+    await this.c.step('set-mode', { node: name });
+    for (let i = 0; ; i++) {
+      try {
+        const next = await this.c.d.pools.replace({ ...pool, spec: { ...pool.spec, policy: { ...pool.spec.policy, mode } } });
+        this.c.event(next, 'Normal', 'AddressModeChanged', `node ${name}: address mode ${mode} from its ${'eni-ipam.io/address-mode'} label; addresses of the other kind are given back as they empty`);
+        return next;
+      } catch (e) {
+        if (!isConflict(e) || i >= 5) throw e;
+        const fresh = await this.c.d.pools.get(name);
+        if (!fresh) throw e;
+        if ((fresh.spec.policy.mode ?? 'ips') === mode) return fresh;
+        pool = fresh;
+      }
+    }
   }
 
   private async create(node: V1Node): Promise<ENIPool | undefined> {

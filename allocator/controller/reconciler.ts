@@ -59,7 +59,13 @@ export class NodeReconciler {
     ]);
     const subnets = eligibleSubnets(allSubnets, spec.vpcID, spec.zone, spec.subnetSelector);
     const cfg = { trunk: this.d.config.trunk, trunkOnDemand: this.d.config.trunkOnDemand, subnetLowThreshold: this.d.config.subnetLowThreshold, resyncMs: this.d.config.resyncIntervalMs };
-    const observe = () => ({ now: this.d.clock.now(), enis: view.enis, limits, subnets, pod: (u: string) => this.d.pods.get(u), deleted: (u: string) => this.d.pods.deleted(u) });
+    // Prefix mode: count the free /28s of the node's subnets (cached; EC2 has no such number).
+    if (spec.policy.mode === 'prefixes' && this.d.blocks) {
+      const blocks = this.d.blocks;
+      await Promise.all(subnets.map((s) => blocks.refresh(s.id, s.cidr).catch((e: unknown) => this.c.log.warn({ node: name, subnetId: s.id, err: errText(e) }, 'could not count free /28 blocks'))));
+    }
+    const observe = () => ({ now: this.d.clock.now(), enis: view.enis, limits, subnets, pod: (u: string) => this.d.pods.get(u), deleted: (u: string) => this.d.pods.deleted(u),
+      freeBlocks: (id: string) => this.d.blocks?.peek(id) });
 
     // 1. Mirror + transitions, one CAS.
     let decision!: Decision;
@@ -110,7 +116,7 @@ export class NodeReconciler {
     }
     if (decision.grow) {
       const g = decision.grow;
-      await attempt('grow', async () => { pool = await this.ips.grow(pool!, g.need, g.upTo, trunkMade ? 0 : g.reservedSlots, subnets); });
+      await attempt('grow', async () => { pool = await this.ips.grow(pool!, g.need, g.upTo, trunkMade ? 0 : g.reservedSlots, subnets, g.mode); });
     }
 
     // 5. Branch ENIs: deletions first (they free capacity), then creations and annotations. Each pod's

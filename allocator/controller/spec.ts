@@ -2,7 +2,8 @@
 // zone from the well-known labels, everything else from the allocator's config. Pure.
 import type { V1Node } from '@kubernetes/client-node';
 import { API_VERSION, ENIPOOL_KIND, type ENIPool, type SubnetSelector, type WarmPoolPolicy } from '../../lib/enipool/types.ts';
-import { FINALIZER_RELEASE_ENIS, LABEL_NODE_INSTANCE_TYPE, LABEL_NODE_INSTANCE_TYPE_BETA, LABEL_POOL_INSTANCE_TYPE, LABEL_ZONE, LABEL_ZONE_BETA } from '../../lib/keys.ts';
+import type { AddressMode } from '../../lib/enipool/prefix.ts';
+import { FINALIZER_RELEASE_ENIS, LABEL_ADDRESS_MODE, LABEL_NODE_INSTANCE_TYPE, LABEL_NODE_INSTANCE_TYPE_BETA, LABEL_POOL_INSTANCE_TYPE, LABEL_ZONE, LABEL_ZONE_BETA } from '../../lib/keys.ts';
 
 export interface PoolDefaults {
   policy: WarmPoolPolicy;
@@ -19,6 +20,12 @@ export function parseProviderID(id: string | undefined): ProviderID | { error: s
   const m = /^aws:\/\/\/([^/]*)\/(i-[0-9a-f]+)$/.exec(id);
   if (!m) return { error: `spec.providerID "${id}" is not of the form aws:///<zone>/<instance-id>` };
   return { zone: m[1]!, instanceID: m[2]! };
+}
+
+/** The address mode a node's label asks for; undefined when the label is absent or not a mode. */
+export function modeFromLabels(labels: Record<string, string> | undefined): AddressMode | undefined {
+  const v = labels?.[LABEL_ADDRESS_MODE];
+  return v === 'ips' || v === 'prefixes' ? v : undefined;
 }
 
 export function poolForNode(node: V1Node, vpcID: string, d: PoolDefaults): ENIPool | { error: string } {
@@ -42,7 +49,7 @@ export function poolForNode(node: V1Node, vpcID: string, d: PoolDefaults): ENIPo
     spec: {
       nodeName: name, instanceID: pid.instanceID, instanceType, zone, vpcID,
       subnetSelector: structuredClone(d.subnetSelector), securityGroups: [...d.securityGroups], firstInterfaceIndex: d.firstInterfaceIndex,
-      policy: { ...d.policy },
+      policy: { ...d.policy, ...(modeFromLabels(labels) ? { mode: modeFromLabels(labels) } : {}) },
     },
   };
 }

@@ -379,7 +379,7 @@ export class Ec2Api {
 
   private async fetchLimits(instanceType: string, priority: Priority): Promise<Limits> {
     const row = this.o.limitsTable?.[instanceType];
-    const fromTable = row ? normaliseLimits(row) : undefined;
+    const fromTable = row ? { ...normaliseLimits(row), nitro: row.hypervisor === 'nitro' || row.isBareMetal === true } : undefined;
     try {
       const r = await this.call('DescribeInstanceTypes', priority, {}, () => this.ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as _InstanceType] })), { read: true });
       const it = r.InstanceTypes?.[0];
