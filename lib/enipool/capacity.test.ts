@@ -148,3 +148,54 @@ test('podIpCapacity', () => {
   assert.equal(podIpCapacity({ maxENI: 3, ipv4PerENI: 10 }, 1, 1), 9);
   assert.equal(podIpCapacity({ maxENI: 1, ipv4PerENI: 10 }, 2), 0);
 });
+
+// ---------- prefix mode: the same verdicts, in /28 units ----------
+
+/** A prefix-mode pool: ENI id → [device index, prefixes with how many of their 16 addresses held]. */
+function prefixPool(enis: [string, number, number[]][], subnets: [string, string, number, number?][]): ReturnType<typeof mkPool> {
+  const p = mkPool({ enis: enis.map(([id, dev]) => [id, dev, SN, {}] as [string, number, string, Partial<Record<IPState, number>>]), subnets: subnets.map(([a, b, c]) => [a, b, c]) });
+  let block = 0;
+  for (const [id, , held] of enis) {
+    for (const h of held) {
+      const base = block++ * 16;
+      const prefix = `10.1.${Math.floor(base / 256)}.${base % 256}/28`;
+      for (let i = 0; i < 16; i++) {
+        const ip = `10.1.${Math.floor((base + i) / 256)}.${(base + i) % 256}`;
+        p.status!.ips[ip] = i < h
+          ? { eni: id, state: 'reserved', pod: { uid: `${ip}`, namespace: 'd', name: ip }, since: '2026-01-01T00:00:00Z', prefix }
+          : { eni: id, state: 'free', since: '2026-01-01T00:00:00Z', prefix };
+      }
+    }
+  }
+  p.status!.subnets = subnets.map(([id, cidr, available, freeBlocks]) => ({ id, cidr, available, observedAt: '2026-01-01T00:00:00Z', ...(freeBlocks !== undefined ? { freeBlocks } : {}) }));
+  p.status!.capacity = { podIPCap: 432, instanceIPs: 432, podENIs: 3, ipsPerENI: 144, trunkAllowed: false, trunkSlot: false, branchSlots: 0, mode: 'prefixes' };
+  return p;
+}
+
+test('prefix mode: a free address in a prefix is reservable; ENIs full of prefixes are at the limit; fragmentation is named', () => {
+  const nine = (h: number) => Array.from({ length: 9 }, () => h);
+  const cases: { name: string; pool: ReturnType<typeof mkPool>; ok?: string; reason?: RegExp; cls?: string; grow?: [number, number] }[] = [
+    { name: 'one free address in a prefix', pool: prefixPool([['eni-0', 0, [15]]], [[SN, '10.1.0.0/20', 1000]]), ok: 'free', grow: [128, 288] },
+    { name: 'room for prefixes on the attached ENI', pool: prefixPool([['eni-0', 0, [16]]], [[SN, '10.1.0.0/20', 1000]]), ok: 'growable', grow: [128, 288] },
+    {
+      name: 'every slot of every ENI holds a full prefix', pool: prefixPool([['eni-0', 0, nine(16)], ['eni-1', 1, nine(16)], ['eni-2', 2, nine(16)]], [[SN, '10.1.0.0/20', 1000]]),
+      reason: /instance limit 3 ENIs x 9 \/28 prefixes \(144 addresses each\) reached/, cls: 'instance_limit',
+    },
+    {
+      name: 'free addresses but no aligned /28 (fragmented)', pool: prefixPool([['eni-0', 0, [16]]], [[SN, '10.1.0.0/20', 900, 0]]),
+      reason: /has 900 free addresses but they are fragmented/, cls: 'subnet_fragmented',
+    },
+    { name: 'fewer than 16 free addresses: no prefix, however counted', pool: prefixPool([['eni-0', 0, [16]]], [[SN, '10.1.0.0/20', 15]]), cls: 'subnet_exhausted', reason: /exhausted/ },
+  ];
+  for (const c of cases) {
+    const pc = poolCapacity(c.pool);
+    const v = ipVerdict(pc);
+    if (c.ok) {
+      assert.deepEqual(v, { ok: true, kind: c.ok }, c.name);
+      if (c.grow) assert.deepEqual([pc.ip.growOnENIs, pc.ip.growNewENIs], c.grow, `${c.name}: growth in whole prefixes`);
+    } else {
+      assert.equal(v.ok, false, c.name);
+      if (!v.ok) { assert.match(v.reason, c.reason!, c.name); assert.equal(v.cls, c.cls, c.name); }
+    }
+  }
+});

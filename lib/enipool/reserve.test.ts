@@ -131,3 +131,25 @@ test('addUnmetDemand accumulates and keeps the first time; shortageReason for an
   const r = reserveAll(bare, [{ pod: pod('u1'), ip: true }], T1);
   assert.ok(!r.results[0]!.ok);
 });
+
+test('prefix mode: a reservation goes to the fullest prefix, keeps its prefix, and addresses of the other kind go last', () => {
+  const p = pool({}, { first: 0 });
+  const add = (prefix: string, eniId: string, held: number) => {
+    const base = Number(prefix.split('.')[3]!.split('/')[0]);
+    for (let i = 0; i < 16; i++) {
+      p.status!.ips[`10.0.9.${base + i}`] = i < held
+        ? { eni: eniId, state: 'reserved', pod: { uid: `h${base + i}`, namespace: 'ns', name: 'x' }, since: T0, prefix }
+        : { eni: eniId, state: 'free', since: T0, prefix };
+    }
+  };
+  add('10.0.9.16/28', 'eni-0', 2);
+  add('10.0.9.32/28', 'eni-1', 9); // fuller, even on a higher device index
+  add('10.0.9.48/28', 'eni-0', 0);
+  p.status!.ips['10.0.8.5'] = { eni: 'eni-0', state: 'free', since: T0 }; // a leftover secondary IP
+  p.status!.capacity = { podIPCap: 432, instanceIPs: 432, podENIs: 3, ipsPerENI: 144, trunkAllowed: false, trunkSlot: false, branchSlots: 0, mode: 'prefixes' };
+  assert.equal(pickFreeIP(p), '10.0.9.41');
+  const r = reserveAll(p, [{ pod: { uid: 'new', namespace: 'ns', name: 'new' }, ip: true }], T1);
+  assert.equal(r.pool!.status!.ips['10.0.9.41']!.prefix, '10.0.9.32/28', 'the reservation keeps its prefix');
+  p.status!.capacity.mode = 'ips';
+  assert.equal(pickFreeIP(p), '10.0.8.5', 'a node that adds single IPs now uses them before prefixes');
+});
