@@ -108,7 +108,11 @@ export function resolveConfig(c: AllocatorConfigInput, defaultIdentity: string):
   const fraction = cfg.ec2BudgetFraction * cfg.ec2BudgetScale;
   if (!(fraction > 0 && fraction <= 1)) problems.push(`ec2BudgetFraction × ec2BudgetScale must be in (0, 1], got ${fraction}`);
   if (!(cfg.renewDeadlineMs < cfg.leaseDurationMs)) problems.push(`renewDeadlineMs (${cfg.renewDeadlineMs}) must be < leaseDurationMs (${cfg.leaseDurationMs})`);
-  for (const [k, v] of Object.entries(cfg.defaultPolicy)) if (!(typeof v === 'number' && v >= 0)) problems.push(`defaultPolicy.${k} must be a number >= 0, got ${String(v)}`);
+  for (const [k, v] of Object.entries(cfg.defaultPolicy)) {
+    if (k === 'mode') { if (v !== 'ips' && v !== 'prefixes') problems.push(`defaultPolicy.mode must be ips or prefixes, got ${String(v)}`); continue; }
+    if (k === 'prefixFallback') { if (typeof v !== 'boolean') problems.push(`defaultPolicy.prefixFallback must be a boolean, got ${String(v)}`); continue; }
+    if (!(typeof v === 'number' && v >= 0)) problems.push(`defaultPolicy.${k} must be a number >= 0, got ${String(v)}`);
+  }
   if (!['top', 'all', 'off'].includes(cfg.nodeMetrics)) problems.push(`nodeMetrics must be top, all or off, got ${String(cfg.nodeMetrics)}`);
   if (!(Number.isInteger(cfg.nodeMetricsTop) && cfg.nodeMetricsTop >= 0)) problems.push(`nodeMetricsTop must be an integer >= 0, got ${cfg.nodeMetricsTop}`);
   if (problems.length) throw new Error(`allocator config: ${problems.join('; ')}`);

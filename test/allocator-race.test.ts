@@ -7,6 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { reserveAll, type ReservationResult } from '../lib/enipool/reserve.ts';
+import { prefixAddresses } from '../lib/enipool/prefix.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
 import { FAST_POLICY, listPools, startEnv, waitFor, type Env } from './allocator-helpers.ts';
 
@@ -15,12 +16,14 @@ after(async () => { for (const e of envs) await e.close(); });
 
 const ROUNDS = 12;
 
-test('release vs. concurrent reservations: no reserved/cooldown IP is ever unassigned, none reserved twice', async () => {
+for (const mode of ['ips', 'prefixes'] as const) {
+test(`release vs. concurrent reservations (${mode}): no reserved/cooldown IP is ever unassigned, none reserved twice`, async () => {
   const env = await startEnv({ speed: 20 });
   envs.push(env);
   const nodes = [await env.join('m5a.xlarge'), await env.join('m5a.xlarge')];
-  // Short delays so each round releases within ~1 s of real time.
-  const policy = { ...FAST_POLICY, targetFree: 4, releaseDelaySeconds: 2, cooldownSeconds: 2, unboundGraceSeconds: 4 };
+  // Short delays so each round releases within ~1 s of real time. In prefix mode growth and release
+  // come in /28s: the high watermark adds whole prefixes and only prefixes left entirely free go back.
+  const policy = { ...FAST_POLICY, targetFree: 4, releaseDelaySeconds: 2, cooldownSeconds: 2, unboundGraceSeconds: 4, mode };
   await env.start({ config: { defaultPolicy: policy, trunk: false, resyncIntervalMs: 2_000 } });
 
   const violations: string[] = [];
@@ -83,8 +86,8 @@ test('release vs. concurrent reservations: no reserved/cooldown IP is ever unass
   };
   const releasedBefore = () => releasedAddresses;
   for (let round = 0; round < ROUNDS; round++) {
-    await setTarget(20);
-    await waitFor(`round ${round}: grown`, async () => (await listPools(env)).every((p) => Object.values(p.status!.ips).filter((e) => e.state === 'free').length >= 12), 60_000);
+    await setTarget(mode === 'prefixes' ? 40 : 20);
+    await waitFor(`round ${round}: grown`, async () => (await listPools(env)).every((p) => Object.values(p.status!.ips).filter((e) => e.state === 'free').length >= (mode === 'prefixes' ? 32 : 12)), 60_000);
     const r0 = releasedBefore();
     await setTarget(2);
     await waitFor(`round ${round}: some excess released`, () => releasedAddresses > r0, 60_000);
@@ -92,15 +95,21 @@ test('release vs. concurrent reservations: no reserved/cooldown IP is ever unass
   stop = true;
   await Promise.all(reservers);
   watch.stop();
-  console.log(`# ${ROUNDS} rounds: ${reserved} reservations (${refused} refused for lack of a free IP, ${conflictsSeen} CAS conflicts retried), ${releasedAddresses} addresses released in EC2`);
+  console.log(`# ${mode}, ${ROUNDS} rounds: ${reserved} reservations (${refused} refused for lack of a free IP, ${conflictsSeen} CAS conflicts retried), ${releasedAddresses} addresses released in EC2`);
   assert.deepEqual(violations, []);
   assert.ok(reserved > 100, `enough reservations raced (${reserved})`);
   assert.ok(releasedAddresses > ROUNDS * 5, `enough releases raced (${releasedAddresses})`);
   // Every reserved IP in the pools is still assigned in EC2 on the ENI the pool names.
-  const enis = new Map(env.ec2.admin.listEnis().map((e) => [e.id, new Set(e.privateIps.map((x) => x.address))]));
+  const enis = new Map(env.ec2.admin.listEnis().map((e) => [e.id, new Set([...e.privateIps.map((x) => x.address), ...e.ipv4Prefixes.flatMap(prefixAddresses)])]));
+  if (mode === 'prefixes') {
+    const pools = await listPools(env);
+    assert.ok(pools.every((p) => Object.values(p.status!.ips).every((e) => e.prefix)), 'a prefix-mode node holds only prefix addresses');
+    assert.ok(pools.every((p) => p.status!.capacity?.mode === 'prefixes'));
+  }
   for (const p of await listPools(env)) {
     for (const [ip, e] of Object.entries(p.status!.ips)) {
       if (e.state === 'reserved' || e.state === 'cooldown') assert.ok(enis.get(e.eni)?.has(ip), `${ip} (${e.state}) is on ${e.eni} in EC2`);
     }
   }
 });
+}

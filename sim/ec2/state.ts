@@ -82,8 +82,11 @@ export class Ec2State {
   private readonly releaseObservers: ((eniId: string, ips: string[]) => void)[] = [];
 
   onAddressesReleased(fn: (eniId: string, ips: string[]) => void): void { this.releaseObservers.push(fn); }
-  private notifyRelease(eniId: string, ips: string[]): void {
-    if (ips.length) for (const fn of this.releaseObservers) fn(eniId, ips);
+  private notifyRelease(eniId: string, ips: string[], prefixes: readonly string[] = []): void {
+    // A /28 prefix drops all 16 of its addresses at once: observers see each of them.
+    const all = [...ips];
+    for (const pr of prefixes) { const c = parseCidr(pr); if (c) for (let i = 0; i < c.size; i++) all.push(intToIp(c.base + i)); }
+    if (all.length) for (const fn of this.releaseObservers) fn(eniId, all);
   }
 
   /** Takes n addresses of a subnet for something outside the simulation (other VPC tenants). */
@@ -397,7 +400,7 @@ export class Ec2State {
   }
 
   private removeEni(e: Eni): void {
-    this.notifyRelease(e.id, e.privateIps.map((p) => p.address));
+    this.notifyRelease(e.id, e.privateIps.map((p) => p.address), e.ipv4Prefixes);
     const pool = this.pool(e.subnetId);
     for (const p of e.privateIps) pool.release(ipToInt(p.address)!);
     for (const pr of e.ipv4Prefixes) pool.releasePrefix(parseCidr(pr)!.base);
@@ -524,7 +527,7 @@ export class Ec2State {
       if (p.primary) throw new Ec2Error('InvalidParameterValue', `Address ${ip} is the primary address of ${id} and cannot be unassigned`);
     }
     for (const pr of prefixes) if (!e.ipv4Prefixes.includes(pr)) throw new Ec2Error('InvalidParameterValue', `Some of the specified prefixes are not assigned to interface ${id}: ${pr}`);
-    this.notifyRelease(id, [...new Set(addrs)]);
+    this.notifyRelease(id, [...new Set(addrs)], [...new Set(prefixes)]);
     const pool = this.pool(e.subnetId);
     for (const ip of new Set(addrs)) pool.release(ipToInt(ip)!);
     for (const pr of new Set(prefixes)) pool.releasePrefix(parseCidr(pr)!.base);
