@@ -42,6 +42,8 @@ export interface Observation {
   pod: (uid: string) => PodView | undefined;
   /** UIDs of pods seen deleted recently (informer tombstones). */
   deleted: (uid: string) => boolean;
+  /** Pods the node can still run (kubelet max-pods minus pods bound to it); undefined = unknown. */
+  podRoom?: number;
   /** Free aligned /28 blocks of a subnet as last computed (prefix mode; undefined = unknown). */
   freeBlocks?: (subnetId: string) => number | undefined;
 }
@@ -291,7 +293,7 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   d.wantTrunk = visible && trunkAllowed && !hasTrunk && (!cfg.trunkOnDemand || Object.keys(status.branches).length > 0);
   const c = countIPs(status);
   const subnetFree = obs.subnets.reduce((n, s) => n + s.available, 0);
-  const opts = { subnetLow: obs.subnets.length > 0 && subnetFree < cfg.subnetLowThreshold };
+  const opts = { subnetLow: obs.subnets.length > 0 && subnetFree < cfg.subnetLowThreshold, podRoom: obs.podRoom };
   const counts: PoolCounts = {
     total: c.free + c.reserved + c.cooldown + c.releasing, free: c.free, used: c.reserved + c.cooldown, releasing: c.releasing,
     unmetDemand: status.unmetDemand?.ips ?? 0, instanceCapacity: eff.instanceIPs,

@@ -14,22 +14,40 @@ export function podView(p: V1Pod): PodView | undefined {
   };
 }
 
+const TERMINAL = new Set(['Succeeded', 'Failed']);
+
 export class PodIndex {
   private readonly byUid = new Map<string, PodView>();
   private readonly tombstones = new Map<string, number>();
+  /** Non-terminal pods per node (what kubelet's max-pods counts). */
+  private readonly onNode = new Map<string, Set<string>>();
+
+  private place(uid: string, v: PodView | undefined): void {
+    const prev = this.byUid.get(uid);
+    if (prev?.nodeName) { const s = this.onNode.get(prev.nodeName); s?.delete(uid); if (s && s.size === 0) this.onNode.delete(prev.nodeName); }
+    if (v?.nodeName && !TERMINAL.has(v.phase ?? '')) {
+      let s = this.onNode.get(v.nodeName);
+      if (!s) this.onNode.set(v.nodeName, s = new Set());
+      s.add(uid);
+    }
+  }
+
+  /** Non-terminal pods bound to the node. */
+  countOnNode(node: string): number { return this.onNode.get(node)?.size ?? 0; }
 
   /** Tombstones are kept this long (clock ms). */
   constructor(private readonly keepTombstonesMs = 3_600_000) {}
 
   upsert(p: V1Pod): PodView | undefined {
     const v = podView(p);
-    if (v) this.byUid.set(v.uid, v);
+    if (v) { this.place(v.uid, v); this.byUid.set(v.uid, v); }
     return v;
   }
 
   remove(p: V1Pod, now: number): PodView | undefined {
     const v = podView(p);
     if (!v) return undefined;
+    this.place(v.uid, undefined);
     this.byUid.delete(v.uid);
     this.tombstones.set(v.uid, now);
     if (this.tombstones.size > 10_000) this.prune(now);

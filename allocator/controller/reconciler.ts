@@ -64,8 +64,11 @@ export class NodeReconciler {
       const blocks = this.d.blocks;
       await Promise.all(subnets.map((s) => blocks.refresh(s.id, s.cidr).catch((e: unknown) => this.c.log.warn({ node: name, subnetId: s.id, err: errText(e) }, 'could not count free /28 blocks'))));
     }
+    // kubelet's max-pods bounds what warm addresses can ever be used on this node.
+    const maxPods = Number(node.status?.allocatable?.pods);
+    const podRoom = Number.isFinite(maxPods) && maxPods > 0 ? Math.max(0, maxPods - this.d.pods.countOnNode(name)) : undefined;
     const observe = () => ({ now: this.d.clock.now(), enis: view.enis, limits, subnets, pod: (u: string) => this.d.pods.get(u), deleted: (u: string) => this.d.pods.deleted(u),
-      freeBlocks: (id: string) => this.d.blocks?.peek(id) });
+      freeBlocks: (id: string) => this.d.blocks?.peek(id), podRoom });
 
     // 1. Mirror + transitions, one CAS.
     let decision!: Decision;

@@ -36,6 +36,20 @@ test('deficit / upTo table', () => {
   }
 });
 
+test('podRoom (max-pods) bounds the warm target and the slack, and turns the rest into excess', () => {
+  const rows: { name: string; p: PolicyInput; c: PoolCounts; room: number; need: number; upTo: number; excess: number }[] = [
+    { name: 'room above target: unchanged', p: P(), c: C({ free: 2, used: 10 }), room: 50, need: 6, upTo: 6, excess: 0 },
+    { name: 'room 3: target 3', p: P(), c: C({ free: 0, used: 10 }), room: 3, need: 3, upTo: 3, excess: 0 },
+    { name: 'slack bounded too', p: P({ maxAboveTarget: 4 }), c: C({ free: 0, used: 10 }), room: 5, need: 5, upTo: 5, excess: 0 },
+    { name: 'full by max-pods: no warm addresses, free ones are excess', p: P(), c: C({ free: 6, used: 29 }), room: 0, need: 0, upTo: 0, excess: 6 },
+    { name: 'pods waiting still surge', p: P(), c: C({ free: 0, used: 20, unmetDemand: 2 }), room: 0, need: 2, upTo: 2, excess: 0 },
+  ];
+  for (const r of rows) {
+    assert.deepEqual(deficitRange(r.p, r.c, { podRoom: r.room }), { need: r.need, upTo: r.upTo }, r.name);
+    assert.equal(excess(r.p, r.c, { podRoom: r.room }), r.excess, r.name);
+  }
+});
+
 test('excess table', () => {
   const rows: { name: string; p: PolicyInput; c: PoolCounts; low?: boolean; want: number }[] = [
     { name: 'at target', p: P(), c: C({ free: 8, used: 4 }), want: 0 },

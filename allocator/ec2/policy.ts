@@ -11,6 +11,7 @@
 //   held  = free + used                       IPs the node keeps (total − releasing)
 //   tf    = targetFree, or a lowered value when the subnet runs low (see `effectiveTargets`)
 //   mat   = maxAboveTarget (0 when the subnet runs low: no slack while addresses are scarce)
+//   both bounded by podRoom (pods the node can still run under kubelet's max-pods), when known
 //   floor = min(minIPs, cap)
 //   cap   = min(maxIPs || instanceCapacity, instanceCapacity)
 //
@@ -54,6 +55,12 @@ export interface PolicyOptions {
   subnetLow?: boolean;
   /** targetFree while the subnet is low; default ceil(targetFree / 4). */
   lowTargetFree?: number;
+  /**
+   * Pods the node can still run (kubelet max-pods minus the pods bound to it). Free addresses beyond
+   * that can never be used there, so the target and the slack are bounded by it: a node full by
+   * max-pods keeps no warm addresses (its excess is released as usual).
+   */
+  podRoom?: number;
 }
 
 export type PolicyInput = Pick<WarmPoolPolicy, 'minIPs' | 'targetFree' | 'maxAboveTarget' | 'maxIPs'>;
@@ -71,6 +78,10 @@ export function effectiveTargets(policy: PolicyInput, counts: PoolCounts, opts: 
   if (opts.subnetLow) {
     tf = Math.min(tf, nn(opts.lowTargetFree ?? Math.ceil(tf / 4)));
     mat = 0;
+  }
+  if (opts.podRoom !== undefined) {
+    tf = Math.min(tf, nn(opts.podRoom));
+    mat = Math.min(mat, Math.max(0, nn(opts.podRoom) - tf));
   }
   return { tf, mat, floor: Math.min(nn(policy.minIPs), cap), cap };
 }

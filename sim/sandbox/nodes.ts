@@ -27,7 +27,8 @@ export function nodeObject(o: {
   const capacity: Record<string, string> = {
     cpu: o.group.cpu ?? cap.cpu,
     memory: o.group.memory ?? cap.memory,
-    pods: String(l.maxPods ?? 110),
+    // kubelet --max-pods: the group's (e.g. 110 with prefix delegation), else the VPC CNI's per-type value.
+    pods: String(o.group.maxPods ?? l.maxPods ?? 110),
   };
   // The AWS resource controller advertises branch capacity on trunk-capable nodes; the baselines'
   // default scheduler counts it, and eni-ipam's extender checks the real slots.

@@ -30,6 +30,7 @@ import type { JoinedNode } from './nodes.ts';
 import type { PolicyName } from './report.ts';
 import { BaselineEc2, noGate, tokenBucketGate } from './baselines/ec2ops.ts';
 import { BranchSlots, CiliumAgent, IpamdAgent, type AgentNode, type NodeAgent } from './baselines/agents.ts';
+import { CiliumPrefixAgent, IpamdPrefixAgent } from './baselines/prefix-agents.ts';
 import { ANN_RUN_SECONDS } from './workloads.ts';
 
 export interface PolicyContext {
@@ -265,9 +266,17 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
         primarySubnetId: inst.subnetId, primaryGroups: inst.securityGroups, maxENI: l.maxENI, ipv4PerENI: l.ipv4PerENI, branchENI: l.branchENI ?? 0, trunking: !!l.trunkingCompatible,
       };
       const podEni = kind === 'aws-vpc-cni' && !!webhook;
-      const agent = kind === 'aws-vpc-cni'
-        ? new IpamdAgent(node, baselineEc2, clock, logger, { warmEniTarget: cni.WARM_ENI_TARGET ?? 1, warmIpTarget: cni.WARM_IP_TARGET, minimumIpTarget: cni.MINIMUM_IP_TARGET, maxPods: l.maxPods ?? 110, ipCooldownMs: (cni.IP_COOLDOWN_PERIOD ?? 30) * 1000, podEni }, ctx.clusterName)
-        : new CiliumAgent(node, baselineEc2, clock, logger, { preAllocate: cil.preAllocate ?? 8, minAllocate: cil.minAllocate ?? 0, maxAllocate: 0, maxAboveWatermark: cil.maxAboveWatermark ?? 0, releaseExcess: cil.releaseExcess ?? true, excessReleaseDelayMs: (cil.excessReleaseDelaySeconds ?? 180) * 1000 }, ctx.clusterName);
+      const maxPods = ctx.scenario.nodeGroups.find((g) => g.name === n.group)?.maxPods ?? l.maxPods ?? 110;
+      const ciliumCfg = { preAllocate: cil.preAllocate ?? 8, minAllocate: cil.minAllocate ?? 0, maxAllocate: 0, maxAboveWatermark: cil.maxAboveWatermark ?? 0, releaseExcess: cil.releaseExcess ?? true, excessReleaseDelayMs: (cil.excessReleaseDelaySeconds ?? 180) * 1000 };
+      // Prefix delegation (ENABLE_PREFIX_DELEGATION / --aws-enable-prefix-delegation) on Nitro types only, as upstream.
+      const nitro = limitsFor(ctx.limits, n.instanceType).hypervisor === 'nitro';
+      const agent: NodeAgent = kind === 'aws-vpc-cni' && cni.ENABLE_PREFIX_DELEGATION && nitro
+        ? new IpamdPrefixAgent(node, baselineEc2, clock, logger, { warmPrefixTarget: cni.WARM_PREFIX_TARGET ?? 1, warmIpTarget: cni.WARM_IP_TARGET, minimumIpTarget: cni.MINIMUM_IP_TARGET, maxPods, ipCooldownMs: (cni.IP_COOLDOWN_PERIOD ?? 30) * 1000, podEni }, ctx.clusterName)
+        : kind === 'cilium' && cil.prefixDelegation && nitro
+          ? new CiliumPrefixAgent(node, baselineEc2, clock, logger, ciliumCfg, ctx.clusterName)
+          : kind === 'aws-vpc-cni'
+        ? new IpamdAgent(node, baselineEc2, clock, logger, { warmEniTarget: cni.WARM_ENI_TARGET ?? 1, warmIpTarget: cni.WARM_IP_TARGET, minimumIpTarget: cni.MINIMUM_IP_TARGET, maxPods, ipCooldownMs: (cni.IP_COOLDOWN_PERIOD ?? 30) * 1000, podEni }, ctx.clusterName)
+        : new CiliumAgent(node, baselineEc2, clock, logger, ciliumCfg, ctx.clusterName);
       agents.set(n.name, agent);
       if (podEni && node.trunking) branch.set(n.name, new BranchSlots(node.branchENI, (cni.branchCooldownSeconds ?? 60) * 1000, clock));
       agent.start();

@@ -134,7 +134,7 @@ export class Recorder {
     for (const e of enis) {
       usedBySubnet.set(e.subnetId, (usedBySubnet.get(e.subnetId) ?? 0) + e.privateIps.length);
       if (e.attachment && e.interfaceType !== 'trunk' && e.interfaceType !== 'branch') {
-        const secondaries = e.privateIps.filter((ip) => !ip.primary).length;
+        const secondaries = e.privateIps.filter((ip) => !ip.primary).length + 16 * e.ipv4Prefixes.length;
         heldByInstance.set(e.attachment.instanceId, (heldByInstance.get(e.attachment.instanceId) ?? 0) + secondaries);
       }
     }

@@ -91,6 +91,8 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
     for (const sn of s.subnets) {
       const id = ec2.admin.createSubnet({ vpcId, cidr: sn.cidr, zone: sn.zone, tags: sn.tags });
       if (sn.preUsed) ec2.admin.consumeAddresses(id, sn.preUsed);
+      // Addresses used one per aligned /28 in turn: free addresses but no free /28 (fragmentation).
+      if (sn.fragmented) ec2.admin.consumeAddresses(id, sn.fragmented, { spread: true });
       subnetIds.set(sn.name, id);
       subnetRefs.push({ id, name: sn.name, cidr: sn.cidr, zone: sn.zone });
     }

@@ -6,10 +6,10 @@ import { Ajv, type ErrorObject } from 'ajv';
 
 export interface Selector { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[] }
 export interface Resources { cpu?: string | number; memory?: string | number }
-export interface SubnetSpec { name: string; cidr: string; zone: string; tags?: Record<string, string>; preUsed?: number }
+export interface SubnetSpec { name: string; cidr: string; zone: string; tags?: Record<string, string>; preUsed?: number; fragmented?: number }
 export interface NodeGroupSpec {
   name: string; instanceType: string; count: number; subnet: string;
-  joinAt?: number; joinIntervalSeconds?: number; leaveAt?: number; cpu?: string; memory?: string; labels?: Record<string, string>;
+  joinAt?: number; joinIntervalSeconds?: number; leaveAt?: number; cpu?: string; memory?: string; labels?: Record<string, string>; maxPods?: number;
 }
 export interface SGPSpec { name: string; namespace?: string; podSelector?: Selector; serviceAccountSelector?: Selector; groupIds: string[] }
 export interface DeploymentSpec {
@@ -21,9 +21,9 @@ export interface JobSpec {
   startAt?: number; completions: number; parallelism?: number; durationSeconds: number; ttlAfterFinishedSeconds?: number;
 }
 export type WorkloadSpec = DeploymentSpec | JobSpec;
-export interface EniIpamPolicySpec { minIPs?: number; targetFree?: number; maxAboveTarget?: number; maxIPs?: number; releaseDelaySeconds?: number; cooldownSeconds?: number; branchCooldownSeconds?: number }
-export interface AwsVpcCniPolicySpec { WARM_ENI_TARGET?: number; WARM_IP_TARGET?: number; MINIMUM_IP_TARGET?: number; IP_COOLDOWN_PERIOD?: number; branchCooldownSeconds?: number }
-export interface CiliumPolicySpec { preAllocate?: number; minAllocate?: number; maxAboveWatermark?: number; qps?: number; burst?: number; excessReleaseDelaySeconds?: number; releaseExcess?: boolean }
+export interface EniIpamPolicySpec { mode?: 'ips' | 'prefixes'; minIPs?: number; targetFree?: number; maxAboveTarget?: number; maxIPs?: number; releaseDelaySeconds?: number; cooldownSeconds?: number; branchCooldownSeconds?: number }
+export interface AwsVpcCniPolicySpec { ENABLE_PREFIX_DELEGATION?: boolean; WARM_PREFIX_TARGET?: number; WARM_ENI_TARGET?: number; WARM_IP_TARGET?: number; MINIMUM_IP_TARGET?: number; IP_COOLDOWN_PERIOD?: number; branchCooldownSeconds?: number }
+export interface CiliumPolicySpec { prefixDelegation?: boolean; preAllocate?: number; minAllocate?: number; maxAboveWatermark?: number; qps?: number; burst?: number; excessReleaseDelaySeconds?: number; releaseExcess?: boolean }
 export interface FaultsSpec {
   ec2ThrottleScale?: number;
   ec2Errors?: { action: string; code: string; probability: number; latencyMs?: number }[];

@@ -35,14 +35,25 @@ export class BaselineEc2 {
     return (r.AssignedPrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress!);
   }
 
+  /** AssignPrivateIpAddresses with Ipv4PrefixCount (prefix delegation): the /28s assigned. */
+  async assignPrefixes(eniId: string, count: number): Promise<string[]> {
+    const r = await this.call((ec2) => ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, Ipv4PrefixCount: count })));
+    return (r.AssignedIpv4Prefixes ?? []).map((a) => a.Ipv4Prefix!);
+  }
+
+  async unassignPrefixes(eniId: string, prefixes: string[]): Promise<void> {
+    await this.call((ec2) => ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, Ipv4Prefixes: prefixes })));
+  }
+
   async unassign(eniId: string, ips: string[]): Promise<void> {
     await this.call((ec2) => ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, PrivateIpAddresses: ips })));
   }
 
   /** Create + attach + DeleteOnTermination; the ENI is deleted again if attach fails. */
-  async createEni(o: { instanceId: string; subnetId: string; count: number; deviceIndex: number; groups: string[]; tags: Record<string, string>; description: string }): Promise<{ eniId: string; ips: string[] }> {
+  async createEni(o: { instanceId: string; subnetId: string; count: number; prefixes?: boolean; deviceIndex: number; groups: string[]; tags: Record<string, string>; description: string }): Promise<{ eniId: string; ips: string[]; prefixes: string[] }> {
     const c = await this.call((ec2) => ec2.send(new CreateNetworkInterfaceCommand({
-      SubnetId: o.subnetId, SecondaryPrivateIpAddressCount: o.count > 0 ? o.count : undefined, Groups: o.groups.length ? o.groups : undefined, Description: o.description,
+      SubnetId: o.subnetId, Groups: o.groups.length ? o.groups : undefined, Description: o.description,
+      ...(o.prefixes ? { Ipv4PrefixCount: o.count > 0 ? o.count : undefined } : { SecondaryPrivateIpAddressCount: o.count > 0 ? o.count : undefined }),
       TagSpecifications: [{ ResourceType: 'network-interface', Tags: Object.entries(o.tags).map(([Key, Value]) => ({ Key, Value })) }],
     })));
     const eniId = c.NetworkInterface!.NetworkInterfaceId!;
@@ -54,7 +65,7 @@ export class BaselineEc2 {
       throw err;
     }
     const ips = (c.NetworkInterface!.PrivateIpAddresses ?? []).filter((p) => !p.Primary).map((p) => p.PrivateIpAddress!);
-    return { eniId, ips };
+    return { eniId, ips, prefixes: (c.NetworkInterface!.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix!) };
   }
 
   /** Detach, wait for EC2 to finish detaching, delete (ipamd sleeps 2 s; we poll). */
