@@ -113,6 +113,7 @@ export class Ec2SimCore {
       resetCallStats: () => this.resetCallStats(),
       listEnis: () => s.allEnis().map((e) => s.view(e)),
       subnetFree: (id) => s.subnetFree(id),
+      subnetFreePrefixes: (id) => s.subnetFreePrefixes(id),
       instance: (id) => { const i = s.allInstances().find((x) => x.id === id); return i && s.instanceView(i); },
       snapshot: () => s.snapshot(),
       restore: (x) => s.restore(x),

@@ -202,6 +202,8 @@ export class Ec2State {
   allAssociations(): SimTrunkAssociation[] { return [...this.assocs.values()]; }
   vpcIdOfSubnet(id: string): string { return this.subnet(id).vpcId; }
   subnetFree(id: string): number { this.subnet(id); return this.pool(id).free(); }
+  /** Free aligned /28 blocks: what prefix delegation can still carve (EC2 itself does not report it). */
+  subnetFreePrefixes(id: string): number { this.subnet(id); return this.pool(id).freePrefixes(Number.MAX_SAFE_INTEGER).length; }
   instanceEnis(instanceId: string): SimEni[] {
     this.settle();
     return [...this.enis.values()].filter((e) => e.attachment?.instanceId === instanceId)

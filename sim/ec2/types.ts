@@ -136,6 +136,8 @@ export interface Ec2SimAdmin {
   resetCallStats(): void;
   listEnis(): SimEni[];
   subnetFree(subnetId: string): number;
+  /** Free aligned /28 blocks of the subnet (ground truth for prefix-delegation fragmentation). */
+  subnetFreePrefixes(subnetId: string): number;
   instance(id: string): SimInstance | undefined;
   snapshot(): unknown;
   restore(s: unknown): void;

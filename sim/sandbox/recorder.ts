@@ -206,7 +206,11 @@ export class Recorder {
         allHaveIpAtSeconds: this.allHaveIpAtMs !== undefined ? round((this.allHaveIpAtMs - this.startMs) / 1000, 1) : undefined,
       },
       idleReservedIPs: { peak: this.peakIdle, atEnd: this.lastIdle },
-      subnets: this.subnets.map((s) => ({ ...s, usable: usableAddresses(s.cidr), addressesAtEnd: this.lastSplit[s.id], peakUsed: this.peakUsed.get(s.id) ?? 0, peakUtilisation: round((this.peakUsed.get(s.id) ?? 0) / usableAddresses(s.cidr), 4) })),
+      subnets: this.subnets.map((s) => ({
+        ...s, usable: usableAddresses(s.cidr), addressesAtEnd: this.lastSplit[s.id], peakUsed: this.peakUsed.get(s.id) ?? 0, peakUtilisation: round((this.peakUsed.get(s.id) ?? 0) / usableAddresses(s.cidr), 4),
+        // Prefix delegation: free addresses with no free aligned /28 is fragmentation.
+        freeAtEnd: this.ec2.subnetFree(s.id), freePrefixesAtEnd: this.ec2.subnetFreePrefixes(s.id),
+      })),
       nodes: [...this.nodePeaks.entries()].map(([name, p]) => ({ name, instanceType: p.instanceType, peakReserved: p.reserved, peakInUse: p.inUse })),
       series: this.series,
       stuckExamples,

@@ -27,6 +27,8 @@ export interface RunReport {
     id: string; name: string; cidr: string; zone?: string; usable: number; peakUsed: number; peakUtilisation: number;
     /** Usable addresses by state at the last sample (eni_ipam_subnet_addresses' states; they sum to `usable`). */
     addressesAtEnd?: Record<AddressState, number>;
+    /** Free addresses and free aligned /28 blocks at the end (free addresses with no free /28 is fragmentation). */
+    freeAtEnd?: number; freePrefixesAtEnd?: number;
   }[];
   nodes: { name: string; instanceType: string; peakReserved: number; peakInUse: number }[];
   ec2: { calls: Record<string, { ok: number; throttled: number; errors: number }>; totalCalls: number; mutatingCalls: number; throttled: number };
@@ -78,6 +80,8 @@ export function summaryTable(runs: RunReport[]): string {
     ['all pods had IPs at (s)', (r) => fmt(r.timeToIp.allHaveIpAtSeconds)],
     ['idle reserved IPs (peak / end)', (r) => `${r.idleReservedIPs.peak} / ${r.idleReservedIPs.atEnd}`],
     ['peak subnet utilisation', (r) => r.subnets.map((s) => `${s.name} ${(s.peakUtilisation * 100).toFixed(0)}%`).join(', ')],
+    ['pods per node (min / max at peak)', (r) => { const v = r.nodes.map((n) => n.peakInUse); return v.length ? `${Math.min(...v)} / ${Math.max(...v)}` : '-'; }],
+    ['fragmented subnets (free, no /28)', (r) => r.subnets.filter((s) => (s.freeAtEnd ?? 0) >= 16 && s.freePrefixesAtEnd === 0).map((s) => `${s.name} (${s.freeAtEnd} free)`).join(', ') || 'none'],
     ['EC2 calls (mutating)', (r) => `${r.ec2.totalCalls} (${r.ec2.mutatingCalls})`],
     ['EC2 throttled', (r) => fmt(r.ec2.throttled)],
     ['invariant violations', (r) => fmt(invariantViolations(r))],

@@ -135,13 +135,17 @@ export class IpamdPrefixAgent extends PrefixAgent {
     const tags = { 'node.k8s.amazonaws.com/instance_id': this.node.instanceId, 'cluster.k8s.amazonaws.com/name': this.clusterName, 'eks:eni:owner': 'amazon-vpc-cni' };
     if (pdPoolTooLow(c, this.stats())) {
       if (this.paused(now)) return;
+      // As with secondary IPs under subnet discovery: a subnet with no /28 on one ENI moves on to the
+      // next ENI and then to a new ENI in another subnet; a new ENI that fails starts the 120 s pause.
+      let last: unknown;
       for (const a of pdGrowActions(c, this.stats())) {
         try { await this.apply(a, tags, `aws-K8S-${this.node.instanceId}`); return; } catch (err) {
           if (!noCidr(err)) throw err;
-          this.insufficientAt = this.clock.now();
-          throw err;
+          last = err;
+          if (a.kind === 'createEni') { this.insufficientAt = this.clock.now(); break; }
         }
       }
+      if (last) throw last;
       return;
     }
     if (now - this.lastDecrease > 30_000) {
