@@ -80,7 +80,7 @@ test(`release vs. concurrent reservations (${mode}): no reserved/cooldown IP is 
     for (const n of nodes) {
       for (let i = 0; ; i++) {
         const p = (await env.pools.get(n.name))!;
-        try { await env.pools.replace({ ...p, spec: { ...p.spec, policy: { ...p.spec.policy, targetFree } } }); break; } catch (e) { if (i > 20) throw e; }
+        try { await env.pools.replace({ ...p, spec: { ...p.spec, policy: { ...p.spec.policy, targetFree } } }); break; } catch (e) { if (i > 200) throw e; } // conflicts with the racing reservers: re-read and retry
       }
     }
   };

@@ -22,6 +22,13 @@ function testSized(name: string): Scenario {
       c.workloads = c.workloads.map((w) => (w.kind === 'Job' ? { ...w, parallelism: 18, completions: 60 } : w));
       return { ...c, durationSeconds: 420 };
     }
+    case 'prefix-density': {
+      // Two dense m5.large nodes filled to max-pods 110 on /28 prefixes, one node in the fragmented subnet.
+      const c = structuredClone(s);
+      c.nodeGroups = c.nodeGroups.map((g) => ({ ...g, count: g.name === 'dense' ? 2 : 1 }));
+      c.workloads = c.workloads.map((w) => (w.kind === 'Deployment' ? { ...w, replicas: w.name === 'dense' ? [{ at: 10, count: 100 }, { at: 120, count: 220 }] : [{ at: 10, count: 10 }] } : w));
+      return { ...c, durationSeconds: 420 };
+    }
     default: return s;
   }
 }
@@ -36,6 +43,17 @@ const EXPECT: Record<string, (runs: Record<PolicyName, RunReport>) => void> = {
     assert.ok(cni.idleReservedIPs.peak >= 5 * ours.idleReservedIPs.peak, `idle reserved IPs at peak: eni-ipam ${ours.idleReservedIPs.peak}, aws-vpc-cni ${cni.idleReservedIPs.peak}`);
     assert.ok(cni.pods.stuck > 0, `the baseline should reproduce the incident (stuck pods: ${cni.pods.stuck})`);
     assert.equal(ours.pods.stuck, 0, `eni-ipam stuck pods: ${ours.stuckExamples.join('; ')}`);
+  },
+  'prefix-density': ({ 'eni-ipam': ours, 'aws-vpc-cni': cni }) => {
+    assert.equal(ours.pods.stuck, 0, `eni-ipam stuck pods: ${ours.stuckExamples.join('; ')}`);
+    const dense = ours.nodes.filter((n) => n.peakInUse > 20);
+    assert.equal(dense.length, 2, `two dense nodes: ${JSON.stringify(ours.nodes)}`);
+    for (const n of dense) assert.ok(n.peakInUse >= 100, `${n.name} ran ${n.peakInUse} pods on an m5.large (27 without prefixes)`);
+    // The fragmented subnet is visible in the report, and eni-ipam fell back to secondary IPs there.
+    assert.ok(ours.subnets.some((s) => s.name === 'frag-b' && s.freePrefixesAtEnd === 0 && (s.freeAtEnd ?? 0) >= 16), JSON.stringify(ours.subnets));
+    assert.ok(ours.notes.some((n) => n.startsWith('prefix fallback on ')), `notes: ${ours.notes.join(' | ')}`);
+    // ipamd has no fallback: the pods bound to the fragmented node never get an address.
+    assert.ok(cni.pods.stuck > 0, `aws-vpc-cni stuck pods: ${cni.pods.stuck}`);
   },
   'branch-eni-jobs': ({ 'eni-ipam': ours, 'aws-vpc-cni': cni }) => {
     assert.equal(ours.pods.stuck, 0, `eni-ipam stuck pods: ${ours.stuckExamples.join('; ')}`);
