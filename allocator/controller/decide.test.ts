@@ -312,3 +312,10 @@ test('applyGrow expands a new prefix into 16 free addresses', () => {
   assert.equal(applyGrow(st, [{ eniId: 'eni-0', ips: [], prefixes: [P2] }], [], T0), 16);
   assert.ok(Object.values(st.ips).every((e) => e.prefix === P2 && e.state === 'free'));
 });
+
+test('mirror: an ENI outside the eligible subnets (the primary in the node subnet) still gets its subnet CIDR', () => {
+  const nodeSubnet = { id: 'subnet-node', vpcId: 'vpc-1', zone: 'z', cidr: '10.0.200.0/24', tags: {}, available: 100 };
+  const d = decide(pool(), obs({ enis: [eni('eni-0', 0, ['10.0.0.10'], { subnetId: 'subnet-node' })], zoneSubnets: [nodeSubnet] }), CFG);
+  assert.equal(d.status.enis[0]!.subnetCIDR, '10.0.200.0/24');
+  assert.deepEqual(d.status.subnets.map((s) => s.id), ['subnet-1'], 'status.subnets stays the eligible ones');
+});

@@ -38,6 +38,11 @@ export interface Observation {
   limits: Limits;
   /** Subnets eligible for the node (selector applied), as last described. */
   subnets: readonly SubnetInfo[];
+  /**
+   * Every subnet of the node's VPC and zone, for the CIDRs of ENIs outside the eligible ones (the
+   * primary ENI usually sits in the node subnet): the pod annotation and the data plane need them.
+   */
+  zoneSubnets?: readonly SubnetInfo[];
   /** Pods by UID (whole cluster: a reservation may name a pod bound elsewhere). */
   pod: (uid: string) => PodView | undefined;
   /** UIDs of pods seen deleted recently (informer tombstones). */
@@ -142,10 +147,11 @@ function podEnisOf(enis: readonly EniInfo[], fii: number): EniInfo[] {
  * Mirrors EC2 into the status: ENIs, secondary IPs (new ones free; free/cooldown/releasing ones EC2
  * no longer has are dropped; reserved ones EC2 lacks are kept and reported), trunk, limits, subnets.
  */
-export function mirror(status: ENIPoolStatus, enis: readonly EniInfo[], o: { fii: number; limits: Limits; subnets: readonly SubnetInfo[]; now: number; freeBlocks?: (subnetId: string) => number | undefined }): { missing: string[] } {
+export function mirror(status: ENIPoolStatus, enis: readonly EniInfo[], o: { fii: number; limits: Limits; subnets: readonly SubnetInfo[]; zoneSubnets?: readonly SubnetInfo[]; now: number; freeBlocks?: (subnetId: string) => number | undefined }): { missing: string[] } {
   const pod = podEnisOf(enis, o.fii);
   const prevEnis = new Map(status.enis.map((e) => [e.id, e]));
-  status.enis = pod.map((e) => eniEntry(e, o.subnets, prevEnis.get(e.id)));
+  const cidrs = o.zoneSubnets ? [...o.subnets, ...o.zoneSubnets] : o.subnets;
+  status.enis = pod.map((e) => eniEntry(e, cidrs, prevEnis.get(e.id)));
   // Every pod address EC2 has: secondary IPs, and each address of each /28 prefix.
   const inEc2 = new Map<string, { eni: string; prefix?: string }>();
   for (const e of pod) {
@@ -231,7 +237,7 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   // 1. Mirror EC2. No ENIs at all means EC2 does not show the instance: change nothing in EC2's name.
   const visible = obs.enis !== undefined && obs.enis.length > 0;
   if (visible) {
-    d.missing = mirror(status, obs.enis!, { fii, limits: obs.limits, subnets: obs.subnets, now, freeBlocks: obs.freeBlocks }).missing;
+    d.missing = mirror(status, obs.enis!, { fii, limits: obs.limits, subnets: obs.subnets, zoneSubnets: obs.zoneSubnets, now, freeBlocks: obs.freeBlocks }).missing;
     if (d.missing.length) setCondition(status, { type: 'IPsMissingInEC2', status: 'True', reason: 'ReservedIPNotOnENI', message: `reserved IPs not assigned in EC2: ${d.missing.sort().join(', ')}` }, now);
     else removeCondition(status, 'IPsMissingInEC2');
     for (const e of podEnisOf(obs.enis!, fii)) {

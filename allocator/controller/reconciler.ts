@@ -67,7 +67,7 @@ export class NodeReconciler {
     // kubelet's max-pods bounds what warm addresses can ever be used on this node.
     const maxPods = Number(node.status?.allocatable?.pods);
     const podRoom = Number.isFinite(maxPods) && maxPods > 0 ? Math.max(0, maxPods - this.d.pods.countOnNode(name)) : undefined;
-    const observe = () => ({ now: this.d.clock.now(), enis: view.enis, limits, subnets, pod: (u: string) => this.d.pods.get(u), deleted: (u: string) => this.d.pods.deleted(u),
+    const observe = () => ({ now: this.d.clock.now(), enis: view.enis, limits, subnets, zoneSubnets: allSubnets, pod: (u: string) => this.d.pods.get(u), deleted: (u: string) => this.d.pods.deleted(u),
       freeBlocks: (id: string) => this.d.blocks?.peek(id), podRoom });
 
     // 1. Mirror + transitions, one CAS.
