@@ -288,7 +288,7 @@ step('unassign: two secondaries', async (b) => {
 }, undefined);
 
 step('unassign: address not on the ENI', (b) => outcome(b.api.unassignPrivateIps(s(b).eni, ['10.0.1.254'], { instanceId: b.instanceId })), (a, m) => {
-  assert.deepEqual(a, { error: { kind: 'other', code: 'InvalidParameterValue', status: 400 } });
+  assert.deepEqual(a, { error: { kind: 'invalid-parameter', code: 'InvalidParameterValue', status: 400 } });
   assert.deepEqual(m, { ok: undefined });
 });
 
@@ -347,7 +347,7 @@ step('unassign: primary address', async (b) => {
   const e = (await b.api.getEni(s(b).primary))!;
   return outcome(b.api.unassignPrivateIps(e.id, [e.primaryIp], { instanceId: b.instanceId }));
 }, (a, m) => {
-  assert.deepEqual(a, { error: { kind: 'other', code: 'InvalidParameterValue', status: 400 } });
+  assert.deepEqual(a, { error: { kind: 'invalid-parameter', code: 'InvalidParameterValue', status: 400 } });
   assert.deepEqual(m, { ok: undefined });
 });
 
@@ -370,7 +370,7 @@ step('attach: device index already used', async (b) => {
   s(b).dupX = x.id; s(b).dupY = y.id;
   return { r: 'ok' in r ? 'attached' : r.error, onIndex1 };
 }, (a, m) => {
-  assert.deepEqual(a, { r: { kind: 'device-index-conflict', code: 'InvalidParameterValue', status: 400 }, onIndex1: 1 });
+  assert.deepEqual(a, { r: { kind: 'invalid-parameter', code: 'InvalidParameterValue', status: 400 }, onIndex1: 1 });
   assert.deepEqual(m, { r: 'attached', onIndex1: 2 }, 'moto attaches both at index 1');
 });
 
