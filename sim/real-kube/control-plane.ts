@@ -66,9 +66,9 @@ function need(tool: ToolResolver, name: string): string {
   return p;
 }
 
-function httpsStatus(url: string, ca?: string): Promise<number> {
+function httpsStatus(url: string, ca?: string, client?: { cert: string; key: string }): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { ca, rejectUnauthorized: ca !== undefined, timeout: 5000 }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    const req = request(url, { ca, rejectUnauthorized: ca !== undefined, timeout: 5000, ...(client ? { cert: client.cert, key: client.key } : {}) }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end();
@@ -132,10 +132,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     const adminKubeconfig = join(o.dir, 'admin.kubeconfig');
     writeFileSync(adminKubeconfig, kubeconfigYaml({ server: url, ca: pki.caCert, user: { 'client-certificate': admin.cert, 'client-key': admin.key } }));
 
-    const kubectlBin = need(o.tool, 'kubectl');
-    const kubectl = (args: string[], input?: string) => spawnSync(kubectlBin, [`--kubeconfig=${adminKubeconfig}`, ...args], { encoding: 'utf8', input, timeout: 120_000 });
+    const kubectl = (args: string[], input?: string) => spawnSync(need(o.tool, 'kubectl'), [`--kubeconfig=${adminKubeconfig}`, ...args], { encoding: 'utf8', input, timeout: 120_000 });
     // The bootstrap namespaces appear shortly after /readyz.
-    await waitUntil('namespace kube-system', async () => (kubectl(['get', 'ns', 'kube-system', '-o', 'name']).status === 0 ? true : undefined), { clock: o.clock, timeoutMs, died: apiserver });
+    const adminTls = { ca: caPem, cert: readFileSync(admin.cert, 'utf8'), key: readFileSync(admin.key, 'utf8') };
+    await waitUntil('namespace kube-system', async () => ((await httpsStatus(`${url}/api/v1/namespaces/kube-system`, caPem, adminTls)) === 200 ? true : undefined), { clock: o.clock, timeoutMs, died: apiserver });
 
     if (o.controllerManager) {
       const kcm = pki.client('kcm', 'system:kube-controller-manager');
