@@ -24,9 +24,12 @@ let hooked = false;
 function killAllOnExit(): void {
   if (hooked) return;
   hooked = true;
-  process.once('exit', () => {
-    for (const c of live) try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* already gone */ }
-  });
+  const killAll = () => { for (const c of live) try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* already gone */ } };
+  process.once('exit', killAll);
+  // A signal ends node without 'exit' handlers: stop the children, then die of the same signal.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => { killAll(); process.kill(process.pid, sig); });
+  }
 }
 
 export function startProcess(o: { name: string; bin: string; args: string[]; logPath: string; clock: Clock; env?: NodeJS.ProcessEnv; cwd?: string }): ManagedProcess {

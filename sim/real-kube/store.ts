@@ -71,8 +71,14 @@ export class RealStore implements SimStore {
   private readonly listeners = new Map<string, Set<(type: 'ADDED' | 'MODIFIED' | 'DELETED', o: Obj) => void>>();
   private rv = '0';
 
+  /** Custom resources to cache once their CRD is created through this store (it does not exist yet). */
+  private readonly pendingCRs = new Map<string, ResourceName>();
+
   constructor(private readonly o: RealStoreOptions) {
-    for (const res of o.cached) this.startCache(res);
+    for (const res of o.cached) {
+      if (typeof res === 'string') this.startCache(res);
+      else this.pendingCRs.set(keyOf(res), res);
+    }
   }
 
   private startCache(res: ResourceName): void {
@@ -94,7 +100,7 @@ export class RealStore implements SimStore {
     this.caches.set(key, inf);
   }
 
-  /** Resolves once every cache has listed. */
+  /** Resolves once every started cache has listed (custom resources start when their CRD is created). */
   async synced(): Promise<void> { await Promise.all([...this.caches.values()].map((c) => c.synced())); }
   async stop(): Promise<void> { await Promise.all([...this.caches.values()].map((c) => c.stop())); }
 
@@ -154,7 +160,17 @@ export class RealStore implements SimStore {
     const ns = opts.namespace ?? (obj.metadata as { namespace?: string } | undefined)?.namespace;
     const created = await this.http('POST', basePath(info(res), ns) + this.query(opts), obj) as T;
     // kube-sim serves a CRD's resources at once; the real apiserver once it is Established.
-    if (res === 'customresourcedefinitions' && !opts.dryRun) await this.established((obj.metadata as { name: string }).name);
+    if (res === 'customresourcedefinitions' && !opts.dryRun) {
+      await this.established((obj.metadata as { name: string }).name);
+      const spec = (obj as { spec?: { group?: string; names?: { plural?: string } } }).spec;
+      const key = `${spec?.group}/${spec?.names?.plural}`;
+      const pending = this.pendingCRs.get(key);
+      if (pending) {
+        this.pendingCRs.delete(key);
+        this.startCache(pending);
+        await this.caches.get(key)!.synced();
+      }
+    }
     return created;
   }
 
