@@ -18,7 +18,7 @@ export const INVARIANT_NAMES: Record<number, string> = {
 };
 
 interface PodLike {
-  metadata: { uid: string; name: string; namespace: string; annotations?: Record<string, string> };
+  metadata: { uid: string; name: string; namespace: string; resourceVersion?: string; annotations?: Record<string, string> };
   spec: { nodeName?: string; hostNetwork?: boolean };
   status?: { phase?: string };
 }
@@ -26,6 +26,20 @@ interface PodLike {
 function ipOf(raw: string | undefined, pick: (v: string) => string | undefined): string | undefined {
   if (!raw) return undefined;
   try { return pick(raw); } catch { return undefined; }
+}
+
+/** Invariant 3 for one bound pod against one copy of its node's pool. */
+function reservationOf(p: PodLike, pool: ENIPool): { ok: boolean; why: string } {
+  const ann = p.metadata.annotations?.[ANN_ALLOCATION];
+  // A pod that needs a branch ENI is reserved a branch slot (its address will be the branch ENI's).
+  const slot = pool.status?.branches[p.metadata.uid];
+  if (!ann && slot && (slot.state === 'pending' || slot.state === 'attached')) return { ok: true, why: '' };
+  if (!ann) return { ok: false, why: 'no eni-ipam.io/allocation annotation and no branch slot' };
+  try {
+    const ip = (JSON.parse(ann) as { ip: string }).ip;
+    const entry = pool.status?.ips[ip];
+    return { ok: entry?.state === 'reserved' && entry.pod?.uid === p.metadata.uid, why: `allocation ${ip} is ${entry ? `${entry.state} for ${entry.pod?.name ?? 'nobody'}` : 'not in the pool'}` };
+  } catch { return { ok: false, why: 'allocation annotation is not JSON' }; }
 }
 
 export class InvariantChecker {
@@ -59,6 +73,9 @@ export class InvariantChecker {
     this.ipByPod.set(uid, ip);
   }
 
+  /** Invariant 3 checks waiting for the pool watch to catch up with the pod's binding. */
+  private readonly pending3 = new Map<string, { pod: PodLike; podRV: number }>();
+
   constructor(private readonly store: SimStore) {
     for (const [id, name] of Object.entries(INVARIANT_NAMES)) this.results.set(Number(id), { id: Number(id), name, checks: 0, violations: 0, examples: [] });
   }
@@ -89,6 +106,14 @@ export class InvariantChecker {
         if (before !== entry.pod.uid) this.record(1, before === undefined, before ? `${node}: ${ip} moved from pod ${before} to ${entry.pod.namespace}/${entry.pod.name} without being released` : undefined);
       }
       this.lastHolder.set(node, next);
+      const poolRV = Number(e.object.metadata.resourceVersion ?? NaN);
+      for (const [uid, w] of this.pending3) {
+        if (w.pod.spec.nodeName !== node) continue;
+        const verdict = reservationOf(w.pod, e.object);
+        if (!verdict.ok && poolRV < w.podRV) continue;
+        this.pending3.delete(uid);
+        this.record(3, verdict.ok, verdict.ok ? undefined : `pod ${w.pod.metadata.namespace}/${w.pod.metadata.name} bound to ${node}: ${verdict.why}`);
+      }
     });
     this.watch = this.store.watch<PodLike>('pods', {}, (e) => {
       const p = e.object;
@@ -99,21 +124,12 @@ export class InvariantChecker {
       if (!o.bindingWebhookFail || p.spec.hostNetwork) return;
       const pool = this.pool(p.spec.nodeName);
       if (!pool) return; // not a managed node
-      const ann = p.metadata.annotations?.[ANN_ALLOCATION];
-      let ok = false;
-      let why = 'no eni-ipam.io/allocation annotation and no branch slot';
-      // A pod that needs a branch ENI is reserved a branch slot (its address will be the branch ENI's).
-      const slot = pool.status?.branches[p.metadata.uid];
-      if (!ann && slot && (slot.state === 'pending' || slot.state === 'attached')) ok = true;
-      else if (ann) {
-        try {
-          const ip = (JSON.parse(ann) as { ip: string }).ip;
-          const entry = pool.status?.ips[ip];
-          ok = entry?.state === 'reserved' && entry.pod?.uid === p.metadata.uid;
-          why = `allocation ${ip} is ${entry ? `${entry.state} for ${entry.pod?.name ?? 'nobody'}` : 'not in the pool'}`;
-        } catch { why = 'allocation annotation is not JSON'; }
-      }
-      this.record(3, ok, ok ? undefined : `pod ${p.metadata.namespace}/${p.metadata.name} bound to ${p.spec.nodeName}: ${why}`);
+      const verdict = reservationOf(p, pool);
+      // On a real apiserver the pool comes from another watch than the pod and may be older than the
+      // binding: decide once the pool has been seen at a resourceVersion past the pod's.
+      const podRV = Number(p.metadata.resourceVersion ?? NaN);
+      if (!verdict.ok && Number(pool.metadata.resourceVersion ?? NaN) < podRV) { this.pending3.set(p.metadata.uid, { pod: p, podRV }); return; }
+      this.record(3, verdict.ok, verdict.ok ? undefined : `pod ${p.metadata.namespace}/${p.metadata.name} bound to ${p.spec.nodeName}: ${verdict.why}`);
     });
   }
 
@@ -139,7 +155,16 @@ export class InvariantChecker {
     }
   }
 
-  stop(): void { this.watch?.stop(); this.pools?.stop(); }
+  stop(): void {
+    this.watch?.stop();
+    this.pools?.stop();
+    for (const w of this.pending3.values()) {
+      const pool = this.pool(w.pod.spec.nodeName ?? '');
+      const verdict = pool ? reservationOf(w.pod, pool) : { ok: false, why: 'its ENIPool is gone' };
+      this.record(3, verdict.ok, verdict.ok ? undefined : `pod ${w.pod.metadata.namespace}/${w.pod.metadata.name} bound to ${w.pod.spec.nodeName}: ${verdict.why}`);
+    }
+    this.pending3.clear();
+  }
 
   results_(): InvariantResult[] { return [...this.results.values()]; }
 }

@@ -85,6 +85,18 @@ async function countingProxy(target: string): Promise<{ url: string; count: () =
   return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, count: () => n, server };
 }
 
+/** The chart's arguments for a role with some flags replaced (the CLI refuses a flag given twice). */
+export function withFlags(args: string[], flags: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const name = /^--([^=]+)/.exec(a)?.[1];
+    if (name && name in flags) { if (!a.includes('=')) i++; continue; }
+    out.push(a);
+  }
+  return [...out, ...Object.entries(flags).map(([k, v]) => `--${k}=${v}`)];
+}
+
 async function httpOk(url: string): Promise<true | undefined> {
   const res = await fetch(url).catch(() => undefined);
   return res?.ok ? true : undefined;
@@ -170,10 +182,10 @@ export async function startE2E(): Promise<E2E> {
       startProcess({ clock, name, bin: process.execPath, args: [cli, ...args], logPath: join(logs, `${name}.log`), env: roleEnv(kubeconfig), cwd: REPO });
 
     const webhookKc = token(FULLNAME);
-    const webhook = role('webhook', [...argsOf(`${FULLNAME}-webhook`), '--host=127.0.0.1', `--port=${webhookPort}`,
-      `--tls-cert-file=${join(tlsDir, 'tls.crt')}`, `--tls-key-file=${join(tlsDir, 'tls.key')}`], webhookKc);
+    const webhook = role('webhook', withFlags(argsOf(`${FULLNAME}-webhook`), { host: '127.0.0.1', port: String(webhookPort),
+      'tls-cert-file': join(tlsDir, 'tls.crt'), 'tls-key-file': join(tlsDir, 'tls.key') }), webhookKc);
     closers.push(() => webhook.stop());
-    const extender = role('extender', [...argsOf(`${FULLNAME}-extender`), '--host=127.0.0.1', `--port=${extenderPort}`], webhookKc);
+    const extender = role('extender', withFlags(argsOf(`${FULLNAME}-extender`), { host: '127.0.0.1', port: String(extenderPort) }), webhookKc);
     closers.push(() => extender.stop());
     await waitUntil('extender /readyz', () => httpOk(`http://127.0.0.1:${extenderPort}/readyz`), { clock, timeoutMs: 90_000, died: extender });
 
@@ -184,7 +196,7 @@ export async function startE2E(): Promise<E2E> {
       const proxy = await countingProxy(ec2.endpoint);
       closers.push(() => new Promise<void>((r) => { proxy.server.closeAllConnections(); proxy.server.close(() => r()); }));
       const port = await freePort();
-      const proc = role(`allocator-${identity}`, [...allocatorArgs, '--host=127.0.0.1', `--port=${port}`, `--ec2-endpoint=${proxy.url}`, `--identity=${identity}`], allocatorKc);
+      const proc = role(`allocator-${identity}`, withFlags(allocatorArgs, { host: '127.0.0.1', port: String(port), 'ec2-endpoint': proxy.url, identity }), allocatorKc);
       closers.push(() => proc.stop());
       await waitUntil(`allocator ${identity} /healthz`, () => httpOk(`http://127.0.0.1:${port}/healthz`), { clock, timeoutMs: 90_000, died: proc });
       const a = { identity, proc, mutations: proxy.count };
