@@ -116,7 +116,8 @@ export function startKubelet(o: KubeletOptions): Kubelet {
   async function finishDeletion(p: V1Pod): Promise<void> {
     const uid = p.metadata!.uid!;
     try {
-      await core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: p.metadata!.namespace ?? 'default', gracePeriodSeconds: 0, body: { preconditions: { uid } } });
+      // Grace 0 in the body: client-node drops a 0 query parameter.
+      await core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: p.metadata!.namespace ?? 'default', body: { gracePeriodSeconds: 0, preconditions: { uid } } });
       stats.deleted++;
     } catch (err) {
       if (!isNotFound(err)) { stats.errors++; log.warn({ pod: keyOf(p), err: bodyMessage(err) }, 'finishing a graceful deletion failed'); }
@@ -191,7 +192,7 @@ export function startKubelet(o: KubeletOptions): Kubelet {
     synced: () => pods.synced(),
     deletePod: async (namespace, name) => {
       try {
-        await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
+        await core.deleteNamespacedPod({ name, namespace, body: { gracePeriodSeconds: 0 } });
         stats.deleted++;
       } catch (err) {
         if (!isNotFound(err)) throw new Error(`delete pod ${namespace}/${name}: ${bodyMessage(err)}`);
