@@ -240,7 +240,7 @@ test('a full node: FailedScheduling carries the extender reason; the node label 
   await until('the pool grows and full-3 binds', async () => {
     if (!grewAt && counts(await pool(node)).total > cap) grewAt = Date.now();
     if (!boundAt && (await e.core.readNamespacedPod({ namespace: ns, name: 'full-3' })).spec?.nodeName === node) boundAt = Date.now();
-    return grewAt && boundAt;
+    return grewAt > 0 && boundAt > 0;
   }, 60_000, 100);
   const afterGrowth = boundAt - grewAt;
   console.log(`# cap raised → grown ${grewAt - raisedAt} ms, → bound ${boundAt - raisedAt} ms; bound ${afterGrowth} ms after the growth`);
