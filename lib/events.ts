@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.ts';
 import type { Logger } from './log.ts';
 import { bodyMessage, isNotFound } from './kube/errors.ts';
+import type { LRUCache } from 'lru-cache';
+import { boundedCache } from './cache.ts';
 
 export interface EventTarget {
   apiVersion: string;
@@ -32,18 +34,22 @@ export interface EventRecorderOptions {
   aggregateWindowMs?: number;
   /** Namespace for events about cluster-scoped objects (default `default`). */
   clusterScopedNamespace?: string;
+  /** Distinct events tracked for aggregation at once (default 10,000; the least recent is forgotten). */
+  maxTracked?: number;
 }
 
 interface Entry { name: string; namespace: string; count: number; first: number; last: number; chain: Promise<void> }
 
 export class EventRecorder {
   private readonly window: number;
-  private readonly entries = new Map<string, Entry>();
+  /** Aggregation state per distinct event; bounded, and entries expire with the window. */
+  private readonly entries: LRUCache<string, Entry>;
   private readonly pending = new Set<Promise<void>>();
   private emitted = 0;
 
   constructor(private readonly o: EventRecorderOptions) {
     this.window = o.aggregateWindowMs ?? 600_000;
+    this.entries = boundedCache<string, Entry>(o.clock, { max: o.maxTracked ?? 10_000, ttlMs: this.window });
   }
 
   /** Events recorded since start (including aggregated repeats). */
@@ -80,6 +86,7 @@ export class EventRecorder {
     }
     e.count++;
     e.last = now;
+    this.entries.set(key, e); // the window runs from the last repeat
     const entry = e;
     entry.chain = this.track(entry.chain.then(async () => {
       try {

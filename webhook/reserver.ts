@@ -7,6 +7,8 @@ import type { Logger } from '../lib/log.ts';
 import type { ENIPoolClient } from '../lib/enipool/client.ts';
 import { reserveAll, type ReservationRequest, type ReservationResult } from '../lib/enipool/reserve.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
+import type { LRUCache } from 'lru-cache';
+import { boundedCache } from '../lib/cache.ts';
 
 export type ReserveOutcome = ReservationResult | { ok: false; shortage: 'nopool'; reason: string };
 
@@ -27,6 +29,8 @@ export interface ReserverOptions {
   maxAttempts?: number;
   /** Called with the number of requests in each batch and whether it was written. */
   onBatch?: (size: number, attempts: number) => void;
+  /** Nodes whose last-written pool is remembered at once (least recent forgotten first). */
+  maxNodes?: number;
 }
 
 /** Numeric resourceVersion, when it is one (kube-apiserver's are; they are opaque by contract). */
@@ -39,9 +43,12 @@ export class PoolReserver {
   private readonly queues = new Map<string, Pending[]>();
   private readonly running = new Set<string>();
   /** What our own last write returned, per node: fresher than the informer right after a write. */
-  private readonly written = new Map<string, ENIPool>();
+  private readonly written: LRUCache<string, ENIPool>;
 
-  constructor(private readonly o: ReserverOptions) {}
+  constructor(private readonly o: ReserverOptions) {
+    // Only fresher than the informer for a moment after a write; bounded so gone nodes age out.
+    this.written = boundedCache<string, ENIPool>(o.clock, { max: o.maxNodes ?? 20_000, ttlMs: 60_000 });
+  }
 
   reserve(node: string, req: ReservationRequest, opts: { recordDemand: boolean }): Promise<ReserveOutcome> {
     return new Promise<ReserveOutcome>((resolve, reject) => {

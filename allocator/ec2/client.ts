@@ -24,6 +24,11 @@ import { normaliseLimits } from '../../lib/enipool/capacity.ts';
 import { Ec2ApiError, toEc2Error, type ResourceRef } from './errors.ts';
 import type { Done, Ec2RateLimiter } from './ratelimiter.ts';
 import type { EniInfo, Limits, Priority, SubnetInfo } from './types.ts';
+import type { LRUCache } from 'lru-cache';
+import { boundedCache } from '../../lib/cache.ts';
+
+/** Instances whose describe results and generations are kept (far more than one cluster's nodes). */
+const CACHE_MAX_INSTANCES = 50_000;
 
 export interface Ec2ApiOptions {
   ec2: EC2Client;
@@ -106,8 +111,10 @@ export class Ec2Api {
   private readonly batchSize: number;
   private readonly concurrency: number;
 
-  private readonly instanceCache = new Map<string, { at: number; enis: EniInfo[] }>();
-  private readonly generation = new Map<string, number>();
+  // Bounded (lib/cache.ts): entries of instances that are gone age out instead of piling up.
+  private readonly instanceCache: LRUCache<string, { at: number; enis: EniInfo[] }>;
+  /** Bumped by every mutation of an instance: a describe begun before it must not refill the cache. Outlives any describe. */
+  private readonly generation: LRUCache<string, number>;
   private readonly pending = new Map<string, { priority: Priority; waiters: Deferred<EniInfo[]>[] }>();
   private workers = 0;
 
@@ -117,7 +124,7 @@ export class Ec2Api {
   private readonly limitsCache = new NodeCache({ stdTTL: 0, checkperiod: 0, useClones: false });
   private readonly consistencyWindowMs: number;
   /** IDs (ENI, attachment, association) we created, with when: NotFound on them is retried for a while. */
-  private readonly created = new Map<string, number>();
+  private readonly created: LRUCache<string, number>;
   private readonly limitsInflight = new Map<string, Promise<Limits>>();
 
   constructor(private readonly o: Ec2ApiOptions) {
@@ -131,6 +138,9 @@ export class Ec2Api {
     this.batchSize = o.describeBatch ?? 100;
     this.concurrency = o.describeConcurrency ?? 4;
     this.consistencyWindowMs = o.consistencyWindowMs ?? 20_000;
+    this.instanceCache = boundedCache(o.clock, { max: CACHE_MAX_INSTANCES, ttlMs: Math.max(this.describeTtlMs, 60_000) });
+    this.generation = boundedCache(o.clock, { max: CACHE_MAX_INSTANCES, ttlMs: 600_000 });
+    this.created = boundedCache(o.clock, { max: 10_000, ttlMs: this.consistencyWindowMs });
     if (o.registry) {
       this.calls = new Counter({
         name: 'eni_ipam_ec2_api_calls_total', help: 'EC2 API calls by action and outcome (ok or the error kind)',
@@ -188,9 +198,7 @@ export class Ec2Api {
   private noteCreated(id: string | undefined): void {
     if (!id) return;
     const now = this.clock.now();
-    this.created.set(id, now);
-    // Keep the map small: anything older than the window is no longer special.
-    if (this.created.size > 1000) for (const [k, at] of this.created) if (now - at > this.consistencyWindowMs) this.created.delete(k);
+    this.created.set(id, now); // bounded: entries expire after the consistency window
   }
 
   /** Back-off before retrying a NotFound on something created within the window; undefined = give up. */
