@@ -4,7 +4,9 @@
 // Expiry is judged from OUR clock: a lease held by someone else counts as expired only when its
 // record has not changed for leaseDuration since we first saw it, so clock skew between replicas
 // cannot make two leaders. A leader that cannot renew within renewDeadline (< leaseDuration) stops
-// leading before anyone else may take over; the process is expected to exit then.
+// leading before anyone else may take over; the process is expected to exit then. Each attempt is
+// bounded by what is left of the renew deadline: a call that hangs (a dead connection) cannot keep
+// a replica leading past it.
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './log.ts';
@@ -108,7 +110,9 @@ export class LeaderElector {
     if (this.stopped) return;
     let ok = false;
     try {
-      ok = await this.tryAcquireOrRenew();
+      // A leader's attempt may take only what is left of its renew deadline; a follower's, one deadline.
+      const budget = this.leading ? Math.max(0, this.lastRenew + this.renewDeadlineMs - this.o.clock.now()) : this.renewDeadlineMs;
+      ok = await this.withDeadline(this.tryAcquireOrRenew(), budget);
     } catch (err) {
       this.o.logger?.warn({ lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity, err: bodyMessage(err) }, 'lease acquire/renew failed');
     }
@@ -132,6 +136,14 @@ export class LeaderElector {
       return;
     }
     this.schedule(this.retryMs);
+  }
+
+  /** `p`, or a rejection once `ms` clock ms have passed (the late result is ignored). */
+  private withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const t = this.o.clock.setTimeout(() => reject(new Error(`lease ${this.o.namespace}/${this.o.name}: attempt did not finish within ${ms} ms`)), ms);
+      p.then((v) => { t.cancel(); resolve(v); }, (e: unknown) => { t.cancel(); reject(e); });
+    });
   }
 
   private noteHolder(h: string): void {

@@ -132,3 +132,39 @@ test('a leader that cannot renew stops leading within the renew deadline, before
   assert.match(log.find((l) => l.startsWith('a:stop'))!, /not renewed/);
   sim.setConflictInjection(undefined);
 });
+
+test('a leader whose calls hang stops leading at its renew deadline, before anyone else can lead (no two-leader window)', async () => {
+  const { clock, api, run, until } = await setup();
+  const log: string[] = [];
+  // a's connection dies at `hang`: from then on its Lease calls never answer (not counted as in flight).
+  let hang = false;
+  const hanging = new Proxy(api, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => (hang ? new Promise<never>(() => undefined) : (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+    },
+  });
+  const a = elector(hanging, clock, 'a', log);
+  a.start();
+  await until(() => a.isLeader(), 5_000);
+  const b = elector(api, clock, 'b', log);
+  b.start();
+  await run(4_000);
+  assert.equal(b.leader(), 'a');
+  hang = true;
+  const hungAt = clock.now();
+  let aStopped: number | undefined;
+  let bStarted: number | undefined;
+  while (bStarted === undefined && clock.now() - hungAt <= 40_000) {
+    await run(STEP_MS);
+    assert.ok(!(a.isLeader() && b.isLeader()), `two leaders ${clock.now() - hungAt} clock ms after a's calls began to hang`);
+    if (aStopped === undefined && !a.isLeader()) aStopped = clock.now() - hungAt;
+    if (b.isLeader()) bStarted = clock.now() - hungAt;
+  }
+  assert.ok(aStopped !== undefined && aStopped <= 10_000 + STEP_MS, `a stopped leading ${aStopped} clock ms after the hang (renew deadline 10 s)`);
+  assert.ok(bStarted !== undefined && bStarted > aStopped, `b leads (${bStarted} ms) only after a stopped (${aStopped} ms)`);
+  assert.ok(log.some((l) => l.startsWith('a:stop:') && /not renewed/.test(l)), log.join('\n'));
+  await a.stop({ release: false });
+  await b.stop();
+});
