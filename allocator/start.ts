@@ -30,7 +30,7 @@ import type { ENIPool } from '../lib/enipool/types.ts';
 import type { SubnetInfo } from './ec2/types.ts';
 import { SubnetBlockCounter } from './ec2/blocks.ts';
 import { NodeReconciler } from './controller/reconciler.ts';
-import { PodIndex } from './controller/pods.ts';
+import { PodIndex, projectPod } from './controller/pods.ts';
 
 export interface StartAllocatorOptions {
   kubeConfig: KubeConfig;
@@ -63,6 +63,8 @@ export interface RunningAllocator {
   live(): { ok: boolean; reason?: string };
   /** Resolves once the informers have their first lists. */
   synced(): Promise<void>;
+  /** Pods the allocator's pod index holds. */
+  podsCached(): number;
   /** Queues every node and ENIPool for a reconcile (leader only). */
   resync(): void;
   /** Re-reads every accounted subnet from EC2 now (leader only), then the accounting as a scrape shows it. */
@@ -78,6 +80,8 @@ export interface RunningAllocator {
 }
 
 const PODS_PATH = '/api/v1/pods';
+/** Pods per list page: bounds the memory one page of whole V1Pods takes before projection. */
+const POD_LIST_PAGE = 2000;
 const NODES_PATH = '/api/v1/nodes';
 const POOLS_PATH = `/apis/${GROUP}/${VERSION}/${ENIPOOL_PLURAL}`;
 
@@ -116,7 +120,12 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   // ---- informers (run on every replica) ----
   const podIndex = new PodIndex();
   const nodes = startInformer<V1Node>({ kubeConfig: o.kubeConfig, path: NODES_PATH, list: () => kube.core.listNode(), clock, logger: logger.child({ informer: 'nodes' }) });
-  const pods = startInformer<V1Pod>({ kubeConfig: o.kubeConfig, path: PODS_PATH, list: () => kube.core.listPodForAllNamespaces(), clock, logger: logger.child({ informer: 'pods' }) });
+  // Only the projection of each pod is kept, and the list pages through the cluster (150,000 pods
+  // must fit in the allocator's memory budget: test/allocator-memory.test.ts).
+  const pods = startInformer<V1Pod>({
+    kubeConfig: o.kubeConfig, path: PODS_PATH, list: (page) => kube.core.listPodForAllNamespaces(page ?? {}), pageSize: POD_LIST_PAGE, project: projectPod,
+    clock, logger: logger.child({ informer: 'pods' }),
+  });
   const poolInf: ResilientInformer<KubernetesObject> = startInformer<KubernetesObject>({
     kubeConfig: o.kubeConfig, path: POOLS_PATH, list: async () => (await pools.list()) as unknown as KubernetesListObject<KubernetesObject>, clock, logger: logger.child({ informer: 'enipools' }),
   });
@@ -258,6 +267,7 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
       return { ok: true };
     },
     synced,
+    podsCached: () => podIndex.size,
     resync,
     gcPass,
     refreshAccounting: async () => {

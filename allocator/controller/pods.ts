@@ -5,6 +5,20 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ANN_POD_ENI } from '../../lib/keys.ts';
 import type { PodView } from './decide.ts';
 
+/**
+ * What the allocator's pod informer keeps of a pod: the cache keys (name, namespace,
+ * resourceVersion) and what `podView` reads. Whole V1Pods (containers, env, volumes, status) would
+ * make memory grow with the cluster's pod specs; this stays a few hundred bytes per pod.
+ */
+export function projectPod(p: V1Pod): V1Pod {
+  const m = p.metadata ?? {};
+  const podENI = m.annotations?.[ANN_POD_ENI];
+  const out: V1Pod = { metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, ...(podENI !== undefined ? { annotations: { [ANN_POD_ENI]: podENI } } : {}) } };
+  if (p.spec?.nodeName) out.spec = { nodeName: p.spec.nodeName } as V1Pod['spec'];
+  if (p.status?.phase) out.status = { phase: p.status.phase };
+  return out;
+}
+
 export function podView(p: V1Pod): PodView | undefined {
   const uid = p.metadata?.uid;
   if (!uid) return undefined;

@@ -1,6 +1,8 @@
 // An informer that keeps itself alive. client-node's ListWatch stops for good on any error other
 // than 410 Gone; controllers must not go blind, so this wrapper restarts it with capped, jittered
-// back-off and exposes whether the cache has synced at least once.
+// back-off and exposes whether the cache has synced at least once. Optionally the cache holds only a
+// projection of each object (what the reader needs), and lists page through the collection, so
+// memory stays proportional to the projection, not to whole objects (150,000 pods).
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { Logger } from '../log.ts';
@@ -26,11 +28,21 @@ export function informersLive(informers: readonly Pick<ResilientInformer<Kuberne
   return { ok: true };
 }
 
+export interface ListPage { limit?: number; _continue?: string }
+
 export interface InformerOptions<T extends KubernetesObject> {
   kubeConfig: KubeConfig;
   /** Watch path, e.g. /api/v1/pods or /apis/eni-ipam.io/v1alpha1/enipools. */
   path: string;
-  list: () => Promise<KubernetesListObject<T>>;
+  /** Lists the collection; with `pageSize`, one page (limit/continue) per call. */
+  list: (page?: ListPage) => Promise<KubernetesListObject<T>>;
+  /** List in pages of this many objects (bounds the memory a full list takes at once). */
+  pageSize?: number;
+  /**
+   * What the cache keeps of each listed or watched object. It must keep metadata.name, namespace and
+   * resourceVersion (the cache's keys and the watch's resume point).
+   */
+  project?: (obj: T) => T;
   labelSelector?: string;
   fieldSelector?: string;
   clock: Clock;
@@ -52,15 +64,29 @@ export function startInformer<T extends KubernetesObject>(o: InformerOptions<T>)
 
   let listed = false;
   let failing: number | undefined;
-  const listFn = async () => {
-    const l = await o.list();
+  const project = o.project;
+  const listFn = async (): Promise<KubernetesListObject<T>> => {
+    let l: KubernetesListObject<T>;
+    if (o.pageSize) {
+      const items: T[] = [];
+      let cont: string | undefined;
+      for (;;) {
+        const page = await o.list({ limit: o.pageSize, ...(cont ? { _continue: cont } : {}) });
+        for (const it of page.items) items.push(project ? project(it) : it);
+        cont = page.metadata?._continue || undefined;
+        if (!cont) { l = { ...page, items }; break; }
+      }
+    } else {
+      l = await o.list();
+      if (project) l = { ...l, items: l.items.map(project) };
+    }
     // A successful list means the connection is healthy again, and the cache holds real data.
     backoff = minBackoff;
     listed = true;
     failing = undefined;
     return l;
   };
-  const lw = new ListWatch<T>(o.path, new Watch(o.kubeConfig), listFn, false, o.labelSelector, o.fieldSelector);
+  const lw = new ListWatch<T>(o.path, project ? new ProjectingWatch(o.kubeConfig, project) : new Watch(o.kubeConfig), listFn, false, o.labelSelector, o.fieldSelector);
   lw.on('connect', () => {
     failing = undefined;
     if (!synced && lw.latestResourceVersion() !== '') markSynced();
@@ -101,6 +127,14 @@ export function startInformer<T extends KubernetesObject>(o: InformerOptions<T>)
     failingSince: () => failing,
     stop: async () => { stopped = true; restartTimer?.cancel(); await lw.stop(); },
   };
+}
+
+/** A Watch that hands the ListWatch only the projection of each object (ERROR statuses as they are). */
+class ProjectingWatch<T extends KubernetesObject> extends Watch {
+  constructor(kc: KubeConfig, private readonly project: (o: T) => T) { super(kc); }
+  override watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
+    return super.watch(path, queryParams, (phase, obj, wobj) => callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : this.project(obj as T), wobj), done);
+  }
 }
 
 export function errText(err: unknown): string {
