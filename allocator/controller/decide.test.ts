@@ -319,3 +319,15 @@ test('mirror: an ENI outside the eligible subnets (the primary in the node subne
   assert.equal(d.status.enis[0]!.subnetCIDR, '10.0.200.0/24');
   assert.deepEqual(d.status.subnets.map((s) => s.id), ['subnet-1'], 'status.subnets stays the eligible ones');
 });
+
+test('mirror keeps a recorded trunk that a stale describe still shows attaching', () => {
+  const trunk = eni('eni-t', 2, [], { interfaceType: 'trunk', mac: '02:00:00:00:00:aa' });
+  const attaching = { ...trunk, attachment: { ...trunk.attachment!, status: 'attaching' } };
+  const kept = decide(pool({ trunkENI: 'eni-t', trunkMAC: '02:00:00:00:00:aa' }), obs({ enis: [eni('eni-0', 0, []), attaching] }), CFG);
+  assert.equal(kept.status.trunkENI, 'eni-t');
+  assert.equal(kept.status.trunkMAC, '02:00:00:00:00:aa');
+  // A trunk never recorded is not taken from an attaching view, and a detaching one is dropped.
+  assert.equal(decide(pool(), obs({ enis: [eni('eni-0', 0, []), attaching] }), CFG).status.trunkENI, undefined);
+  const detaching = { ...trunk, attachment: { ...trunk.attachment!, status: 'detaching' } };
+  assert.equal(decide(pool({ trunkENI: 'eni-t', trunkMAC: 'x' }), obs({ enis: [eni('eni-0', 0, []), detaching] }), CFG).status.trunkENI, undefined);
+});

@@ -172,7 +172,11 @@ export function mirror(status: ENIPoolStatus, enis: readonly EniInfo[], o: { fii
   for (const [ip, have] of inEc2) {
     if (!status.ips[ip]) status.ips[ip] = { eni: have.eni, state: 'free', since: iso(o.now), ...(have.prefix ? { prefix: have.prefix } : {}) };
   }
-  const trunk = enis.find((e) => isTrunk(e) && e.attachment?.status === 'attached');
+  // A trunk already recorded (the engine saw it attached) is kept while a cached describe from the
+  // moment of its attach still says "attaching": dropping it would stall its branch pods until the
+  // cache expires (their CNI needs the trunk's MAC).
+  const trunk = enis.find((e) => isTrunk(e) && e.attachment?.status === 'attached')
+    ?? (status.trunkENI ? enis.find((e) => e.id === status.trunkENI && isTrunk(e) && isAttached(e)) : undefined);
   if (trunk) {
     status.trunkENI = trunk.id;
     status.trunkMAC = trunk.mac;
