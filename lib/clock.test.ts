@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock, ScaledClock } from './clock.ts';
+import { performance } from 'node:perf_hooks';
+import { LoadAwareClock, ManualClock, ScaledClock } from './clock.ts';
 
 test('ManualClock fires timers in order and only when time reaches them', () => {
   const c = new ManualClock(0);
@@ -58,4 +59,52 @@ test('sleep is abortable', async () => {
   const p = c.sleep(10_000, ac.signal);
   ac.abort(new Error('stop'));
   await assert.rejects(p, /stop/);
+});
+
+test('LoadAwareClock: idle time runs at speed, busy time at the busy rate', () => {
+  let idleMs = 0, busyMs = 0;
+  const c = new LoadAwareClock(20, { start: 1000, meter: () => ({ idleMs, busyMs }) });
+  assert.equal(c.now(), 1000);
+  idleMs = 10;
+  assert.equal(c.now(), 1200, '10 idle ms at 20x');
+  busyMs = 50;
+  assert.equal(c.now(), 1250, '50 busy ms count once, not 20 times');
+  const excluded = new LoadAwareClock(20, { start: 0, busyRate: 0, meter: () => ({ idleMs, busyMs }) });
+  busyMs = 80;
+  assert.equal(excluded.now(), 0);
+});
+
+test('LoadAwareClock: CPU work on the event loop is not multiplied by the speed', () => {
+  const c = new LoadAwareClock(100);
+  const t0 = c.now();
+  const r0 = performance.now();
+  while (performance.now() - r0 < 60) { /* busy */ }
+  const d = c.now() - t0;
+  // A ScaledClock would have moved 6000 ms; this one moves about the 60 ms of real work.
+  assert.ok(d >= 50 && d < 1000, `clock moved ${d} ms over 60 busy real ms at 100x`);
+});
+
+test('LoadAwareClock: timers fire once the clock reached their deadline, even when it runs slow', async () => {
+  // Half of real time is "busy": the clock moves at (speed+1)/2 per real ms, slower than the timer's guess.
+  const r0 = performance.now();
+  const meter = () => { const r = performance.now() - r0; return { idleMs: r / 2, busyMs: r / 2 }; };
+  const c = new LoadAwareClock(10, { start: 0, meter });
+  const seen: number[] = [];
+  await new Promise<void>((resolve) => { const dl = c.now() + 200; c.setTimeout(() => { seen.push(c.now() - dl); resolve(); }, 200); });
+  assert.ok(seen[0]! >= 0, `fired ${-seen[0]!} ms early`);
+  const ticks: number[] = [];
+  await new Promise<void>((resolve) => { const h = c.setInterval(() => { ticks.push(c.now()); if (ticks.length === 3) { h.cancel(); resolve(); } }, 100); });
+  for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i]! - ticks[i - 1]! >= 90, `interval ticks ${ticks.join(', ')}`);
+  const cancelled = c.setTimeout(() => assert.fail('cancelled timer fired'), 10);
+  cancelled.cancel();
+  await c.sleep(100);
+});
+
+test('LoadAwareClock: sleep at 50x takes a fraction of the real time', async () => {
+  const c = new LoadAwareClock(50);
+  const t0 = c.now();
+  const r0 = Date.now();
+  await c.sleep(1000);
+  assert.ok(Date.now() - r0 < 500);
+  assert.ok(c.now() - t0 >= 1000);
 });

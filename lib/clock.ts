@@ -1,6 +1,8 @@
 // The one place that touches wall-clock time. Every component receives a Clock so the sandbox can
 // run the whole system faster than real time (ScaledClock) and tests can step time (ManualClock).
 
+import { performance } from 'node:perf_hooks';
+
 export interface TimerHandle { cancel(): void }
 
 export interface Clock {
@@ -46,6 +48,72 @@ export class ScaledClock implements Clock {
 }
 
 export const realClock = (): Clock => new ScaledClock(1);
+
+/** Cumulative real milliseconds the event loop spent idle (waiting for I/O or timers) and busy. */
+export type LoopMeter = () => { idleMs: number; busyMs: number };
+
+/** Node's own accounting: idle = time in the event provider (epoll), busy = everything else. */
+export const eventLoopMeter: LoopMeter = () => { const u = performance.eventLoopUtilization(); return { idleMs: u.idle, busyMs: u.active }; };
+
+/**
+ * Scaled time in which the process's own CPU work is not multiplied: while the event loop waits,
+ * `speed` clock ms pass per real ms; while it runs code (every component of an in-process sandbox:
+ * HTTP, TLS, JSON, the policies), one clock ms per real ms. A 10 ms handler costs 10 simulated ms at
+ * any speed, so results do not move with --speed; a saturated loop slows the clock towards real
+ * time instead of inflating every latency. Timers re-arm until the clock really reached their
+ * deadline, since busy stretches make the clock run slower than `speed`.
+ */
+export class LoadAwareClock implements Clock {
+  private readonly start: number;
+  private readonly base: { idleMs: number; busyMs: number };
+  constructor(readonly speed: number, o: { start?: number; meter?: LoopMeter; busyRate?: number } = {}) {
+    if (!(speed > 0)) throw new Error(`clock speed must be > 0, got ${speed}`);
+    this.meter = o.meter ?? eventLoopMeter;
+    this.busyRate = o.busyRate ?? 1;
+    this.base = this.meter();
+    this.start = o.start ?? Date.now();
+  }
+  private readonly meter: LoopMeter;
+  private readonly busyRate: number;
+  now(): number {
+    const m = this.meter();
+    return this.start + (m.idleMs - this.base.idleMs) * this.speed + (m.busyMs - this.base.busyMs) * this.busyRate;
+  }
+  /** Fires fn once the clock has reached `at`, re-arming a real timer for whatever is left. */
+  private at(at: number, fn: () => void, set: (h: NodeJS.Timeout) => void): void {
+    const arm = () => {
+      const left = at - this.now();
+      if (left <= 0) { fn(); return; }
+      set(setTimeout(arm, left / this.speed));
+    };
+    arm();
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    let t: NodeJS.Timeout | undefined;
+    let cancelled = false;
+    const deadline = this.now() + Math.max(0, ms);
+    // Armed on the next turn like a real timer, never synchronously.
+    t = setTimeout(() => this.at(deadline, () => { if (!cancelled) fn(); }, (h) => { t = h; }), 0);
+    return { cancel: () => { cancelled = true; clearTimeout(t); } };
+  }
+  setInterval(fn: () => void, ms: number): TimerHandle {
+    const every = Math.max(1, ms);
+    let t: NodeJS.Timeout | undefined;
+    let cancelled = false;
+    let next = this.now() + every;
+    const loop = () => this.at(next, () => {
+      if (cancelled) return;
+      // Like a real interval: ticks missed while busy are skipped, not replayed in a burst.
+      const now = this.now();
+      while (next <= now) next += every;
+      fn();
+      if (!cancelled) loop();
+    }, (h) => { t = h; });
+    t = setTimeout(loop, 0);
+    return { cancel: () => { cancelled = true; clearTimeout(t); } };
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> { return sleepWith(this, ms, signal); }
+}
 
 /** A clock that only moves when told to; for deterministic unit tests. */
 export class ManualClock implements Clock {
