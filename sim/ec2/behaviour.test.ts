@@ -226,3 +226,16 @@ test('ScaledClock: attach completes after attachLatencyMs of scaled time', async
   const n = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [id] }))).NetworkInterfaces![0]!;
   assert.equal(n.Attachment?.Status, 'attached');
 });
+
+test('latency profile: a call answers after its action latency of clock time, jittered per call', async () => {
+  const clock = new ScaledClock(100);
+  const { ec2 } = await setup({ clock, latency: { perActionMs: { DescribeSubnets: 1000 }, defaultMs: 0, jitter: 0.1 } });
+  const took: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = clock.now();
+    await ec2.send(new DescribeSubnetsCommand({}));
+    took.push(clock.now() - t0);
+  }
+  for (const t of took) assert.ok(t >= 900, `DescribeSubnets took ${t} clock ms`);
+  assert.ok(new Set(took.map((t) => Math.round(t / 10))).size > 1, `jitter: ${took.join(', ')}`);
+});

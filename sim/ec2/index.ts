@@ -3,6 +3,8 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Ec2Sim, Ec2SimOptions } from './types.ts';
 
+export { TYPICAL_EC2_LATENCY, callLatencyMs, type LatencyProfile } from './latency.ts';
+
 export type { Ec2Sim, Ec2SimAdmin, Ec2SimOptions, BucketSpec, CallStat, FaultSpec, SimAttachment, SimEni, SimInstance, SimPrivateIp, SimSubnet, SimTrunkAssociation, ThrottleOptions, EniStatus, AttachmentStatus, InterfaceType, InstanceState } from './types.ts';
 
 export async function startEc2Sim(opts: Ec2SimOptions): Promise<Ec2Sim> {

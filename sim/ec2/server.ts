@@ -9,6 +9,7 @@ import { ACTIONS, isUnfiltered } from './actions.ts';
 import { handleAdmin } from './admin-http.ts';
 import { Ec2Error, statusForCode } from './errors.ts';
 import { FaultInjector, seededRng } from './faults.ts';
+import { callLatencyMs } from './latency.ts';
 import { bool, parseForm } from './query.ts';
 import { Ec2State } from './state.ts';
 import { Throttler } from './throttle.ts';
@@ -50,7 +51,9 @@ export class Ec2SimCore {
     });
     this.throttler = new Throttler(opts.clock, opts.throttle);
     this.faults = new FaultInjector(seededRng(opts.seed ?? 1));
+    this.latencyRng = seededRng((opts.seed ?? 1) + 7919);
   }
+  private readonly latencyRng: () => number;
 
   private stat(action: string): CallStat {
     let s = this.stats.get(action);
@@ -74,7 +77,8 @@ export class Ec2SimCore {
       return fail(new Ec2Error('RequestLimitExceeded', 'Request limit exceeded.', 503));
     }
     const d = this.faults.decide(action);
-    if (d.latencyMs > 0) await this.opts.clock.sleep(d.latencyMs);
+    const took = d.latencyMs + (this.opts.latency ? callLatencyMs(this.opts.latency, action, this.latencyRng) : 0);
+    if (took > 0) await this.opts.clock.sleep(took);
     if (d.fault) {
       st.errors++;
       const f = d.fault;
@@ -114,6 +118,7 @@ export class Ec2SimCore {
       listEnis: () => s.allEnis().map((e) => s.view(e)),
       subnetFree: (id) => s.subnetFree(id),
       subnetFreePrefixes: (id) => s.subnetFreePrefixes(id),
+      attachmentStatus: (id) => { s.settle(); try { return s.eni(id).attachment?.status; } catch { return undefined; } },
       instance: (id) => { const i = s.allInstances().find((x) => x.id === id); return i && s.instanceView(i); },
       snapshot: () => s.snapshot(),
       restore: (x) => s.restore(x),

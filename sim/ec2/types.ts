@@ -3,6 +3,7 @@
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { LimitsTable } from '../../lib/limits.ts';
+import type { LatencyProfile } from './latency.ts';
 
 export type EniStatus = 'available' | 'attaching' | 'in-use' | 'detaching';
 export type AttachmentStatus = 'attaching' | 'attached' | 'detaching' | 'detached';
@@ -109,6 +110,8 @@ export interface Ec2SimOptions {
   attachLatencyMs?: number;
   /** Clock ms an attachment stays `detaching` (default 2000). */
   detachLatencyMs?: number;
+  /** How long each API call takes to answer (default: answers at once). */
+  latency?: LatencyProfile;
   /** Clock ms a new ENI stays invisible to Describe* (default 0). */
   consistencyDelayMs?: number;
   throttle?: ThrottleOptions;
@@ -138,6 +141,8 @@ export interface Ec2SimAdmin {
   subnetFree(subnetId: string): number;
   /** Free aligned /28 blocks of the subnet (ground truth for prefix-delegation fragmentation). */
   subnetFreePrefixes(subnetId: string): number;
+  /** What the instance itself sees of an ENI (its metadata service): the attachment's status, if any. */
+  attachmentStatus(eniId: string): AttachmentStatus | undefined;
   instance(id: string): SimInstance | undefined;
   snapshot(): unknown;
   restore(s: unknown): void;
