@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoordinationV1Api, CoreV1Api, AdmissionregistrationV1Api, EventsV1Api, type V1Pod } from '@kubernetes/client-node';
-import { realClock } from '../../lib/clock.ts';
+import { realClock, ScaledClock } from '../../lib/clock.ts';
 import { startKubeSim, type KubeSim } from './index.ts';
 
 let sim: KubeSim;
@@ -144,4 +144,17 @@ test('bad input gets a 4xx Status naming the problem and never takes the server 
     assert.ok(s.message.length > 0);
   }
   assert.equal((await core.readNamespacedConfigMap({ namespace: 'default', name: 'counter' })).data!.n, '100');
+});
+
+test('creationTimestamp is stamped after mutating admission, as the apiserver persists the object', async () => {
+  const clock = new ScaledClock(1000);
+  const slow = await startKubeSim({ clock });
+  try {
+    // A webhook that takes 5 simulated seconds: the pod's age must not include it.
+    slow.setAdmitter({ admit: async (a) => { await clock.sleep(5000); return { object: a.object, warnings: [] }; } });
+    const t0 = clock.now();
+    const p = await slow.kubeConfig().makeApiClient(CoreV1Api).createNamespacedPod({ namespace: 'default', body: pod('slow-admission') });
+    const stamped = p.metadata!.creationTimestamp!.getTime();
+    assert.ok(stamped - t0 >= 4000, `creationTimestamp ${stamped - t0} ms after the request started`);
+  } finally { await slow.close(); }
 });

@@ -415,7 +415,9 @@ export class Engine implements SimStore {
     // Admission may mutate anything but the system fields, which the apiserver owns.
     const o = structuredClone(adm.object);
     o.apiVersion = prepared.apiVersion; o.kind = prepared.kind;
-    o.metadata = { ...o.metadata, uid: prepared.metadata.uid, creationTimestamp: prepared.metadata.creationTimestamp };
+    // creationTimestamp is stamped as the apiserver does, at persistence after mutating admission
+    // (registry BeforeCreate), so slow webhooks are not part of an object's age.
+    o.metadata = { ...o.metadata, uid: prepared.metadata.uid, creationTimestamp: this.nowIso() };
     if (info.namespaced) o.metadata.namespace = nsName;
     if (!o.metadata.name && o.metadata.generateName) {
       o.metadata.name = `${o.metadata.generateName}${[...randomBytes(5)].map((b) => GEN_ALPHABET[b % GEN_ALPHABET.length]).join('')}`;
