@@ -34,9 +34,11 @@ export interface KubeBackend {
   close(): Promise<void>;
 }
 
-export async function startKubeBackend(kind: KubeKind, o: { clock: Clock; logger: Logger }): Promise<KubeBackend> {
+export async function startKubeBackend(kind: KubeKind, o: { clock: Clock; logger: Logger; conflictProbability?: number }): Promise<KubeBackend> {
   if (kind === 'sim') {
-    const kube = await startKubeSim({ clock: o.clock, logger: o.logger.child({ c: 'kube-sim' }), watchHistory: 20_000 });
+    // faults.apiConflictProbability: that share of writes is answered 409 Conflict (kube-sim only).
+    const conflicts = o.conflictProbability ? { conflictInjection: { probability: o.conflictProbability } } : {};
+    const kube = await startKubeSim({ clock: o.clock, logger: o.logger.child({ c: 'kube-sim' }), watchHistory: 20_000, ...conflicts });
     return {
       kind, url: kube.url, kubectlHint: `kubectl --server ${kube.url}`, store: kube.store,
       kubeConfig: () => kube.kubeConfig(), setAdmitter: (a) => kube.setAdmitter(a),

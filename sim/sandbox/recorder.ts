@@ -2,7 +2,7 @@
 // over time: pods pending / stuck / running, IPs reserved on nodes vs used, subnet utilisation.
 import type { SimStore, WatchHandle } from '../kube/index.ts';
 import type { Ec2SimAdmin } from '../ec2/index.ts';
-import { quantile, round, usableAddresses } from './stats.ts';
+import { censoredLatency, round, usableAddresses } from './stats.ts';
 import type { RunReport, SubnetSplitPoint } from './report.ts';
 import { accountSubnets, type AddressState } from '../../lib/enipool/accounting.ts';
 import { GROUP, VERSION, ENIPOOL_PLURAL, type ENIPool } from '../../lib/enipool/types.ts';
@@ -75,7 +75,10 @@ export class Recorder {
     const now = this.now();
     let t = this.pods.get(p.metadata.uid);
     if (!t) {
-      t = { uid: p.metadata.uid, key: `${p.metadata.namespace}/${p.metadata.name}`, createdMs: Date.parse(p.metadata.creationTimestamp ?? '') || now,
+      // The in-process watch sees the ADDED event at persistence, where the apiserver stamps
+      // creationTimestamp; the timestamp itself only has second precision.
+      const stamped = Date.parse(p.metadata.creationTimestamp ?? '');
+      t = { uid: p.metadata.uid, key: `${p.metadata.namespace}/${p.metadata.name}`, createdMs: Number.isNaN(stamped) || Math.abs(now - stamped) > 1000 ? now : Math.max(stamped, Math.min(now, stamped + 999)),
         hostNetwork: !!p.spec.hostNetwork, finished: false, stuckMs: 0, everStuck: false };
       this.pods.set(t.uid, t);
     }
@@ -181,12 +184,19 @@ export class Recorder {
   summarize(): Pick<RunReport, 'pods' | 'timeToIp' | 'idleReservedIPs' | 'subnets' | 'nodes' | 'series' | 'stuckExamples'> {
     const now = this.now();
     let bound = 0, running = 0, succeeded = 0, pendingAtEnd = 0, stuck = 0, stuckAtEnd = 0, stuckTotal = 0, stuckMax = 0, withoutIp = 0;
-    const ttIp: number[] = [];
+    const ttIp: number[] = [], toBound: number[] = [], boundToIp: number[] = [];
+    let neverBound = 0, neverIpAfterBind = 0, goneBeforeIp = 0;
     const stuckExamples: string[] = [];
     for (const t of this.pods.values()) {
       if (t.boundMs !== undefined) bound++;
       if (t.ipMs !== undefined) ttIp.push((t.ipMs - t.createdMs) / 1000);
       const gone = t.deletedMs !== undefined || t.finished;
+      // Censored values: a live pod that has not got there by the end counts as "never"; a pod that
+      // went away first is left out of that distribution (and counted).
+      if (t.boundMs !== undefined) toBound.push((t.boundMs - t.createdMs) / 1000); else if (!gone) neverBound++;
+      if (t.boundMs !== undefined && t.ipMs !== undefined) boundToIp.push((t.ipMs - t.boundMs) / 1000);
+      else if (t.boundMs !== undefined && !gone) neverIpAfterBind++;
+      if (t.ipMs === undefined && gone) goneBeforeIp++;
       if (t.finished) succeeded++;
       if (!gone && t.ipMs !== undefined) running++;
       if (!gone && t.boundMs === undefined) pendingAtEnd++;
@@ -198,11 +208,13 @@ export class Recorder {
         if (stuckExamples.length < 10) stuckExamples.push(`${t.key} on ${t.node}: no IP for ${Math.round(s / 1000)} s (${t.why ?? '?'})`);
       }
     }
+    const createToIp = censoredLatency(ttIp, withoutIp);
     return {
       pods: { created: this.pods.size, bound, running, succeeded, pendingAtEnd, stuck, stuckAtEnd, stuckSecondsTotal: round(stuckTotal / 1000, 1), stuckSecondsMax: round(stuckMax / 1000, 1), bindRefused: this.bindRefused.size },
       timeToIp: {
-        count: ttIp.length, withoutIp,
-        p50Seconds: round(quantile(ttIp, 0.5) ?? NaN, 2), p99Seconds: round(quantile(ttIp, 0.99) ?? NaN, 2),
+        count: ttIp.length, withoutIp, never: withoutIp, goneBeforeIp,
+        p50Seconds: createToIp.p50Seconds, p99Seconds: createToIp.p99Seconds,
+        createToBound: censoredLatency(toBound, neverBound), boundToIp: censoredLatency(boundToIp, neverIpAfterBind), createToIp,
         allHaveIpAtSeconds: this.allHaveIpAtMs !== undefined ? round((this.allHaveIpAtMs - this.startMs) / 1000, 1) : undefined,
       },
       idleReservedIPs: { peak: this.peakIdle, atEnd: this.lastIdle },

@@ -2,6 +2,7 @@
 // (inline SVG charts, no network) with one line per policy when comparing.
 
 import type { AddressState } from '../../lib/enipool/accounting.ts';
+import type { CensoredLatency } from './stats.ts';
 
 export type PolicyName = 'eni-ipam' | 'aws-vpc-cni' | 'cilium';
 
@@ -11,6 +12,8 @@ export interface RunReport {
   scenario: string;
   policy: PolicyName;
   speed: number;
+  /** How simulated time relates to the machine's (the clock the run used). */
+  timeModel?: string;
   simulatedSeconds: number;
   wallSeconds: number;
   pods: {
@@ -20,7 +23,18 @@ export interface RunReport {
     /** Pods refused at binding at least once (eni-ipam keeps them pending instead of stuck). */
     bindRefused: number;
   };
-  timeToIp: { count: number; withoutIp: number; p50Seconds?: number; p99Seconds?: number; allHaveIpAtSeconds?: number };
+  /**
+   * Time to IP over every pod, censored: a live pod that never got an IP counts as "never" (beyond
+   * the end of the run), so p50/p99 are null when they fall among those. `never` = live pods without
+   * an IP at the end; `goneBeforeIp` = pods deleted or finished before they had one (left out).
+   */
+  timeToIp: {
+    count: number; withoutIp: number; never?: number; goneBeforeIp?: number;
+    /** create→IP, as createToIp. */
+    p50Seconds?: number | null; p99Seconds?: number | null;
+    createToBound?: CensoredLatency; boundToIp?: CensoredLatency; createToIp?: CensoredLatency;
+    allHaveIpAtSeconds?: number;
+  };
   /** Secondary IPs held on nodes (reserved) vs IPs used by pods, summed over nodes. */
   idleReservedIPs: { peak: number; atEnd: number };
   subnets: {
@@ -63,6 +77,9 @@ export function invariantViolations(r: RunReport): number {
 }
 
 const fmt = (x: number | undefined, digits = 1) => (x === undefined ? '-' : Number.isInteger(x) ? String(x) : x.toFixed(digits));
+/** Seconds, "never" for a censored quantile (null). */
+const secs = (x: number | null | undefined) => (x === null ? 'never' : fmt(x));
+const lat = (l: CensoredLatency | undefined) => (l ? `${secs(l.p50Seconds)} / ${secs(l.p99Seconds)}` : '-');
 
 /** A plain-text table with one column per run. */
 export function summaryTable(runs: RunReport[]): string {
@@ -76,7 +93,10 @@ export function summaryTable(runs: RunReport[]): string {
     ['stuck at end', (r) => fmt(r.pods.stuckAtEnd)],
     ['stuck seconds (total / max)', (r) => `${fmt(r.pods.stuckSecondsTotal, 0)} / ${fmt(r.pods.stuckSecondsMax, 0)}`],
     ['bindings refused (retried)', (r) => fmt(r.pods.bindRefused)],
-    ['time to IP p50 / p99 (s)', (r) => `${fmt(r.timeToIp.p50Seconds)} / ${fmt(r.timeToIp.p99Seconds)}`],
+    ['create→bound p50 / p99 (s)', (r) => lat(r.timeToIp.createToBound)],
+    ['bound→IP p50 / p99 (s)', (r) => lat(r.timeToIp.boundToIp)],
+    ['create→IP p50 / p99 (s)', (r) => `${secs(r.timeToIp.p50Seconds)} / ${secs(r.timeToIp.p99Seconds)}`],
+    ['never got an IP', (r) => fmt(r.timeToIp.never ?? r.timeToIp.withoutIp)],
     ['all pods had IPs at (s)', (r) => fmt(r.timeToIp.allHaveIpAtSeconds)],
     ['idle reserved IPs (peak / end)', (r) => `${r.idleReservedIPs.peak} / ${r.idleReservedIPs.atEnd}`],
     ['peak subnet utilisation', (r) => r.subnets.map((s) => `${s.name} ${(s.peakUtilisation * 100).toFixed(0)}%`).join(', ')],

@@ -1,12 +1,12 @@
 // Runs one scenario under one policy: the simulators, the policy's components, the node groups and
 // workloads on a clock running `speed` times faster than real time, then the report.
 import { performance } from 'node:perf_hooks';
-import { ScaledClock, type Clock } from '../../lib/clock.ts';
+import { LoadAwareClock, ScaledClock, type Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import { loadLimitsTable } from '../../lib/limits.ts';
 import { crdManifests } from '../../lib/enipool/crds.ts';
 import { GROUP, SGP_PLURAL, VERSION } from '../../lib/enipool/types.ts';
-import { startEc2Sim, type Ec2Sim } from '../ec2/index.ts';
+import { startEc2Sim, TYPICAL_EC2_LATENCY, type Ec2Sim } from '../ec2/index.ts';
 import { startKubeBackend, type KubeBackend, type KubeKind } from './kube-backend.ts';
 import type { Scenario } from './scenario.ts';
 import { joinNode, leaveNode, type JoinedNode } from './nodes.ts';
@@ -53,6 +53,13 @@ export interface EndOfRun {
   subnets: SubnetRef[];
 }
 
+/** Clock ms from AttachNetworkInterface to `attached`, and from Detach to `detached` (docs/sandbox.md). */
+const ATTACH_MS = 3000;
+const DETACH_MS = 2500;
+
+/** What simulated time means in every report (docs/sandbox.md "Speed and fidelity"). */
+export const TIME_MODEL = 'load-aware clock: waiting runs at the chosen speed, the components\' own CPU time counts once (1x), so results do not scale with --speed';
+
 interface NodeEvent { at: number; kind: 'join' | 'leave'; group: string; index: number }
 
 function nodeEvents(s: Scenario): NodeEvent[] {
@@ -66,9 +73,11 @@ function nodeEvents(s: Scenario): NodeEvent[] {
 
 export async function runScenario(o: RunOptions): Promise<RunReport> {
   const s = o.scenario;
-  // The real apiserver and kube-scheduler keep real time: the sandbox clock must too.
+  // The real apiserver and kube-scheduler keep real time: the sandbox clock must too. Otherwise
+  // waiting runs at `speed` and the components' own CPU time at 1x (LoadAwareClock): results do not
+  // move with --speed or with how busy the machine is.
   const speed = o.kube === 'real' ? 1 : o.speed ?? s.speed ?? 20;
-  const clock: Clock = new ScaledClock(speed);
+  const clock: Clock = o.kube === 'real' ? new ScaledClock(1) : new LoadAwareClock(speed);
   const wall0 = performance.now();
   const startMs = clock.now();
   const limits = loadLimitsTable();
@@ -76,13 +85,15 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
   const clusterName = s.clusterName ?? 'sandbox';
   const throttleScale = s.faults?.ec2ThrottleScale ?? 1;
 
-  const ec2: Ec2Sim = await startEc2Sim({ clock, limits, throttle: { scale: throttleScale }, attachLatencyMs: s.faults?.attachLatencyMs ?? 2000, detachLatencyMs: 2000, logger: log.child({ c: 'ec2-sim' }) });
-  const kube = await startKubeBackend(o.kube ?? 'sim', { clock, logger: log });
+  // Every EC2 call takes its documented latency with jitter, the same for every policy; a scenario
+  // may override single actions.
+  const latency = { ...TYPICAL_EC2_LATENCY, perActionMs: { ...TYPICAL_EC2_LATENCY.perActionMs, ...s.faults?.ec2LatencyMs } };
+  const ec2: Ec2Sim = await startEc2Sim({ clock, limits, throttle: { scale: throttleScale }, latency, attachLatencyMs: s.faults?.attachLatencyMs ?? ATTACH_MS, detachLatencyMs: DETACH_MS, logger: log.child({ c: 'ec2-sim' }) });
+  const kube = await startKubeBackend(o.kube ?? 'sim', { clock, logger: log, conflictProbability: s.faults?.apiConflictProbability });
   const stops: (() => Promise<void> | void)[] = [() => ec2.close(), () => kube.close()];
   let runtime: PolicyRuntime | undefined;
   try {
     for (const e of s.faults?.ec2Errors ?? []) ec2.admin.injectFault(e.action, { code: e.code, probability: e.probability, latencyMs: e.latencyMs });
-    for (const [action, ms] of Object.entries(s.faults?.ec2LatencyMs ?? {})) ec2.admin.injectFault(action, { code: 'None', probability: 0, latencyMs: ms });
 
     // The VPC and its subnets.
     const vpcId = ec2.admin.createVpc(s.vpcCidr ?? '10.0.0.0/16');
@@ -199,7 +210,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
     const total = Object.values(calls).reduce((a, c) => a + c.ok + c.errors + c.throttled, 0);
     const mutating = Object.entries(calls).filter(([a]) => MUTATING.has(a)).reduce((a, [, c]) => a + c.ok + c.errors + c.throttled, 0);
     return {
-      scenario: s.name, policy: o.policy, speed, simulatedSeconds: Math.round((clock.now() - startMs) / 1000), wallSeconds: Math.round((performance.now() - wall0) / 100) / 10,
+      scenario: s.name, policy: o.policy, speed, timeModel: TIME_MODEL, simulatedSeconds: Math.round((clock.now() - startMs) / 1000), wallSeconds: Math.round((performance.now() - wall0) / 100) / 10,
       ...summary,
       ec2: { calls, totalCalls: total, mutatingCalls: mutating, throttled },
       // The invariants are eni-ipam's promises; the baselines make none of them.

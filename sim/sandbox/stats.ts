@@ -15,3 +15,31 @@ export function usableAddresses(cidr: string): number {
 }
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** A latency distribution in which some pods never reached the event ("never", beyond the run's end). */
+export interface CensoredLatency {
+  /** Pods in the population: those that reached the event plus `never`. */
+  n: number;
+  /** Pods that never reached it by the end of the run. */
+  never: number;
+  /** null = the quantile falls among the "never" pods. */
+  p50Seconds: number | null;
+  p99Seconds: number | null;
+}
+
+/**
+ * The q-quantile by nearest rank over `values` plus `never` values larger than any of them;
+ * null when it lands among the never values, undefined when there is nothing at all.
+ */
+export function censoredQuantile(values: number[], never: number, q: number): number | null | undefined {
+  const n = values.length + never;
+  if (n === 0) return undefined;
+  const rank = Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
+  if (rank >= values.length) return null;
+  return [...values].sort((a, b) => a - b)[rank];
+}
+
+export function censoredLatency(seconds: number[], never: number): CensoredLatency {
+  const q = (x: number) => { const v = censoredQuantile(seconds, never, x); return v === undefined || v === null ? null : round(v, 2); };
+  return { n: seconds.length + never, never, p50Seconds: q(0.5), p99Seconds: q(0.99) };
+}
