@@ -232,6 +232,8 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
   const gate = kind === 'cilium' ? tokenBucketGate(clock, cil.qps ?? 4, cil.burst ?? 20) : noGate;
   const baselineEc2 = new BaselineEc2(sdk, clock, gate);
   const cni = scenario.policies?.['aws-vpc-cni'] ?? {};
+  // The node's own view of its ENIs (instance metadata), for waiting on attachment.
+  const imds = (eniId: string) => ctx.ec2.admin.attachmentStatus(eniId);
   // The resource controller's pod webhook (security groups + pod-eni resource) exists only with the AWS CNI.
   let webhook: { webhook: Webhook; admitter: MutatingAdmitter } | undefined;
   if (kind === 'aws-vpc-cni' && (scenario.securityGroupPolicies?.length ?? 0) > 0) webhook = await startWebhookTls(ctx, false, 0);
@@ -270,7 +272,7 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
       };
       const podEni = kind === 'aws-vpc-cni' && !!webhook;
       const maxPods = ctx.scenario.nodeGroups.find((g) => g.name === n.group)?.maxPods ?? l.maxPods ?? 110;
-      const ciliumCfg = { preAllocate: cil.preAllocate ?? 8, minAllocate: cil.minAllocate ?? 0, maxAllocate: 0, maxAboveWatermark: cil.maxAboveWatermark ?? 0, releaseExcess: cil.releaseExcess ?? true, excessReleaseDelayMs: (cil.excessReleaseDelaySeconds ?? 180) * 1000 };
+      const ciliumCfg = { preAllocate: cil.preAllocate ?? 8, minAllocate: cil.minAllocate ?? 0, maxAllocate: 0, maxAboveWatermark: cil.maxAboveWatermark ?? 0, releaseExcess: cil.releaseExcess ?? false, excessReleaseDelayMs: (cil.excessReleaseDelaySeconds ?? 180) * 1000 };
       // Prefix delegation (ENABLE_PREFIX_DELEGATION / --aws-enable-prefix-delegation) on Nitro types only, as upstream.
       const nitro = limitsFor(ctx.limits, n.instanceType).hypervisor === 'nitro';
       const agent: NodeAgent = kind === 'aws-vpc-cni' && cni.ENABLE_PREFIX_DELEGATION && nitro
@@ -278,8 +280,9 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
         : kind === 'cilium' && cil.prefixDelegation && nitro
           ? new CiliumPrefixAgent(node, baselineEc2, clock, logger, ciliumCfg, ctx.clusterName)
           : kind === 'aws-vpc-cni'
-        ? new IpamdAgent(node, baselineEc2, clock, logger, { warmEniTarget: cni.WARM_ENI_TARGET ?? 1, warmIpTarget: cni.WARM_IP_TARGET, minimumIpTarget: cni.MINIMUM_IP_TARGET, maxPods, ipCooldownMs: (cni.IP_COOLDOWN_PERIOD ?? 30) * 1000, podEni }, ctx.clusterName)
-        : new CiliumAgent(node, baselineEc2, clock, logger, ciliumCfg, ctx.clusterName);
+        ? new IpamdAgent(node, baselineEc2, clock, logger, { warmEniTarget: cni.WARM_ENI_TARGET ?? 1, warmIpTarget: cni.WARM_IP_TARGET, minimumIpTarget: cni.MINIMUM_IP_TARGET, maxPods, ipCooldownMs: (cni.IP_COOLDOWN_PERIOD ?? 30) * 1000, podEni }, ctx.clusterName, imds)
+        // Cilium's --aws-release-excess-ips defaults to false: stock Cilium never gives excess IPs back.
+        : new CiliumAgent(node, baselineEc2, clock, logger, ciliumCfg, ctx.clusterName, imds);
       agents.set(n.name, agent);
       if (podEni && node.trunking) branch.set(n.name, new BranchSlots(node.branchENI, (cni.branchCooldownSeconds ?? 60) * 1000, clock));
       agent.start();

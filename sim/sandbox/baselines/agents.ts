@@ -6,7 +6,7 @@ import type { Clock, TimerHandle } from '../../../lib/clock.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { NodeDatastore } from './datastore.ts';
 import type { BaselineEc2, BaselineSubnet } from './ec2ops.ts';
-import { growAction, poolTooHigh, poolTooLow, shrinkAction, type IpamdConfig } from './ipamd.ts';
+import { freeEniAction, growActions, poolTooHigh, poolTooLow, releaseIpsAction, type IpamdConfig } from './ipamd.ts';
 import { maintain, excessIPs, type CiliumConfig } from './cilium.ts';
 
 export interface AgentNode {
@@ -25,15 +25,20 @@ export interface NodeAgent {
   tearDown(podUid: string): void;
 }
 
+/** What the instance sees of its own ENIs (the metadata service): the attachment status. */
+export type InstanceMetadata = (eniId: string) => string | undefined;
+
+const insufficient = (err: unknown) => ['InsufficientFreeAddressesInSubnet', 'InsufficientCidrBlocks'].includes((err as { name?: string }).name ?? '');
+
 abstract class BaseAgent implements NodeAgent {
   protected readonly ds = new NodeDatastore();
   private timer?: TimerHandle;
   private running = false;
   private stopped = false;
-  /** Subnet → clock ms until which it is not tried (after InsufficientFreeAddressesInSubnet). */
-  protected readonly subnetPause = new Map<string, number>();
+  /** EC2 calls that failed, by error code (EC2 errors are part of the report). */
+  readonly errors = new Map<string, number>();
 
-  constructor(readonly node: AgentNode, protected readonly ec2: BaselineEc2, protected readonly clock: Clock, protected readonly log: Logger, private readonly intervalMs: number) {
+  constructor(readonly node: AgentNode, protected readonly ec2: BaselineEc2, protected readonly clock: Clock, protected readonly log: Logger, private readonly intervalMs: number, protected readonly imds: InstanceMetadata) {
     this.ds.upsertEni({ id: node.primaryEniId, deviceIndex: 0, primary: true, ips: [], createdAtMs: clock.now(), subnetId: node.primarySubnetId });
   }
 
@@ -49,13 +54,20 @@ abstract class BaseAgent implements NodeAgent {
     this.running = true;
     try { await this.cycle(); } catch (err) {
       const e = err as { name?: string; message?: string };
+      this.errors.set(e.name ?? 'Error', (this.errors.get(e.name ?? 'Error') ?? 0) + 1);
       this.log.debug({ node: this.node.name, err: e.name ?? e.message }, 'baseline agent cycle failed');
+      this.onCycleError(err);
     } finally { this.running = false; }
   }
 
   protected abstract cycle(): Promise<void>;
+  protected onCycleError(_err: unknown): void { /* per anchor */ }
 
-  setUp(pod: PodNetRequest): string | undefined { return this.ds.assign(pod.uid, this.clock.now()); }
+  setUp(pod: PodNetRequest): string | undefined {
+    // An ENI's addresses are usable once the instance sees it attached.
+    for (const id of this.ds.attaching) if (this.imds(id) === 'attached') this.ds.attaching.delete(id);
+    return this.ds.assign(pod.uid, this.clock.now());
+  }
   tearDown(podUid: string): void { this.ds.release(podUid, this.clock.now(), this.cooldownMs()); }
   protected abstract cooldownMs(): number;
 
@@ -66,46 +78,66 @@ abstract class BaseAgent implements NodeAgent {
     return i;
   }
 
-  /** Subnets to create an ENI in, best first, per the anchor's rule; paused ones skipped. */
+  /** Subnets to create an ENI in, best first, per the anchor's rule. */
   protected abstract candidateSubnets(all: BaselineSubnet[]): BaselineSubnet[];
 
-  protected async createEni(count: number, tags: Record<string, string>, description: string): Promise<void> {
-    const now = this.clock.now();
-    const subnets = this.candidateSubnets(await this.ec2.subnets(this.node.vpcId, this.node.zone)).filter((s) => (this.subnetPause.get(s.id) ?? 0) <= now);
+  /**
+   * One new ENI in the first candidate subnet that has room (the next one after an insufficient
+   * subnet). `waitAttached`: block until the instance sees it attached (ipamd polls IMDS), else add
+   * it at once with its addresses unusable until then.
+   */
+  protected async createEni(count: number, tags: Record<string, string>, description: string, waitAttached: boolean): Promise<void> {
+    const subnets = this.candidateSubnets(await this.ec2.subnets(this.node.vpcId, this.node.zone));
+    let last: unknown = new Error(`no subnet for an ENI of ${this.node.name}`);
     for (const s of subnets) {
       const deviceIndex = this.nextDeviceIndex();
       try {
         const r = await this.ec2.createEni({ instanceId: this.node.instanceId, subnetId: s.id, count, deviceIndex, groups: this.node.primaryGroups, tags, description });
+        if (waitAttached) await this.waitAttached(r.eniId);
         this.ds.upsertEni({ id: r.eniId, deviceIndex, primary: false, ips: r.ips, createdAtMs: this.clock.now(), subnetId: s.id });
+        if (!waitAttached) this.ds.attaching.add(r.eniId);
         return;
       } catch (err) {
-        const name = (err as { name?: string }).name ?? '';
-        if (name === 'InsufficientFreeAddressesInSubnet' || name === 'InsufficientCidrBlocks') { this.subnetPause.set(s.id, now + 120_000); continue; }
-        throw err;
+        if (!insufficient(err)) throw err;
+        last = err;
       }
     }
+    throw last;
+  }
+
+  /** Polls what the instance sees until the ENI is attached (ipamd: WaitForENIAndIPsAttached). */
+  private async waitAttached(eniId: string): Promise<void> {
+    for (let waited = 0; waited < 60_000; waited += 500) {
+      if (this.imds(eniId) === 'attached') return;
+      await this.clock.sleep(500);
+    }
+    throw new Error(`ENI ${eniId} of ${this.node.name} did not show up attached in 60 s`);
   }
 
   protected async assignOn(eniId: string, count: number): Promise<void> {
-    try {
-      this.ds.addIps(eniId, await this.ec2.assign(eniId, count));
-    } catch (err) {
-      const name = (err as { name?: string }).name ?? '';
-      const subnet = this.ds.enis.get(eniId)?.subnetId;
-      if ((name === 'InsufficientFreeAddressesInSubnet' || name === 'InsufficientCidrBlocks') && subnet) this.subnetPause.set(subnet, this.clock.now() + 120_000);
-      throw err;
-    }
+    this.ds.addIps(eniId, await this.ec2.assign(eniId, count));
   }
 }
 
-/** ipamd: a 5 s pool check per node, grow by whole ENIs with WARM_ENI_TARGET, shrink at most every 30 s. */
+/**
+ * ipamd (`updateIPPoolIfRequired`, every 5 s per node): grow when the pool is low — fill ENIs with
+ * room (full request, then 1), moving on past an insufficient subnet, else one new ENI waited for
+ * until attached — unless the node is in its 120 s pause after InsufficientFreeAddressesInSubnet /
+ * InsufficientCidrBlocks; else release IPs (warm IP targets only) at most every 30 s; then, every
+ * cycle, try to free one ENI.
+ */
 export class IpamdAgent extends BaseAgent {
-  private lastDecrease = 0;
-  constructor(node: AgentNode, ec2: BaselineEc2, clock: Clock, log: Logger, private readonly cfg: Omit<IpamdConfig, 'maxENI' | 'ipv4PerENI' | 'maxPods' | 'trunkSlot'> & { maxPods: number; ipCooldownMs: number; podEni: boolean }, private readonly clusterName: string) {
-    super(node, ec2, clock, log, 5_000);
+  private lastDecrease = -Infinity;
+  private insufficientAt = -Infinity;
+  constructor(node: AgentNode, ec2: BaselineEc2, clock: Clock, log: Logger, private readonly cfg: Omit<IpamdConfig, 'maxENI' | 'ipv4PerENI' | 'maxPods' | 'trunkSlot'> & { maxPods: number; ipCooldownMs: number; podEni: boolean }, private readonly clusterName: string, imds: InstanceMetadata) {
+    super(node, ec2, clock, log, 5_000, imds);
   }
   private config(): IpamdConfig {
     return { ...this.cfg, maxENI: this.node.maxENI, ipv4PerENI: this.node.ipv4PerENI, trunkSlot: this.cfg.podEni && this.node.trunking };
+  }
+  private stats(now: number) {
+    const enis = this.ds.perEni(now).map((e) => ({ ...e, trunk: false }));
+    return { ...this.ds.stats(now), enis };
   }
   protected cooldownMs(): number { return this.cfg.ipCooldownMs; }
   protected candidateSubnets(all: BaselineSubnet[]): BaselineSubnet[] {
@@ -113,36 +145,55 @@ export class IpamdAgent extends BaseAgent {
     return all.filter((s) => (s.id === this.node.primarySubnetId ? s.tags['kubernetes.io/role/cni'] !== '0' : (s.tags['kubernetes.io/role/cni'] ?? '0') !== '0'))
       .sort((a, b) => b.available - a.available);
   }
+  /** In the 120 s pause after an insufficient-addresses error (`inInsufficientCidrCoolingPeriod`). */
+  paused(now = this.clock.now()): boolean { return now - this.insufficientAt <= 120_000; }
+
   protected async cycle(): Promise<void> {
     const now = this.clock.now();
     const c = this.config();
-    const enis = this.ds.perEni(now).map((e) => ({ ...e, trunk: false }));
-    const stats = { ...this.ds.stats(now), enis };
+    const stats = this.stats(now);
     if (poolTooLow(c, stats)) {
-      const a = growAction(c, stats);
+      if (!this.paused(now)) await this.grow(c, stats);
+    } else if (poolTooHigh(c, stats) && now - this.lastDecrease > 30_000) {
+      const a = releaseIpsAction(c, stats);
+      this.lastDecrease = now;
+      if (a.kind === 'unassign') {
+        const free = stats.enis.find((e) => e.id === a.eniId)?.free.slice(0, a.count) ?? [];
+        if (free.length) { this.ds.removeIps(a.eniId, free); await this.ec2.unassign(a.eniId, free); }
+      }
+    }
+    const f = freeEniAction(c, this.stats(this.clock.now()), this.clock.now());
+    if (f.kind === 'deleteEni') { this.ds.removeEni(f.eniId); await this.ec2.deleteEni(f.eniId); }
+  }
+
+  private async grow(c: IpamdConfig, stats: ReturnType<IpamdAgent['stats']>): Promise<void> {
+    for (const a of growActions(c, stats)) {
       if (a.kind === 'assign') {
-        try { await this.assignOn(a.eniId, a.count); } catch {
-          // ipamd retries with 1, then tries a new ENI next cycle.
-          await this.assignOn(a.eniId, 1).catch(() => undefined);
+        try {
+          try { await this.assignOn(a.eniId, a.count); } catch (err) {
+            this.count(err);
+            await this.assignOn(a.eniId, 1);
+          }
+          return;
+        } catch (err) {
+          // With subnet discovery an exhausted subnet moves on to the next ENI; any other error ends the attempt.
+          if (insufficient(err)) { this.count(err); continue; }
+          throw err;
         }
       } else if (a.kind === 'createEni') {
-        await this.createEni(a.count, { 'node.k8s.amazonaws.com/instance_id': this.node.instanceId, 'cluster.k8s.amazonaws.com/name': this.clusterName, 'eks:eni:owner': 'amazon-vpc-cni' }, `aws-K8S-${this.node.instanceId}`);
+        try {
+          await this.createEni(a.count, { 'node.k8s.amazonaws.com/instance_id': this.node.instanceId, 'cluster.k8s.amazonaws.com/name': this.clusterName, 'eks:eni:owner': 'amazon-vpc-cni' }, `aws-K8S-${this.node.instanceId}`, true);
+        } catch (err) {
+          if (insufficient(err)) this.insufficientAt = this.clock.now();
+          throw err;
+        }
+        return;
       }
-      return;
     }
-    if (now - this.lastDecrease < 30_000) return;
-    if (!poolTooHigh(c, stats) && c.warmIpTarget === undefined && c.minimumIpTarget === undefined) {
-      const a = shrinkAction(c, stats, now);
-      if (a.kind === 'deleteEni') { this.lastDecrease = now; this.ds.removeEni(a.eniId); await this.ec2.deleteEni(a.eniId); }
-      return;
-    }
-    const a = shrinkAction(c, stats, now);
-    this.lastDecrease = now;
-    if (a.kind === 'deleteEni') { this.ds.removeEni(a.eniId); await this.ec2.deleteEni(a.eniId); }
-    else if (a.kind === 'unassign') {
-      const free = enis.find((e) => e.id === a.eniId)?.free.slice(0, a.count) ?? [];
-      if (free.length) { this.ds.removeIps(a.eniId, free); await this.ec2.unassign(a.eniId, free); }
-    }
+  }
+  private count(err: unknown): void {
+    const n = (err as { name?: string }).name ?? 'Error';
+    this.errors.set(n, (this.errors.get(n) ?? 0) + 1);
   }
 }
 
@@ -150,8 +201,8 @@ export class IpamdAgent extends BaseAgent {
 export class CiliumAgent extends BaseAgent {
   private excessSince?: number;
   private pendingSurge = 0;
-  constructor(node: AgentNode, ec2: BaselineEc2, clock: Clock, log: Logger, private readonly cfg: Omit<CiliumConfig, 'maxENI' | 'ipv4PerENI'>, private readonly clusterName: string) {
-    super(node, ec2, clock, log, 1_000);
+  constructor(node: AgentNode, ec2: BaselineEc2, clock: Clock, log: Logger, private readonly cfg: Omit<CiliumConfig, 'maxENI' | 'ipv4PerENI'>, private readonly clusterName: string, imds: InstanceMetadata) {
+    super(node, ec2, clock, log, 1_000, imds);
   }
   private config(): CiliumConfig { return { ...this.cfg, maxENI: this.node.maxENI, ipv4PerENI: this.node.ipv4PerENI }; }
   protected cooldownMs(): number { return 0; }
@@ -178,7 +229,7 @@ export class CiliumAgent extends BaseAgent {
     this.pendingSurge = 0;
     const a = maintain(c, enis.map((e) => ({ id: e.id, ips: e.ips, free: e.free.length })), used, { surge, excessSinceMs: this.excessSince, nowMs: now });
     if (a.kind === 'assign') await this.assignOn(a.eniId, a.count);
-    else if (a.kind === 'createEni') await this.createEni(a.count, { 'io.cilium/cilium-managed': 'true', 'io.cilium/cluster-name': this.clusterName }, `Cilium-CNI (${this.node.instanceId})`);
+    else if (a.kind === 'createEni') await this.createEni(a.count, { 'io.cilium/cilium-managed': 'true', 'io.cilium/cluster-name': this.clusterName }, `Cilium-CNI (${this.node.instanceId})`, false);
     else if (a.kind === 'release') {
       // Handshake: the agent stops handing these out first, then the operator unassigns them.
       const ips = enis.find((e) => e.id === a.eniId)?.free.slice(0, a.count) ?? [];

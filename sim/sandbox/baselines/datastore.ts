@@ -8,6 +8,8 @@ export class NodeDatastore {
   private readonly assigned = new Map<string, string>();      // pod uid → ip
   private readonly holder = new Map<string, string>();        // ip → pod uid
   private readonly cooling = new Map<string, number>();       // ip → until ms
+  /** ENIs created but not yet attached as the instance sees it: their IPs are not handed out. */
+  readonly attaching = new Set<string>();
   /** IPs the operator asked to release; never handed out (Cilium's handshake). */
   readonly releasing = new Set<string>();
 
@@ -17,6 +19,7 @@ export class NodeDatastore {
     if (!e) return;
     for (const ip of e.ips) { this.cooling.delete(ip); this.releasing.delete(ip); }
     this.enis.delete(id);
+    this.attaching.delete(id);
   }
   addIps(eniId: string, ips: string[]): void { this.enis.get(eniId)?.ips.push(...ips); }
   removeIps(eniId: string, ips: string[]): void {
@@ -40,6 +43,7 @@ export class NodeDatastore {
     if (have) return have;
     const enis = [...this.enis.values()].sort((a, b) => a.deviceIndex - b.deviceIndex);
     for (const e of enis) {
+      if (this.attaching.has(e.id)) continue;
       for (const ip of e.ips) {
         if (this.holder.has(ip) || this.releasing.has(ip) || this.coolingNow(ip, nowMs)) continue;
         this.assigned.set(podUid, ip);

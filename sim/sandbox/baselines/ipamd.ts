@@ -52,41 +52,62 @@ function hasRoomForEni(c: IpamdConfig, s: IpamdStats): boolean {
   return s.enis.length < c.maxENI - (c.trunkSlot ? 1 : 0);
 }
 
-/** The next grow action (`increaseDatastorePool`): fill existing ENIs first, else one new ENI. */
-export function growAction(c: IpamdConfig, s: IpamdStats): IpamdAction {
+/**
+ * The grow attempts of one `increaseDatastorePool`, in order (`tryAssignIPs` then `tryAllocateENI`):
+ * AssignPrivateIpAddresses on each ENI with room (with subnet discovery, an
+ * InsufficientFreeAddressesInSubnet on one ENI moves on to the next), then one new ENI when there is
+ * a free slot. The caller stops at the first that succeeds.
+ */
+export function growActions(c: IpamdConfig, s: IpamdStats): IpamdAction[] {
   const per = maxIPsPerENI(c);
   const toAllocate = warmIpTargetsSet(c) ? targetState(c, s).short : per;
-  if (toAllocate <= 0) return { kind: 'none' };
+  if (toAllocate <= 0) return [];
+  const out: IpamdAction[] = [];
   for (const e of s.enis) {
     if (e.trunk) continue;
     const room = per - e.ips;
-    if (room > 0) return { kind: 'assign', eniId: e.id, count: Math.min(room, toAllocate) };
+    if (room > 0) out.push({ kind: 'assign', eniId: e.id, count: Math.min(room, toAllocate) });
   }
-  if (hasRoomForEni(c, s)) return { kind: 'createEni', count: warmIpTargetsSet(c) ? Math.min(toAllocate, per) : per };
-  return { kind: 'none' };
+  if (hasRoomForEni(c, s)) out.push({ kind: 'createEni', count: warmIpTargetsSet(c) ? Math.min(toAllocate, per) : per });
+  return out;
+}
+
+/** The first grow attempt (see growActions). */
+export function growAction(c: IpamdConfig, s: IpamdStats): IpamdAction {
+  return growActions(c, s)[0] ?? { kind: 'none' };
+}
+
+const deletable = (nowMs: number) => (e: IpamdEni) => !e.primary && !e.trunk && nowMs - e.createdAtMs >= 60_000 && e.assigned === 0 && e.cooling === 0;
+
+/**
+ * IP release (`decreaseDatastorePool` → `tryUnassignCidrsFromAll`), only with warm IP targets and at
+ * most every 30 s (the caller keeps that interval): unassign `over` free, non-cooling IPs, from the
+ * ENI holding the most of them. With only WARM_ENI_TARGET single IPs are never released.
+ */
+export function releaseIpsAction(c: IpamdConfig, s: IpamdStats): IpamdAction {
+  if (!warmIpTargetsSet(c)) return { kind: 'none' };
+  const { over } = targetState(c, s);
+  if (over <= 0) return { kind: 'none' };
+  const pick = s.enis.filter((e) => !e.trunk).map((e) => ({ e, free: e.ips - e.assigned - e.cooling })).filter((x) => x.free > 0).sort((a, b) => b.free - a.free)[0];
+  return pick ? { kind: 'unassign', eniId: pick.e.id, count: Math.min(over, pick.free) } : { kind: 'none' };
 }
 
 /**
- * The next shrink action. With only WARM_ENI_TARGET, single IPs are never released; a whole ENI is
- * deleted when there are at least (WARM_ENI_TARGET+1) ENIs' worth available and one is deletable
- * (not primary, not trunk, ≥ 1 min old, no pods, no cooling IPs).
+ * ENI freeing (`shouldRemoveExtraENIs` → `tryFreeENI`), tried every pool cycle, not gated by the
+ * decrease interval: with only WARM_ENI_TARGET when at least (WARM_ENI_TARGET+1) ENIs' worth is
+ * available; with warm IP targets when the rest still meets max(MINIMUM_IP_TARGET, assigned +
+ * WARM_IP_TARGET). The ENI must not be primary or trunk, be ≥ 1 min old, hold no pod and no cooling IP.
  */
-export function shrinkAction(c: IpamdConfig, s: IpamdStats, nowMs: number): IpamdAction {
+export function freeEniAction(c: IpamdConfig, s: IpamdStats, nowMs: number): IpamdAction {
   const per = maxIPsPerENI(c);
   const available = s.total - s.assigned;
-  const deletable = (e: IpamdEni) => !e.primary && !e.trunk && nowMs - e.createdAtMs >= 60_000 && e.assigned === 0 && e.cooling === 0;
+  const ok = deletable(nowMs);
   if (warmIpTargetsSet(c)) {
-    const { over } = targetState(c, s);
-    if (over <= 0) return { kind: 'none' };
-    // Free unassigned, non-cooling IPs, from the ENI with the most of them.
-    const candidates = s.enis.filter((e) => !e.trunk).map((e) => ({ e, free: e.ips - e.assigned - e.cooling })).filter((x) => x.free > 0).sort((a, b) => b.free - a.free);
-    const pick = candidates[0];
-    if (!pick) return { kind: 'none' };
-    const eniAfter = s.enis.find((e) => deletable(e) && e.ips <= over);
-    if (eniAfter) return { kind: 'deleteEni', eniId: eniAfter.id };
-    return { kind: 'unassign', eniId: pick.e.id, count: Math.min(over, pick.free) };
+    const need = Math.max(c.minimumIpTarget ?? 0, s.assigned + (c.warmIpTarget ?? 0));
+    const e = s.enis.find((x) => ok(x) && s.total - x.ips >= need);
+    return e ? { kind: 'deleteEni', eniId: e.id } : { kind: 'none' };
   }
   if (available < (c.warmEniTarget + 1) * per) return { kind: 'none' };
-  const e = s.enis.find(deletable);
+  const e = s.enis.find(ok);
   return e ? { kind: 'deleteEni', eniId: e.id } : { kind: 'none' };
 }
