@@ -103,9 +103,8 @@ export class LoadAwareClock implements Clock {
     let next = this.now() + every;
     const loop = () => this.at(next, () => {
       if (cancelled) return;
-      // Like a real interval: ticks missed while busy are skipped, not replayed in a burst.
-      const now = this.now();
-      while (next <= now) next += every;
+      // Like Node's setInterval: the next tick is one period after this one ran (no catch-up burst).
+      next = this.now() + every;
       fn();
       if (!cancelled) loop();
     }, (h) => { t = h; });
