@@ -2,7 +2,8 @@
 // (fit.ts), then the configured HTTP extenders (sequential filter, concurrent prioritize), scoring,
 // an "assumed" reservation so concurrent attempts cannot both take a node's last slot, then a
 // Binding through the API server (and so through its admission chain). Failures set
-// PodScheduled=False via pods/status, emit a FailedScheduling event and back off (1 s → 10 s).
+// PodScheduled=False via pods/status and emit a FailedScheduling event; errors back off (1 s → 10 s),
+// unschedulable pods wait in the queue for a cluster event or the 5-minute flush (queue.ts).
 // It is an API client like the real one: informers for pods and nodes, nothing read from the store.
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod, type V1PodCondition } from '@kubernetes/client-node';
 import type { Clock } from '../../../lib/clock.ts';
@@ -45,7 +46,7 @@ export interface SchedulerStats {
   extenderErrors: number;
   /** Assignments re-done because a concurrent attempt took the chosen node's capacity first. */
   assumeRaces: number;
-  queue: { active: number; backoff: number; inFlight: number };
+  queue: { active: number; backoff: number; inFlight: number; unschedulable: number };
   assumed: number;
   /** Clock ms from dequeue to a successful Binding. */
   latencyMs: { count: number; sum: number; max: number };
@@ -58,7 +59,7 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
-type Outcome = 'success' | 'retry' | 'drop';
+type Outcome = 'success' | 'unschedulable' | 'error' | 'drop';
 type Placement = { node: string } | { unschedulable: string } | { error: string } | { raced: true };
 
 const COND_TYPE = 'PodScheduled';
@@ -95,19 +96,47 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
   const nodes: ResilientInformer<V1Node> = startInformer<V1Node>({
     kubeConfig: o.kubeConfig, path: '/api/v1/nodes', list: () => core.listNode(), clock, logger: log,
   });
+  // What of a pending pod can change its schedulability (status writes, ours included, do not).
+  const pendingPrint = new Map<string, string>();
+  // Assigned pods still holding resources on a node: their deletion or completion is a cluster event.
+  const holding = new Set<string>();
   const onPod = (p: V1Pod) => {
     state.upsertPod(p);
     const key = podKey(p);
-    if (responsible(p)) queue.add(key);
-    else if (p.spec?.nodeName || isTerminal(p)) { queue.remove(key); events.forgetPod(p.metadata?.namespace ?? 'default', p.metadata?.name ?? ''); }
+    if (responsible(p)) {
+      const print = JSON.stringify([p.metadata?.labels, p.metadata?.annotations, p.spec]);
+      const before = pendingPrint.get(key);
+      pendingPrint.set(key, print);
+      if (before !== undefined && before !== print) queue.update(key); else queue.add(key);
+      return;
+    }
+    pendingPrint.delete(key);
+    if (p.spec?.nodeName || isTerminal(p)) { queue.remove(key); events.forgetPod(p.metadata?.namespace ?? 'default', p.metadata?.name ?? ''); }
+    if (p.spec?.nodeName && !isTerminal(p)) holding.add(key);
+    else if (holding.delete(key)) queue.moveAll('AssignedPodDelete');
   };
   pods.on('add', onPod);
   pods.on('update', onPod);
   pods.on('delete', (p) => {
+    const key = podKey(p);
     state.deletePod(p);
-    queue.remove(podKey(p));
+    queue.remove(key);
+    pendingPrint.delete(key);
+    if (holding.delete(key)) queue.moveAll('AssignedPodDelete');
     events.forgetPod(p.metadata?.namespace ?? 'default', p.metadata?.name ?? '');
   });
+  // Node events the queue reacts to (NodeSchedulingPropertiesChange in kube-scheduler's queue/events.go).
+  const nodePrints = new Map<string, string>();
+  const onNode = (kind: 'NodeAdd' | 'NodeUpdate') => (n: V1Node) => {
+    const name = n.metadata?.name ?? '';
+    const print = nodeSchedulingPrint(n);
+    const before = nodePrints.get(name);
+    nodePrints.set(name, print);
+    if (kind === 'NodeAdd' || before !== print) queue.moveAll(before === undefined ? 'NodeAdd' : 'NodeUpdate');
+  };
+  nodes.on('add', onNode('NodeAdd'));
+  nodes.on('update', onNode('NodeUpdate'));
+  nodes.on('delete', (n) => { nodePrints.delete(n.metadata?.name ?? ''); });
 
   function sortedNodes(): V1Node[] {
     return nodes.list().slice().sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1));
@@ -241,13 +270,13 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
       stats.unschedulable++;
       log.debug({ pod: key, msg: placed.unschedulable }, 'pod unschedulable');
       await markFailed(key, 'Unschedulable', placed.unschedulable);
-      return 'retry';
+      return 'unschedulable';
     }
     if ('error' in placed) {
       stats.errors++;
       log.info({ pod: key, err: placed.error }, 'scheduling attempt failed');
       await markFailed(key, 'SchedulerError', placed.error);
-      return 'retry';
+      return 'error';
     }
     const node = placed.node;
     try {
@@ -261,7 +290,7 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
       // Already bound (e.g. a previous attempt's Binding landed): nothing to retry.
       if (pods.get(name, ns)?.spec?.nodeName) return 'drop';
       await markFailed(key, 'SchedulerError', msg);
-      return 'retry';
+      return 'error';
     }
     const took = clock.now() - t0;
     stats.scheduled++;
@@ -284,7 +313,7 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
           let outcome: Outcome;
           try { outcome = await scheduleOne(key); } catch (err) {
             log.error({ pod: key, err: (err as Error).message }, 'scheduling attempt crashed');
-            outcome = 'retry';
+            outcome = 'error';
           }
           queue.done(key, stopped ? 'drop' : outcome);
         }
@@ -304,6 +333,15 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
       for (const e of extenders) e.close();
     },
   };
+}
+
+/**
+ * The parts of a Node whose change makes kube-scheduler move unschedulable pods: spec.unschedulable,
+ * allocatable, labels, taints, condition statuses and annotations.
+ */
+export function nodeSchedulingPrint(n: V1Node): string {
+  const conditions = Object.fromEntries((n.status?.conditions ?? []).map((c) => [c.type, c.status]));
+  return JSON.stringify([!!n.spec?.unschedulable, n.status?.allocatable ?? {}, n.metadata?.labels ?? {}, n.spec?.taints ?? [], conditions, n.metadata?.annotations ?? {}]);
 }
 
 function splitKey(key: string): [string, string] {
