@@ -91,11 +91,12 @@ test('kubelet stand-in with a CNI: a pod without an IP stays Pending and is retr
   await core.createNode({ body: { metadata: { name: 'n1' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.10' }] } } });
   let free = 0;
   const setUps: string[] = [];
+  const setUpAt: number[] = [];
   const tornDown: string[] = [];
   const kubelet = startKubelet({
-    kubeConfig: kc, clock, logger: silentLogger(), startDelayMs: 50, networkRetryMs: 50,
+    kubeConfig: kc, clock, logger: silentLogger(), startDelayMs: 50, networkRetryMs: 50, networkRetryJitter: 0.5, rand: () => 0.999,
     network: {
-      setUp: (p) => { setUps.push(p.metadata!.name!); if (free === 0) return undefined; free--; return '10.9.9.9'; },
+      setUp: (p) => { setUps.push(p.metadata!.name!); setUpAt.push(clock.now()); if (free === 0) return undefined; free--; return '10.9.9.9'; },
       tearDown: (p) => { tornDown.push(p.metadata!.name!); },
     },
   });
@@ -103,6 +104,8 @@ test('kubelet stand-in with a CNI: a pod without an IP stays Pending and is retr
   await kubelet.synced();
   await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'p', annotations: { [RUN_SECONDS_KEY]: '0.2' } }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'i' }] } } });
   await until(clock, 'a few failed set-ups', async () => (setUps.length >= 3 ? true : undefined), 50);
+  // The pod worker's back-off after a failed sync: base + base·jitter·rand = 50 + 25 ms here.
+  for (let i = 1; i < 3; i++) assert.ok(setUpAt[i]! - setUpAt[i - 1]! >= 74, `retry gap ${setUpAt[i]! - setUpAt[i - 1]!} ms`);
   assert.equal((await core.readNamespacedPod({ name: 'p', namespace: 'default' })).status?.phase ?? 'Pending', 'Pending');
   free = 1;
   const p = await until(clock, 'p Running', async () => { const x = await core.readNamespacedPod({ name: 'p', namespace: 'default' }); return x.status?.phase !== 'Pending' && x.status?.phase ? x : undefined; }, 50);

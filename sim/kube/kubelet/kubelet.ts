@@ -23,10 +23,16 @@ export interface KubeletOptions {
   /**
    * The node's CNI: gives a pod its IP when its sandbox is created. Without it, the IP comes from the
    * eni-ipam allocation annotation (else a fake one). When setUp yields no IP the pod stays Pending
-   * (ContainerCreating) and is retried every `networkRetryMs`, as kubelet retries a failed CNI ADD.
+   * (ContainerCreating) and its sync is retried as the kubelet's pod worker does after a failed sync
+   * (pkg/kubelet/pod_workers.go completeWork): after backOffPeriod (10 s) jittered by +0..50%.
    */
   network?: PodNetwork;
+  /** Base of that retry (default 10 000, the kubelet's backOffPeriod). */
   networkRetryMs?: number;
+  /** Jitter factor on top of the base (default 0.5: wait.Jitter(10 s, 0.5) = 10–15 s). */
+  networkRetryJitter?: number;
+  /** Random numbers in [0, 1) for the jitter; inject a seeded one for reproducible runs. */
+  rand?: () => number;
 }
 
 export interface PodNetwork {
@@ -46,6 +52,8 @@ export interface Kubelet {
 }
 
 const RETRY_MS = 1000;
+/** kubelet's backOffPeriod after a failed pod sync (pkg/kubelet/kubelet.go). */
+const SYNC_BACKOFF_MS = 10_000;
 const MAX_ATTEMPTS = 5;
 
 export function startKubelet(o: KubeletOptions): Kubelet {
@@ -61,7 +69,11 @@ export function startKubelet(o: KubeletOptions): Kubelet {
   const tracked = new Map<string, { step: 'start' | 'complete'; timer: TimerHandle }>();
   // Pods whose network was set up through o.network, so teardown happens exactly once.
   const networked = new Map<string, V1Pod>();
-  const networkRetryMs = o.networkRetryMs ?? RETRY_MS;
+  const networkRetryMs = o.networkRetryMs ?? SYNC_BACKOFF_MS;
+  const jitter = o.networkRetryJitter ?? 0.5;
+  const rand = o.rand ?? Math.random;
+  /** wait.Jitter(base, factor): base + base·factor·rand. */
+  const networkRetry = () => networkRetryMs * (1 + jitter * rand());
   const tearDown = (uid: string) => {
     const p = networked.get(uid);
     if (!p) return;
@@ -150,8 +162,8 @@ export function startKubelet(o: KubeletOptions): Kubelet {
     if (which === 'start' && o.network && !cur.spec?.hostNetwork) {
       const ip = await o.network.setUp(cur);
       if (ip === undefined) {
-        // No IP for this pod yet: it stays in ContainerCreating; retry like kubelet does.
-        if (!stopped && tracked.get(uid)?.step === 'start') tracked.set(uid, { step: 'start', timer: clock.setTimeout(() => { void step(cur, 'start', attempt); }, networkRetryMs) });
+        // No IP for this pod yet (the CNI ADD failed): it stays in ContainerCreating; the pod worker retries.
+        if (!stopped && tracked.get(uid)?.step === 'start') tracked.set(uid, { step: 'start', timer: clock.setTimeout(() => { void step(cur, 'start', attempt); }, networkRetry()) });
         return;
       }
       networked.set(uid, cur);
