@@ -124,6 +124,7 @@ export class Ec2SimCore {
       restore: (x) => s.restore(x),
       onAddressesReleased: (fn) => s.onAddressesReleased(fn),
       consumeAddresses: (subnetId, n, o) => s.consumeAddresses(subnetId, n, o),
+      releaseConsumed: (subnetId, n) => s.releaseConsumed(subnetId, n),
     };
   }
 }

@@ -96,7 +96,17 @@ export class Ec2State {
     const ips = o.spread ? pool.spreadFree(n) : pool.lowestFree(n);
     if (ips.length < n) throw new Ec2Error('InsufficientFreeAddressesInSubnet', `subnet ${subnetId} has only ${pool.free()} free addresses, ${n} requested`);
     for (const ip of ips) pool.take(ip);
+    this.consumed.set(subnetId, [...(this.consumed.get(subnetId) ?? []), ...ips]);
   }
+
+  /** Gives back up to n of the addresses consumeAddresses took; returns how many. */
+  releaseConsumed(subnetId: string, n: number): number {
+    const taken = this.consumed.get(subnetId) ?? [];
+    const back = taken.splice(Math.max(0, taken.length - n));
+    for (const ip of back) this.pool(subnetId).release(ip);
+    return back.length;
+  }
+  private readonly consumed = new Map<string, number[]>();
 
   constructor(o: StateOptions) {
     this.clock = o.clock;

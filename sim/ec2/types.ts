@@ -154,6 +154,8 @@ export interface Ec2SimAdmin {
    * free /28: CreateNetworkInterface / AssignPrivateIpAddresses with prefixes get InsufficientCidrBlocks).
    */
   consumeAddresses(subnetId: string, n: number, o?: { spread?: boolean }): void;
+  /** Gives back up to n addresses taken with consumeAddresses; returns how many. */
+  releaseConsumed(subnetId: string, n: number): number;
 }
 
 export interface Ec2Sim {

@@ -10,7 +10,8 @@ import type { LimitsTable } from '../../lib/limits.ts';
 import { limitsFor } from '../../lib/limits.ts';
 import { caBundle, makeCA, makeServingCert } from '../../lib/certs.ts';
 import { ANN_ALLOCATION, ANN_POD_ENI, ANN_SECURITY_GROUPS, BRANCH_RESOURCE, parseAllocation, parsePodENI } from '../../lib/keys.ts';
-import { DEFAULT_POLICY, ENIPOOL_PLURAL, GROUP, type ENIPool, type ENIPoolStatus, type WarmPoolPolicy } from '../../lib/enipool/types.ts';
+import { DEFAULT_POLICY, ENIPOOL_PLURAL, GROUP, VERSION as ENIPOOL_VERSION, type ENIPool, type ENIPoolStatus, type WarmPoolPolicy } from '../../lib/enipool/types.ts';
+import { countIPs } from '../../lib/enipool/capacity.ts';
 import { DEFAULT_DATAPLANE } from '../../lib/cni/plan.ts';
 import { decidePod } from '../../lib/cni/pod.ts';
 import { CniError, ERR } from '../../lib/cni/spec.ts';
@@ -32,6 +33,7 @@ import { BaselineEc2, noGate, tokenBucketGate } from './baselines/ec2ops.ts';
 import { BranchSlots, CiliumAgent, IpamdAgent, type AgentNode, type NodeAgent } from './baselines/agents.ts';
 import { CiliumPrefixAgent, IpamdPrefixAgent } from './baselines/prefix-agents.ts';
 import { ANN_RUN_SECONDS } from './workloads.ts';
+import { seededRng } from '../../lib/random.ts';
 
 export interface PolicyContext {
   scenario: Scenario; clock: Clock; logger: Logger; ec2: Ec2Sim; kube: KubeBackend; limits: LimitsTable;
@@ -49,6 +51,8 @@ export interface PolicyRuntime {
   /** Invariant 6: malformed requests to the servers get a 4xx and change nothing. */
   probeBadInput(): Promise<ProbeResult[]>;
   onBindRefused(fn: (podUid: string) => void): void;
+  /** Called whenever a node goes from no free pod IP to some (the moment capacity reaches the node). */
+  onNodeRoom(fn: (node: string) => void): void;
   gcIntervalMs(): number;
   /**
    * Lets in-flight work finish before the last sample (eni-ipam: the allocator's queue is idle and
@@ -166,12 +170,20 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
     },
     tearDown: () => undefined,
   };
-  const kubelet: Kubelet = startKubelet({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'kubelet' }), network, jobDurations: (p) => runSeconds(p as unknown as PodLike) });
+  const kubelet: Kubelet = startKubelet({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'kubelet' }), network, jobDurations: (p) => runSeconds(p as unknown as PodLike), rand: seededRng(11) });
   const refusals = watchBindRefusals(kube, (uid) => listeners.forEach((l) => l(uid)));
   // The allocator's /metrics, as a Prometheus would scrape it (whichever allocator runs now).
   const metricsApp = createJsonApp({ bodyLimit: '1kb', logger });
   metricsApp.get('/metrics', (_req, res) => { void allocator.registry.metrics().then((text) => res.type(allocator.registry.contentType).send(text)); });
   const metricsSrv = await listen(metricsApp, { host: '127.0.0.1', port: 0 });
+  const roomListeners: ((node: string) => void)[] = [];
+  const hadRoom = new Map<string, boolean>();
+  const poolWatch = kube.store.watch<{ metadata: { name: string }; status?: ENIPoolStatus }>({ group: GROUP, resource: ENIPOOL_PLURAL, version: ENIPOOL_VERSION }, {}, (e) => {
+    if (e.type !== 'ADDED' && e.type !== 'MODIFIED') return;
+    const room = countIPs(e.object.status).free > 0;
+    if (room && !hadRoom.get(e.object.metadata.name)) roomListeners.forEach((l) => l(e.object.metadata.name));
+    hadRoom.set(e.object.metadata.name, room);
+  });
   return {
     onNodeJoined: () => undefined,
     onNodeLeaving: () => undefined,
@@ -188,6 +200,7 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
       return results;
     },
     onBindRefused: (fn) => listeners.push(fn),
+    onNodeRoom: (fn) => roomListeners.push(fn),
     gcIntervalMs: () => gcIntervalMs,
     settle: async () => {
       await allocator.idle();
@@ -201,6 +214,7 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
     stop: async () => {
       refusals.stop();
       await metricsSrv.close();
+      poolWatch.stop();
       await kubelet.stop();
       await scheduler.stop();
       await allocator.stop();
@@ -225,6 +239,7 @@ async function postJsonTls(url: string, body: string): Promise<number> {
 async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium'): Promise<PolicyRuntime> {
   const { clock, logger, kube, scenario } = ctx;
   const agents = new Map<string, NodeAgent>();
+  const roomListeners: ((node: string) => void)[] = [];
   const branch = new Map<string, BranchSlots>();
   const notes: string[] = [];
   const sdk = ec2Client(ctx.ec2.endpoint, { maxAttempts: kind === 'aws-vpc-cni' ? 10 : 3 });
@@ -261,7 +276,7 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
       else agent.tearDown(pod.metadata.uid);
     },
   };
-  const kubelet = startKubelet({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'kubelet' }), network, jobDurations: (p) => runSeconds(p as unknown as PodLike) });
+  const kubelet = startKubelet({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'kubelet' }), network, jobDurations: (p) => runSeconds(p as unknown as PodLike), rand: seededRng(11) });
   return {
     onNodeJoined: (n) => {
       const l = limitsFor(ctx.limits, n.instanceType);
@@ -283,6 +298,7 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
         ? new IpamdAgent(node, baselineEc2, clock, logger, { warmEniTarget: cni.WARM_ENI_TARGET ?? 1, warmIpTarget: cni.WARM_IP_TARGET, minimumIpTarget: cni.MINIMUM_IP_TARGET, maxPods, ipCooldownMs: (cni.IP_COOLDOWN_PERIOD ?? 30) * 1000, podEni }, ctx.clusterName, imds)
         // Cilium's --aws-release-excess-ips defaults to false: stock Cilium never gives excess IPs back.
         : new CiliumAgent(node, baselineEc2, clock, logger, ciliumCfg, ctx.clusterName, imds);
+      agent.onRoom = () => roomListeners.forEach((l) => l(n.name));
       agents.set(n.name, agent);
       if (podEni && node.trunking) branch.set(n.name, new BranchSlots(node.branchENI, (cni.branchCooldownSeconds ?? 60) * 1000, clock));
       agent.start();
@@ -292,6 +308,7 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
     probeBadInput: async () => [],
     onBindRefused: () => undefined,
     settle: async () => undefined,
+    onNodeRoom: (fn) => roomListeners.push(fn),
     gcIntervalMs: () => 300_000,
     endpoints: (): Record<string, string> => (webhook ? { webhook: webhook.webhook.url } : {}),
     notes: () => notes,

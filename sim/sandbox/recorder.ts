@@ -180,6 +180,38 @@ export class Recorder {
     return ec2Split(this.subnets.map((s) => ({ id: s.id, cidr: s.cidr, free: this.ec2.subnetFree(s.id) })), enis, podIPs, this.split.held);
   }
 
+  /**
+   * Pods that were waiting for an IP when capacity appeared at `atMs` (created before, no IP yet,
+   * still live): how long from then until each had one, censored as "never" at the end.
+   */
+  waitedAfter(atMs: number): NonNullable<RunReport['afterCapacity']> {
+    const waits: number[] = [];
+    const fromRoom: number[] = [];
+    let never = 0;
+    // The first moment after atMs at which a node could give an IP again (the pod's own node once bound).
+    const roomAfter = (node?: string) => Math.min(...[...this.nodeRoom].filter(([n, ms]) => ms >= atMs && (!node || n === node)).map(([, ms]) => ms));
+    for (const t of this.pods.values()) {
+      if (t.createdMs > atMs || (t.ipMs !== undefined && t.ipMs <= atMs)) continue;
+      if (t.ipMs !== undefined) {
+        waits.push((t.ipMs - atMs) / 1000);
+        const room = roomAfter(t.boundMs !== undefined && t.boundMs <= atMs ? t.node : undefined);
+        if (Number.isFinite(room)) fromRoom.push(Math.max(0, t.ipMs - room) / 1000);
+      } else if (t.deletedMs === undefined && !t.finished) never++;
+    }
+    const l = censoredLatency(waits, never);
+    const r = censoredLatency(fromRoom, never);
+    const room = roomAfter();
+    const max = (v: number[]) => (never || !v.length ? null : round(Math.max(...v), 2));
+    return {
+      atSeconds: round((atMs - this.startMs) / 1000, 1), waiting: l.n, never, p50Seconds: l.p50Seconds, maxSeconds: max(waits),
+      nodeRoomAtSeconds: Number.isFinite(room) ? round((room - this.startMs) / 1000, 1) : null, fromNodeRoom: { p50Seconds: r.p50Seconds, maxSeconds: max(fromRoom) },
+    };
+  }
+
+  /** Node name → clock ms of each moment it went from no free pod IP to some (last one kept per moment). */
+  private readonly nodeRoom: [string, number][] = [];
+  noteNodeRoom(node: string): void { this.nodeRoom.push([node, this.now()]); }
+
   /** Pod, IP and subnet sections of the report. */
   summarize(): Pick<RunReport, 'pods' | 'timeToIp' | 'idleReservedIPs' | 'subnets' | 'nodes' | 'series' | 'stuckExamples'> {
     const now = this.now();

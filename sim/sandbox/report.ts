@@ -35,6 +35,15 @@ export interface RunReport {
     createToBound?: CensoredLatency; boundToIp?: CensoredLatency; createToIp?: CensoredLatency;
     allHaveIpAtSeconds?: number;
   };
+  /**
+   * When the scenario frees subnet addresses mid-run: the pods waiting for an IP at that moment and
+   * how long from then until they had one (null = some never did).
+   */
+  afterCapacity?: {
+    atSeconds: number; waiting: number; never: number; p50Seconds: number | null; maxSeconds: number | null;
+    /** When a node first had a free pod IP again, and the waits counted from then (the scheduler's and kubelet's part). */
+    nodeRoomAtSeconds: number | null; fromNodeRoom: { p50Seconds: number | null; maxSeconds: number | null };
+  };
   /** Secondary IPs held on nodes (reserved) vs IPs used by pods, summed over nodes. */
   idleReservedIPs: { peak: number; atEnd: number };
   subnets: {
@@ -97,6 +106,10 @@ export function summaryTable(runs: RunReport[]): string {
     ['bound→IP p50 / p99 (s)', (r) => lat(r.timeToIp.boundToIp)],
     ['create→IP p50 / p99 (s)', (r) => `${secs(r.timeToIp.p50Seconds)} / ${secs(r.timeToIp.p99Seconds)}`],
     ['never got an IP', (r) => fmt(r.timeToIp.never ?? r.timeToIp.withoutIp)],
+    ...(runs.some((r) => r.afterCapacity) ? [
+      ['waited after subnet freed p50 / max (s)', (r: RunReport) => (r.afterCapacity ? `${secs(r.afterCapacity.p50Seconds)} / ${secs(r.afterCapacity.maxSeconds)} (${r.afterCapacity.waiting} pods)` : '-')],
+      ['waited after node had room p50 / max (s)', (r: RunReport) => (r.afterCapacity ? `${secs(r.afterCapacity.fromNodeRoom.p50Seconds)} / ${secs(r.afterCapacity.fromNodeRoom.maxSeconds)} (room at ${secs(r.afterCapacity.nodeRoomAtSeconds)})` : '-')],
+    ] as [string, (r: RunReport) => string][] : []),
     ['all pods had IPs at (s)', (r) => fmt(r.timeToIp.allHaveIpAtSeconds)],
     ['idle reserved IPs (peak / end)', (r) => `${r.idleReservedIPs.peak} / ${r.idleReservedIPs.atEnd}`],
     ['peak subnet utilisation', (r) => r.subnets.map((s) => `${s.name} ${(s.peakUtilisation * 100).toFixed(0)}%`).join(', ')],

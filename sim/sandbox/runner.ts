@@ -98,12 +98,14 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
     // The VPC and its subnets.
     const vpcId = ec2.admin.createVpc(s.vpcCidr ?? '10.0.0.0/16');
     const subnetIds = new Map<string, string>();
+    const releases: { at: number; subnetId: string; count: number }[] = [];
     const subnetRefs: SubnetRef[] = [];
     for (const sn of s.subnets) {
       const id = ec2.admin.createSubnet({ vpcId, cidr: sn.cidr, zone: sn.zone, tags: sn.tags });
       if (sn.preUsed) ec2.admin.consumeAddresses(id, sn.preUsed);
       // Addresses used one per aligned /28 in turn: free addresses but no free /28 (fragmentation).
       if (sn.fragmented) ec2.admin.consumeAddresses(id, sn.fragmented, { spread: true });
+      for (const r of sn.releases ?? []) releases.push({ at: r.at, subnetId: id, count: r.count });
       subnetIds.set(sn.name, id);
       subnetRefs.push({ id, name: sn.name, cidr: sn.cidr, zone: sn.zone });
     }
@@ -138,6 +140,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
     recorder.start();
     stops.push(() => recorder.stop());
     runtime.onBindRefused((podUid) => recorder.bindRefused.add(podUid));
+    runtime.onNodeRoom((node) => recorder.noteNodeRoom(node));
 
     const driver = new WorkloadDriver(store, s.workloads, () => clock.now());
     const events = nodeEvents(s);
@@ -175,6 +178,8 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
         }
       }
       while (restarts.length && restarts[0]! <= t) { restarts.shift(); await runtime.restartAllocator(); }
+      releases.sort((a, b) => a.at - b.at);
+      while (releases.length && releases[0]!.at <= t) { const r = releases.shift()!; ec2.admin.releaseConsumed(r.subnetId, r.count); }
       await driver.step(t);
       if (t >= nextSample) {
         recorder.sample();
@@ -207,11 +212,14 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
     const throttled = Object.values(calls).reduce((a, c) => a + c.throttled, 0);
     if (o.policy === 'eni-ipam') checker.record(5, throttled === 0, throttled ? `EC2 answered RequestLimitExceeded ${throttled} time(s)` : undefined);
     const summary = recorder.summarize();
+    const firstRelease = s.subnets.flatMap((sn) => sn.releases ?? []).map((r) => r.at).sort((a, b) => a - b)[0];
+    const afterCapacity = firstRelease !== undefined ? recorder.waitedAfter(startMs + firstRelease * 1000) : undefined;
     const total = Object.values(calls).reduce((a, c) => a + c.ok + c.errors + c.throttled, 0);
     const mutating = Object.entries(calls).filter(([a]) => MUTATING.has(a)).reduce((a, [, c]) => a + c.ok + c.errors + c.throttled, 0);
     return {
       scenario: s.name, policy: o.policy, speed, timeModel: TIME_MODEL, simulatedSeconds: Math.round((clock.now() - startMs) / 1000), wallSeconds: Math.round((performance.now() - wall0) / 100) / 10,
       ...summary,
+      ...(afterCapacity ? { afterCapacity } : {}),
       ec2: { calls, totalCalls: total, mutatingCalls: mutating, throttled },
       // The invariants are eni-ipam's promises; the baselines make none of them.
       invariants: o.policy === 'eni-ipam' ? checker.results_() : [],

@@ -6,7 +6,11 @@ import { Ajv, type ErrorObject } from 'ajv';
 
 export interface Selector { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[] }
 export interface Resources { cpu?: string | number; memory?: string | number }
-export interface SubnetSpec { name: string; cidr: string; zone: string; tags?: Record<string, string>; preUsed?: number; fragmented?: number }
+export interface SubnetSpec {
+  name: string; cidr: string; zone: string; tags?: Record<string, string>; preUsed?: number; fragmented?: number;
+  /** Other tenants give back `count` of their preUsed addresses at `at` seconds. */
+  releases?: { at: number; count: number }[];
+}
 export interface NodeGroupSpec {
   name: string; instanceType: string; count: number; subnet: string;
   joinAt?: number; joinIntervalSeconds?: number; leaveAt?: number; cpu?: string; memory?: string; labels?: Record<string, string>; maxPods?: number;

@@ -19,6 +19,8 @@ export interface PodNetRequest { uid: string; branch: boolean }
 
 export interface NodeAgent {
   readonly node: AgentNode;
+  /** Called when the node goes from no assignable IP to some. */
+  onRoom?: () => void;
   start(): void;
   stop(): void;
   setUp(pod: PodNetRequest): string | undefined;
@@ -37,6 +39,15 @@ abstract class BaseAgent implements NodeAgent {
   private stopped = false;
   /** EC2 calls that failed, by error code (EC2 errors are part of the report). */
   readonly errors = new Map<string, number>();
+  onRoom?: () => void;
+  private hadRoom = false;
+  /** Notices the node going from no assignable IP to some. */
+  protected checkRoom(): void {
+    for (const id of this.ds.attaching) if (this.imds(id) === 'attached') this.ds.attaching.delete(id);
+    const room = this.ds.assignable(this.clock.now()) > 0;
+    if (room && !this.hadRoom) this.onRoom?.();
+    this.hadRoom = room;
+  }
 
   constructor(readonly node: AgentNode, protected readonly ec2: BaselineEc2, protected readonly clock: Clock, protected readonly log: Logger, private readonly intervalMs: number, protected readonly imds: InstanceMetadata) {
     this.ds.upsertEni({ id: node.primaryEniId, deviceIndex: 0, primary: true, ips: [], createdAtMs: clock.now(), subnetId: node.primarySubnetId });
@@ -52,7 +63,7 @@ abstract class BaseAgent implements NodeAgent {
   protected async runOnce(): Promise<void> {
     if (this.running || this.stopped) return;
     this.running = true;
-    try { await this.cycle(); } catch (err) {
+    try { await this.cycle(); this.checkRoom(); } catch (err) {
       const e = err as { name?: string; message?: string };
       this.errors.set(e.name ?? 'Error', (this.errors.get(e.name ?? 'Error') ?? 0) + 1);
       this.log.debug({ node: this.node.name, err: e.name ?? e.message }, 'baseline agent cycle failed');
@@ -65,8 +76,10 @@ abstract class BaseAgent implements NodeAgent {
 
   setUp(pod: PodNetRequest): string | undefined {
     // An ENI's addresses are usable once the instance sees it attached.
-    for (const id of this.ds.attaching) if (this.imds(id) === 'attached') this.ds.attaching.delete(id);
-    return this.ds.assign(pod.uid, this.clock.now());
+    this.checkRoom();
+    const ip = this.ds.assign(pod.uid, this.clock.now());
+    this.checkRoom();
+    return ip;
   }
   tearDown(podUid: string): void { this.ds.release(podUid, this.clock.now(), this.cooldownMs()); }
   protected abstract cooldownMs(): number;

@@ -63,6 +63,16 @@ export class NodeDatastore {
     if (cooldownMs > 0) this.cooling.set(ip, nowMs + cooldownMs);
   }
 
+  /** IPs a pod could be given right now. */
+  assignable(nowMs: number): number {
+    let n = 0;
+    for (const e of this.enis.values()) {
+      if (this.attaching.has(e.id)) continue;
+      for (const ip of e.ips) if (!this.holder.has(ip) && !this.releasing.has(ip) && !this.coolingNow(ip, nowMs)) n++;
+    }
+    return n;
+  }
+
   ipOf(podUid: string): string | undefined { return this.assigned.get(podUid); }
   isAssigned(ip: string): boolean { return this.holder.has(ip); }
 
