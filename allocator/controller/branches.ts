@@ -115,9 +115,16 @@ export class BranchENIs {
       }
       d.events.record({ apiVersion: 'v1', kind: 'Pod', name: slot.pod.name, namespace: slot.pod.namespace, uid }, 'Normal', 'BranchENIAttached',
         `branch ENI ${eniId} (VLAN ${slot.vlanID}) on trunk ${trunkId} of node ${name}`);
+      // Annotate now: the pod's CNI is waiting for this, and the node's other branch ENIs (created one
+      // at a time) may take a while; the reconciler's final annotate pass skips pods done here.
+      await this.annotate(pool, uid);
+      this.annotatedNow.add(uid);
     }
     return pool;
   }
+
+  /** Pods annotated by create() during the current reconcile (the final pass skips them). */
+  readonly annotatedNow = new Set<string>();
 
   /** Writes the pod's pod-eni annotation from its attached slot. */
   async annotate(pool: ENIPool, uid: string): Promise<void> {

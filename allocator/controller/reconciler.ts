@@ -142,6 +142,8 @@ export class NodeReconciler {
     for (const [uid, slot] of Object.entries(pool!.status?.branches ?? {})) {
       if (slot.state === 'attached' && this.d.pods.get(uid)?.podENI !== podENIAnnotation(slot)) annotate.add(uid);
     }
+    for (const uid of annotate) if (this.branches.annotatedNow.has(uid)) annotate.delete(uid);
+    for (const uid of Object.keys(pool!.status?.branches ?? {})) this.branches.annotatedNow.delete(uid);
     const annotated = pool!;
     await inParallel([...annotate], BRANCH_CONCURRENCY, (uid) => attempt('annotate', async () => { await this.branches.annotate(annotated, uid); }));
 
