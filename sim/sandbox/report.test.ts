@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { htmlReport, invariantViolations, subnetSplitChart, summaryTable, type RunReport } from './report.ts';
+import { GOALS, htmlReport, invariantViolations, niceTicks, subnetSplitChart, summaryTable, type RunReport } from './report.ts';
 
 function run(policy: RunReport['policy'], violations = 0): RunReport {
   return {
@@ -9,7 +9,7 @@ function run(policy: RunReport['policy'], violations = 0): RunReport {
     timeToIp: { count: 10, withoutIp: 0, p50Seconds: 1.5, p99Seconds: 4 },
     idleReservedIPs: { peak: 20, atEnd: 5 },
     subnets: [{ id: 'subnet-1', name: 'pods', cidr: '10.0.0.0/24', usable: 251, peakUsed: 100, peakUtilisation: 100 / 251 }],
-    nodes: [],
+    nodes: [{ name: 'node-big', instanceType: 'm6a.32xlarge', peakReserved: 98, peakInUse: 3 }, { name: 'node-small', instanceType: 'm5.large', peakReserved: 9, peakInUse: 8 }],
     ec2: { calls: {}, totalCalls: 5, mutatingCalls: 3, throttled: 0 },
     invariants: [{ id: 1, name: 'no IP reserved twice', checks: 5, violations, examples: violations ? ['10.0.0.9 held by a and b'] : [] }],
     series: { pods: [[0, 5, 0, 0], [60, 0, 1, 8]], subnetUtilisation: [[0, 0.1], [60, 0.4]], ips: [[0, 10, 2], [60, 20, 8]],
@@ -41,9 +41,37 @@ test('subnet split chart stacks the five states up to the subnet size', () => {
 test('HTML report is self-contained with one line per policy and escapes text', () => {
   const html = htmlReport([run('eni-ipam'), run('cilium')]);
   assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/);
-  // utilisation, pending, stuck, idle, and one address split per subnet and policy
-  assert.equal((html.match(/<svg /g) ?? []).length, 6);
+  // utilisation, pending, stuck, without IP, idle, and one address split per subnet and policy
+  assert.equal((html.match(/<svg /g) ?? []).length, 7);
   assert.equal((html.match(/<polygon /g) ?? []).length, 10);
+});
+
+test('HTML report is self-contained: goal table with pass/fail, dashed series, grid, hoarders, EC2 errors, never-IP line', () => {
+  const cni = run('aws-vpc-cni');
+  cni.ec2.calls = { AssignPrivateIpAddresses: { ok: 3, errors: 2, throttled: 0 } };
+  cni.launches = { failedNodes: 1, attempts: 4, lastError: 'late/0 (m5.large): InsufficientFreeAddressesInSubnet' };
+  cni.timeToIp.never = 3;
+  const html = htmlReport([run('eni-ipam'), cni, run('cilium')]);
+  assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/);
+  assert.ok((html.match(/<svg /g) ?? []).length >= 5);
   assert.match(html, /&lt;with&gt;/);
-  assert.ok((html.match(/<polyline/g) ?? []).length >= 8);
+  assert.ok((html.match(/<polyline/g) ?? []).length >= 15);
+  assert.match(html, /stroke-dasharray="7 4"/, 'aws-vpc-cni dashed');
+  assert.match(html, /stroke-dasharray="2 3"/, 'cilium dotted');
+  assert.match(html, /grid-template-columns:repeat\(auto-fit/);
+  assert.match(html, /<table class="goals">/);
+  assert.match(html, /Pods stuck in ContainerCreating[^]*?✓ pass[^]*?✗ fail/, 'eni-ipam passes, aws-vpc-cni fails the stuck goal');
+  assert.match(html, /Never got an IP: .*aws-vpc-cni<\/b> 3/);
+  assert.match(html, /node-big<\/td><td>m6a\.32xlarge<\/td><td>98<\/td><td>3<\/td><td>95/, 'top hoarder first');
+  assert.match(html, /1 node\(s\) could not launch/);
+  assert.match(html, /<span class="fail">2<\/span>/, 'EC2 errors stand out');
+  assert.equal(GOALS.find((g) => g.label.startsWith('eni-ipam invariant'))!.pass(cni), undefined, 'no verdict for baselines');
+});
+
+test('axis ticks are whole numbers of pods, and an all-zero chart says so instead of 0.3/0.5 ticks', () => {
+  const cases: [number, number[]][] = [[0, [0]], [3, [0, 1, 2, 3]], [1, [0, 1]], [9, [0, 5, 10]], [236, [0, 100, 200, 300]], [40, [0, 10, 20, 30, 40]]];
+  for (const [max, want] of cases) assert.deepEqual(niceTicks(max), want, `max ${max}`);
+  const flat = htmlReport([{ ...run('eni-ipam'), series: { pods: [[0, 0, 0, 0], [60, 0, 0, 0]], subnetUtilisation: [[0, 0.1]], ips: [[0, 0, 0]], subnetAddresses: [] } }]);
+  assert.match(flat, /zero throughout for every policy/);
+  assert.doesNotMatch(flat, />0\.[0-9]</, 'no fractional ticks');
 });

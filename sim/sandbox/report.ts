@@ -4,7 +4,8 @@
 import type { AddressState } from '../../lib/enipool/accounting.ts';
 import type { CensoredLatency } from './stats.ts';
 
-export type PolicyName = 'eni-ipam' | 'aws-vpc-cni' | 'cilium';
+/** The three compared systems, plus Cilium with its opt-in --aws-release-excess-ips. */
+export type PolicyName = 'eni-ipam' | 'aws-vpc-cni' | 'cilium' | 'cilium-release-excess';
 
 export interface InvariantResult { id: number; name: string; checks: number; violations: number; examples: string[] }
 
@@ -69,6 +70,8 @@ export interface RunReport {
     subnetAddresses: { subnet: string; points: SubnetSplitPoint[] }[];
   };
   notes: string[];
+  /** Nodes whose launch failed (e.g. no address left in their subnet) and were retried. */
+  launches?: { failedNodes: number; attempts: number; lastError?: string };
   /** Up to ten stuck pods and what they carried (why they had no IP). */
   stuckExamples: string[];
 }
@@ -129,30 +132,96 @@ export function summaryTable(runs: RunReport[]): string {
   return [title, line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...(violations.length ? ['', 'INVARIANT VIOLATIONS:', ...violations] : [])].join('\n');
 }
 
-const COLORS: Record<PolicyName, string> = { 'eni-ipam': '#1b7f3b', 'aws-vpc-cni': '#d9822b', cilium: '#3b6fd9' };
+// Series are told apart by colour AND dash, so overlapping lines and grey-scale prints stay readable.
+const COLORS: Record<PolicyName, string> = { 'eni-ipam': '#1b7f3b', 'aws-vpc-cni': '#d9822b', cilium: '#3b6fd9', 'cilium-release-excess': '#7b3fb0' };
+const DASHES: Record<PolicyName, string> = { 'eni-ipam': '', 'aws-vpc-cni': '7 4', cilium: '2 3', 'cilium-release-excess': '9 3 2 3' };
+const WIDTHS: Record<PolicyName, number> = { 'eni-ipam': 2.5, 'aws-vpc-cni': 2, cilium: 2, 'cilium-release-excess': 2 };
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-/** An SVG line chart: one polyline per series. */
-export function lineChart(title: string, yLabel: string, lines: { label: string; color: string; points: [number, number][] }[], o: { yMax?: number; percent?: boolean } = {}): string {
-  const W = 640, H = 260, L = 56, R = 12, T = 28, B = 36;
+/** Axis ticks for 0..max: whole steps of 1, 2 or 5 × 10^k, never fractions of a pod. */
+export function niceTicks(max: number, o: { percent?: boolean; integer?: boolean } = {}): number[] {
+  if (o.percent) return [0, 0.25, 0.5, 0.75, 1];
+  if (!(max > 0)) return [0];
+  const raw = max / 4;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw) ?? 10 * mag;
+  if (o.integer !== false) step = Math.max(1, Math.round(step));
+  const out: number[] = [];
+  for (let v = 0; v < max + step; v += step) out.push(v);
+  return out;
+}
+
+export interface Series { label: string; color: string; dash?: string; width?: number; points: [number, number][] }
+
+/** An SVG line chart that scales to its container: one polyline per series, legend with the dash. */
+export function lineChart(title: string, yLabel: string, lines: Series[], o: { yMax?: number; percent?: boolean } = {}): string {
+  const W = 640, H = 270, L = 56, R = 12, T = 28, B = 44;
   const xs = lines.flatMap((l) => l.points.map((p) => p[0]));
   const ys = lines.flatMap((l) => l.points.map((p) => p[1]));
   const xMax = Math.max(1, ...xs);
-  const yMax = o.yMax ?? Math.max(1, ...ys) * 1.05;
+  const dataMax = Math.max(0, ...ys);
+  const ticks = niceTicks(o.yMax ?? dataMax, { percent: o.percent });
+  const yMax = o.yMax ?? Math.max(1, ticks.at(-1)!);
   const sx = (x: number) => L + (x / xMax) * (W - L - R);
   const sy = (y: number) => H - B - (y / yMax) * (H - T - B);
-  const ticks = 4;
-  const grid = Array.from({ length: ticks + 1 }, (_, i) => {
-    const v = (yMax * i) / ticks;
-    const label = o.percent ? `${Math.round(v * 100)}%` : v >= 100 ? Math.round(v).toString() : v.toFixed(1).replace(/\.0$/, '');
-    return `<line x1="${L}" x2="${W - R}" y1="${sy(v)}" y2="${sy(v)}" stroke="#eee"/><text x="${L - 6}" y="${sy(v) + 4}" text-anchor="end" font-size="10">${label}</text>`;
+  const grid = ticks.map((v) => {
+    const label = o.percent ? `${Math.round(v * 100)}%` : String(v);
+    return `<line x1="${L}" x2="${W - R}" y1="${sy(v).toFixed(1)}" y2="${sy(v).toFixed(1)}" stroke="#e6e6e6"/><text x="${L - 6}" y="${(sy(v) + 4).toFixed(1)}" text-anchor="end" font-size="10">${label}</text>`;
   }).join('');
-  const xt = Array.from({ length: 5 }, (_, i) => { const v = (xMax * i) / 4; return `<text x="${sx(v)}" y="${H - B + 14}" text-anchor="middle" font-size="10">${Math.round(v)}s</text>`; }).join('');
-  const polys = lines.map((l) => `<polyline fill="none" stroke="${l.color}" stroke-width="2" points="${l.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(Math.min(y, yMax)).toFixed(1)}`).join(' ')}"><title>${esc(l.label)}</title></polyline>`).join('');
-  const legend = lines.map((l, i) => `<rect x="${L + i * 150}" y="${H - 14}" width="10" height="10" fill="${l.color}"/><text x="${L + 14 + i * 150}" y="${H - 5}" font-size="11">${esc(l.label)}</text>`).join('');
-  return `<figure><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">
+  const xt = Array.from({ length: 5 }, (_, i) => { const v = (xMax * i) / 4; return `<text x="${sx(v).toFixed(1)}" y="${H - B + 14}" text-anchor="middle" font-size="10">${Math.round(v)}s</text>`; }).join('');
+  const polys = lines.map((l) => `<polyline fill="none" stroke="${l.color}" stroke-width="${l.width ?? 2}"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''} points="${l.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(Math.min(y, yMax)).toFixed(1)}`).join(' ')}"><title>${esc(l.label)}</title></polyline>`).join('');
+  const legend = lines.map((l, i) => `<line x1="${L + i * 160}" x2="${L + 24 + i * 160}" y1="${H - 10}" y2="${H - 10}" stroke="${l.color}" stroke-width="${l.width ?? 2}"${l.dash ? ` stroke-dasharray="${l.dash}"` : ''}/><text x="${L + 30 + i * 160}" y="${H - 6}" font-size="11">${esc(l.label)}</text>`).join('');
+  const zero = dataMax === 0 && !o.percent ? `<text x="${(L + W - R) / 2}" y="${(T + H - B) / 2}" text-anchor="middle" font-size="12" fill="#666">zero throughout for every policy</text>` : '';
+  return `<figure><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" preserveAspectRatio="xMidYMid meet" role="img" aria-label="${esc(title)}">
 <text x="${L}" y="16" font-size="13" font-weight="bold">${esc(title)}</text><text x="12" y="${T + 10}" font-size="10" transform="rotate(-90 12 ${T + 10})" text-anchor="end">${esc(yLabel)}</text>
-${grid}${xt}<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#999"/>${polys}${legend}</svg></figure>`;
+${grid}${xt}<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#999"/>${polys}${zero}${legend}</svg></figure>`;
+}
+
+/** One goal of the summary: what a good result is, the value per policy and whether it meets it. */
+export interface Goal { label: string; goal: string; value: (r: RunReport) => string; pass: (r: RunReport) => boolean | undefined }
+
+export const GOALS: Goal[] = [
+  { label: 'Pods stuck in ContainerCreating (bound, no IP > 30 s)', goal: '0', value: (r) => `${r.pods.stuck}${r.pods.stuck ? ` (max ${Math.round(r.pods.stuckSecondsMax)} s)` : ''}`, pass: (r) => r.pods.stuck === 0 },
+  { label: 'Pods that never got an IP', goal: '0', value: (r) => String(r.timeToIp.never ?? r.timeToIp.withoutIp), pass: (r) => (r.timeToIp.never ?? r.timeToIp.withoutIp) === 0 },
+  { label: 'Time to IP, create → IP, p50 / p99', goal: 'p99 ≤ 60 s', value: (r) => `${secs(r.timeToIp.p50Seconds)} / ${secs(r.timeToIp.p99Seconds)} s`, pass: (r) => r.timeToIp.p99Seconds !== null && r.timeToIp.p99Seconds !== undefined && r.timeToIp.p99Seconds <= 60 },
+  { label: 'Idle reserved IPs at peak (held on nodes, unused)', goal: '≤ 10 per node', value: (r) => `${r.idleReservedIPs.peak} (${r.nodes.length} nodes)`, pass: (r) => r.idleReservedIPs.peak <= 10 * Math.max(1, r.nodes.length) },
+  { label: 'EC2 calls refused (errors / throttled)', goal: '0 throttled', value: (r) => `${ec2Errors(r)} / ${r.ec2.throttled}`, pass: (r) => r.ec2.throttled === 0 },
+  { label: 'Node launches that failed', goal: '0', value: (r) => String(r.launches?.failedNodes ?? 0), pass: (r) => (r.launches?.failedNodes ?? 0) === 0 },
+  { label: 'eni-ipam invariant violations', goal: '0', value: (r) => (r.policy === 'eni-ipam' ? String(invariantViolations(r)) : 'n/a'), pass: (r) => (r.policy === 'eni-ipam' ? invariantViolations(r) === 0 : undefined) },
+];
+
+const ec2Errors = (r: RunReport) => Object.values(r.ec2.calls).reduce((a, c) => a + c.errors, 0);
+
+function goalTable(runs: RunReport[]): string {
+  const cell = (g: Goal, r: RunReport) => {
+    const p = g.pass(r);
+    const mark = p === undefined ? '' : p ? '<span class="pass">✓ pass</span>' : '<span class="fail">✗ fail</span>';
+    return `<td>${esc(g.value(r))} ${mark}</td>`;
+  };
+  return `<table class="goals"><thead><tr><th>what</th><th>goal</th>${runs.map((r) => `<th style="color:${COLORS[r.policy]}">${esc(r.policy)}</th>`).join('')}</tr></thead>
+<tbody>${GOALS.map((g) => `<tr><td>${esc(g.label)}</td><td>${esc(g.goal)}</td>${runs.map((r) => cell(g, r)).join('')}</tr>`).join('\n')}</tbody></table>`;
+}
+
+/** Nodes holding the most IPs no pod uses (peaks), per policy. */
+function hoarders(runs: RunReport[], top = 5): string {
+  const rows = runs.map((r) => {
+    const worst = [...r.nodes].map((n) => ({ ...n, idle: Math.max(0, n.peakReserved - n.peakInUse) })).sort((a, b) => b.idle - a.idle).slice(0, top);
+    const body = worst.length ? worst.map((n) => `<tr><td>${esc(n.name)}</td><td>${esc(n.instanceType)}</td><td>${n.peakReserved}</td><td>${n.peakInUse}</td><td>${n.idle}</td></tr>`).join('') : '<tr><td colspan="5">no nodes</td></tr>';
+    return `<div><h3 style="color:${COLORS[r.policy]}">${esc(r.policy)}</h3><table><thead><tr><th>node</th><th>type</th><th>IPs held (peak)</th><th>in use (peak)</th><th>idle</th></tr></thead><tbody>${body}</tbody></table></div>`;
+  });
+  return `<section><h2>Top hoarders: nodes holding the most unused IPs</h2><div class="grid">${rows.join('')}</div></section>`;
+}
+
+function ec2Section(runs: RunReport[]): string {
+  const actions = [...new Set(runs.flatMap((r) => Object.keys(r.ec2.calls)))].sort();
+  const head = `<tr><th>action</th>${runs.map((r) => `<th style="color:${COLORS[r.policy]}">${esc(r.policy)}<br><small>ok / errors / throttled</small></th>`).join('')}</tr>`;
+  const body = actions.map((a) => `<tr><td>${esc(a)}</td>${runs.map((r) => {
+    const c = r.ec2.calls[a];
+    if (!c) return '<td>-</td>';
+    return `<td>${c.ok} / <span class="${c.errors ? 'fail' : ''}">${c.errors}</span> / <span class="${c.throttled ? 'fail' : ''}">${c.throttled}</span></td>`;
+  }).join('')}</tr>`).join('\n');
+  const launches = runs.filter((r) => r.launches?.failedNodes).map((r) => `<p class="fail"><b>${esc(r.policy)}</b>: ${r.launches!.failedNodes} node(s) could not launch (${r.launches!.attempts} attempts); last error: ${esc(r.launches!.lastError ?? '')}</p>`).join('');
+  return `<section><h2>EC2 calls and failed launches</h2>${launches || '<p>Every node launched.</p>'}<table>${head}${body}</table></section>`;
 }
 
 const SPLIT_LAYERS: { label: string; color: string; index: number }[] = [
@@ -192,9 +261,10 @@ ${areas}${grid}${xt}<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#9
 
 export function htmlReport(runs: RunReport[]): string {
   const subnetNames = runs[0]?.subnets.map((s) => s.name) ?? [];
+  const series = (f: (r: RunReport) => [number, number][]) => runs.map((r) => ({ label: r.policy, color: COLORS[r.policy], dash: DASHES[r.policy], width: WIDTHS[r.policy], points: f(r) }));
   const charts: string[] = [];
   subnetNames.forEach((name, i) => {
-    charts.push(lineChart(`Subnet ${name} utilisation`, 'addresses used', runs.map((r) => ({ label: r.policy, color: COLORS[r.policy], points: r.series.subnetUtilisation.map((p) => [p[0], p[i + 1] ?? 0] as [number, number]) })), { yMax: 1, percent: true }));
+    charts.push(lineChart(`Subnet ${name} utilisation`, 'addresses used', series((r) => r.series.subnetUtilisation.map((p) => [p[0], p[i + 1] ?? 0] as [number, number])), { yMax: 1, percent: true }));
   });
   subnetNames.forEach((name, i) => {
     for (const r of runs) {
@@ -203,18 +273,35 @@ export function htmlReport(runs: RunReport[]): string {
       if (sub && points.length) charts.push(subnetSplitChart(`Subnet ${name} (${sub.cidr}) under ${r.policy}: used vs idle vs ENI primaries vs others vs free`, sub.usable, points));
     }
   });
-  charts.push(lineChart('Pending pods (not yet bound)', 'pods', runs.map((r) => ({ label: r.policy, color: COLORS[r.policy], points: r.series.pods.map((p) => [p[0], p[1]] as [number, number]) }))));
-  charts.push(lineChart('Stuck pods (bound, no IP: ContainerCreating)', 'pods', runs.map((r) => ({ label: r.policy, color: COLORS[r.policy], points: r.series.pods.map((p) => [p[0], p[2]] as [number, number]) }))));
-  charts.push(lineChart('Idle reserved IPs (held on nodes, not used by a pod)', 'IPs', runs.map((r) => ({ label: r.policy, color: COLORS[r.policy], points: r.series.ips.map((p) => [p[0], Math.max(0, p[1] - p[2])] as [number, number]) }))));
+  charts.push(lineChart('Pending pods (not yet bound)', 'pods', series((r) => r.series.pods.map((p) => [p[0], p[1]] as [number, number]))));
+  charts.push(lineChart('Stuck pods (bound, no IP: ContainerCreating)', 'pods', series((r) => r.series.pods.map((p) => [p[0], p[2]] as [number, number]))));
+  charts.push(lineChart('Pods without an IP (pending + stuck; "never" if still there at the end)', 'pods', series((r) => r.series.pods.map((p) => [p[0], p[1] + p[2]] as [number, number]))));
+  charts.push(lineChart('Idle reserved IPs (held on nodes, not used by a pod)', 'IPs', series((r) => r.series.ips.map((p) => [p[0], Math.max(0, p[1] - p[2])] as [number, number]))));
+  const never = runs.map((r) => `<b style="color:${COLORS[r.policy]}">${esc(r.policy)}</b> ${r.timeToIp.never ?? r.timeToIp.withoutIp}`).join(' · ');
   const table = esc(summaryTable(runs));
+  const title = esc(runs[0]?.scenario ?? '');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>eni-ipam sandbox: ${esc(runs[0]?.scenario ?? '')}</title>
-<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}pre{background:#f6f6f6;padding:12px;overflow:auto}figure{margin:12px 0}</style></head>
-<body><h1>eni-ipam sandbox — scenario <code>${esc(runs[0]?.scenario ?? '')}</code></h1>
-<p>Same scenario under ${runs.map((r) => `<b style="color:${COLORS[r.policy]}">${r.policy}</b>`).join(', ')}. Times are simulated seconds.</p>
-<pre>${table}</pre>
-${charts.join('\n')}
-${runs.flatMap((r) => r.notes.map((n) => `<p><b>${r.policy}</b>: ${esc(n)}</p>`)).join('\n')}
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>eni-ipam sandbox: ${title}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:16px 24px;color:#222;max-width:1600px}
+table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f4f4f4}.pass{color:#1b7f3b;font-weight:600}.fail{color:#c62828;font-weight:600}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px}
+figure{margin:0;border:1px solid #eee;padding:4px}svg{width:100%;height:auto;display:block}
+.never{font-size:1.1em;padding:6px 10px;background:#fff4f4;border-left:4px solid #c62828;display:inline-block}
+details pre{background:#f6f6f6;padding:12px;overflow:auto}
+</style></head>
+<body><h1>eni-ipam sandbox — scenario <code>${title}</code></h1>
+<p>Same scenario under ${runs.map((r) => `<b style="color:${COLORS[r.policy]}">${r.policy}</b>`).join(', ')}. Times are simulated seconds (${esc(runs[0]?.timeModel ?? 'scaled clock')}).</p>
+<h2 id="summary">Summary</h2>
+${goalTable(runs)}
+<p class="never">Never got an IP: ${never}</p>
+<h2>Over time</h2>
+<div class="grid">${charts.join('\n')}</div>
+${hoarders(runs)}
+${ec2Section(runs)}
+<section><h2>Notes</h2>${runs.flatMap((r) => r.notes.map((n) => `<p><b>${r.policy}</b>: ${esc(n)}</p>`)).join('\n') || '<p>none</p>'}</section>
+<details><summary>Full numbers</summary><pre>${table}</pre></details>
 </body></html>
 `;
 }

@@ -223,6 +223,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
       ec2: { calls, totalCalls: total, mutatingCalls: mutating, throttled },
       // The invariants are eni-ipam's promises; the baselines make none of them.
       invariants: o.policy === 'eni-ipam' ? checker.results_() : [],
+      launches: { failedNodes: failedLaunches.size, attempts: launchFailures, ...(lastLaunchError ? { lastError: lastLaunchError } : {}) },
       notes: [...runtime.notes(),
         ...(launchFailures ? [`${failedLaunches.size} node(s) could not launch (${launchFailures} attempts, retried every 30 s); last error: ${lastLaunchError}`] : []),
         ...(driver.createErrors ? [`${driver.createErrors} pod creation(s) were refused by the API and retried; last: ${driver.lastCreateError}`] : [])],
