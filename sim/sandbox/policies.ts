@@ -30,7 +30,7 @@ import type { Scenario } from './scenario.ts';
 import type { JoinedNode } from './nodes.ts';
 import type { PolicyName } from './report.ts';
 import { BaselineEc2, noGate, tokenBucketGate } from './baselines/ec2ops.ts';
-import { BranchSlots, CiliumAgent, IpamdAgent, type AgentNode, type NodeAgent } from './baselines/agents.ts';
+import { BranchSlots, CiliumAgent, CiliumOperator, IpamdAgent, type AgentNode, type NodeAgent } from './baselines/agents.ts';
 import { CiliumPrefixAgent, IpamdPrefixAgent } from './baselines/prefix-agents.ts';
 import { ANN_RUN_SECONDS } from './workloads.ts';
 import { seededRng } from '../../lib/random.ts';
@@ -236,7 +236,7 @@ async function postJsonTls(url: string, body: string): Promise<number> {
   });
 }
 
-async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium'): Promise<PolicyRuntime> {
+async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium', o: { releaseExcess?: boolean } = {}): Promise<PolicyRuntime> {
   const { clock, logger, kube, scenario } = ctx;
   const agents = new Map<string, NodeAgent>();
   const roomListeners: ((node: string) => void)[] = [];
@@ -246,6 +246,9 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
   const cil = scenario.policies?.cilium ?? {};
   const gate = kind === 'cilium' ? tokenBucketGate(clock, cil.qps ?? 4, cil.burst ?? 20) : noGate;
   const baselineEc2 = new BaselineEc2(sdk, clock, gate);
+  // One Cilium operator for the cluster: its resync and every node's calls share the one limiter.
+  const operator = kind === 'cilium' ? new CiliumOperator(baselineEc2, clock, logger.child({ c: 'cilium-operator' }), ctx.vpcId) : undefined;
+  await operator?.start();
   const cni = scenario.policies?.['aws-vpc-cni'] ?? {};
   // The node's own view of its ENIs (instance metadata), for waiting on attachment.
   const imds = (eniId: string) => ctx.ec2.admin.attachmentStatus(eniId);
@@ -287,7 +290,7 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
       };
       const podEni = kind === 'aws-vpc-cni' && !!webhook;
       const maxPods = ctx.scenario.nodeGroups.find((g) => g.name === n.group)?.maxPods ?? l.maxPods ?? 110;
-      const ciliumCfg = { preAllocate: cil.preAllocate ?? 8, minAllocate: cil.minAllocate ?? 0, maxAllocate: 0, maxAboveWatermark: cil.maxAboveWatermark ?? 0, releaseExcess: cil.releaseExcess ?? false, excessReleaseDelayMs: (cil.excessReleaseDelaySeconds ?? 180) * 1000 };
+      const ciliumCfg = { preAllocate: cil.preAllocate ?? 8, minAllocate: cil.minAllocate ?? 0, maxAllocate: 0, maxAboveWatermark: cil.maxAboveWatermark ?? 0, releaseExcess: o.releaseExcess ?? cil.releaseExcess ?? false, excessReleaseDelayMs: (cil.excessReleaseDelaySeconds ?? 180) * 1000 };
       // Prefix delegation (ENABLE_PREFIX_DELEGATION / --aws-enable-prefix-delegation) on Nitro types only, as upstream.
       const nitro = limitsFor(ctx.limits, n.instanceType).hypervisor === 'nitro';
       const agent: NodeAgent = kind === 'aws-vpc-cni' && cni.ENABLE_PREFIX_DELEGATION && nitro
@@ -297,7 +300,7 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
           : kind === 'aws-vpc-cni'
         ? new IpamdAgent(node, baselineEc2, clock, logger, { warmEniTarget: cni.WARM_ENI_TARGET ?? 1, warmIpTarget: cni.WARM_IP_TARGET, minimumIpTarget: cni.MINIMUM_IP_TARGET, maxPods, ipCooldownMs: (cni.IP_COOLDOWN_PERIOD ?? 30) * 1000, podEni }, ctx.clusterName, imds)
         // Cilium's --aws-release-excess-ips defaults to false: stock Cilium never gives excess IPs back.
-        : new CiliumAgent(node, baselineEc2, clock, logger, ciliumCfg, ctx.clusterName, imds);
+        : new CiliumAgent(node, baselineEc2, clock, logger, ciliumCfg, ctx.clusterName, imds, operator!);
       agent.onRoom = () => roomListeners.forEach((l) => l(n.name));
       agents.set(n.name, agent);
       if (podEni && node.trunking) branch.set(n.name, new BranchSlots(node.branchENI, (cni.branchCooldownSeconds ?? 60) * 1000, clock));
@@ -314,6 +317,7 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium')
     notes: () => notes,
     stop: async () => {
       for (const a of agents.values()) a.stop();
+      operator?.stop();
       await kubelet.stop();
       await scheduler.stop();
       if (webhook) { await webhook.webhook.close(); webhook.admitter.close?.(); }
@@ -326,5 +330,6 @@ export async function startPolicy(policy: PolicyName, ctx: PolicyContext): Promi
     case 'eni-ipam': return startEniIpam(ctx);
     case 'aws-vpc-cni': return startBaseline(ctx, 'aws-vpc-cni');
     case 'cilium': return startBaseline(ctx, 'cilium');
+    case 'cilium-release-excess': return startBaseline(ctx, 'cilium', { releaseExcess: true });
   }
 }

@@ -91,6 +91,9 @@ abstract class BaseAgent implements NodeAgent {
     return i;
   }
 
+  /** The subnets of the node's VPC and zone as the anchor knows them (ipamd asks EC2 each time). */
+  protected listSubnets(): Promise<BaselineSubnet[]> { return this.ec2.subnets(this.node.vpcId, this.node.zone); }
+
   /** Subnets to create an ENI in, best first, per the anchor's rule. */
   protected abstract candidateSubnets(all: BaselineSubnet[]): BaselineSubnet[];
 
@@ -100,7 +103,7 @@ abstract class BaseAgent implements NodeAgent {
    * it at once with its addresses unusable until then.
    */
   protected async createEni(count: number, tags: Record<string, string>, description: string, waitAttached: boolean): Promise<void> {
-    const subnets = this.candidateSubnets(await this.ec2.subnets(this.node.vpcId, this.node.zone));
+    const subnets = this.candidateSubnets(await this.listSubnets());
     let last: unknown = new Error(`no subnet for an ENI of ${this.node.name}`);
     for (const s of subnets) {
       const deviceIndex = this.nextDeviceIndex();
@@ -210,47 +213,144 @@ export class IpamdAgent extends BaseAgent {
   }
 }
 
-/** Cilium operator: one action per node per cycle through the shared 4 QPS limiter, release after 180 s with a handshake. */
+/**
+ * The Cilium operator's shared state (operator/pkg/ipam, pkg/aws/ipam): one rate limiter for every
+ * EC2 call (the gate inside BaselineEc2), a full resync every minute (`ipam-node-interval-refresh`:
+ * Describe VPCs, subnets, security groups, route tables and all ENIs — the three ec2-sim does not
+ * serve spend their token without a call), and the subnet cache that ENI creation picks from.
+ */
+export class CiliumOperator {
+  private readonly agents = new Set<CiliumAgent>();
+  private timer?: TimerHandle;
+  subnets: (BaselineSubnet & { zone: string })[] = [];
+  resyncs = 0;
+  constructor(private readonly ec2: BaselineEc2, private readonly clock: Clock, private readonly log: Logger, private readonly vpcId: string, private readonly intervalMs = 60_000) {}
+  register(a: CiliumAgent): void { this.agents.add(a); }
+  unregister(a: CiliumAgent): void { this.agents.delete(a); }
+  async start(): Promise<void> {
+    // The operator refuses to start without a first full resync (NodeManager.Start).
+    await this.resync();
+    this.timer = this.clock.setInterval(() => { void this.resync(); }, this.intervalMs);
+  }
+  stop(): void { this.timer?.cancel(); }
+  async resync(): Promise<void> {
+    try {
+      await this.ec2.token(); // DescribeVpcs
+      this.subnets = await this.ec2.vpcSubnets(this.vpcId);
+      await this.ec2.token(); // DescribeSecurityGroups
+      await this.ec2.token(); // DescribeRouteTables
+      await this.ec2.describeVpcEnis(this.vpcId);
+      this.resyncs++;
+      for (const a of this.agents) a.onResync();
+    } catch (err) {
+      this.log.debug({ err: (err as Error).name }, 'cilium operator resync failed');
+    }
+  }
+}
+
+/**
+ * Cilium, per node: the agent publishes what it uses at most every 15 s (`--ipam-cilium-node-update-rate`);
+ * the operator's pool maintainer runs when that status changes, after each of its own mutations (once
+ * the per-instance Describe came back) and at every resync, and does one action per run
+ * (`maintainIPPool`). Excess release (only with `--aws-release-excess-ips`, off by default) runs at
+ * resync: IPs excess for 180 s are marked, the agent acknowledges them with its next status write,
+ * the next resync unassigns them. Failed runs back off per node (1 s doubling to 5 min).
+ */
 export class CiliumAgent extends BaseAgent {
   private excessSince?: number;
+  private markedAt?: number;
   private pendingSurge = 0;
-  constructor(node: AgentNode, ec2: BaselineEc2, clock: Clock, log: Logger, private readonly cfg: Omit<CiliumConfig, 'maxENI' | 'ipv4PerENI'>, private readonly clusterName: string, imds: InstanceMetadata) {
+  /** What the operator knows of the agent's use (its last status write). */
+  private publishedUsed = 0;
+  private lastPublish = -Infinity;
+  private publishTimer?: TimerHandle;
+  private trigger = true;
+  private resyncDue = false;
+  private backoffMs = 0;
+  private notBefore = 0;
+  constructor(node: AgentNode, ec2: BaselineEc2, clock: Clock, log: Logger, private readonly cfg: Omit<CiliumConfig, 'maxENI' | 'ipv4PerENI'>, private readonly clusterName: string, imds: InstanceMetadata, private readonly operator: CiliumOperator) {
     super(node, ec2, clock, log, 1_000, imds);
+    operator.register(this);
   }
+  override start(): void { this.publish(); super.start(); }
+  override stop(): void { this.operator.unregister(this); this.publishTimer?.cancel(); super.stop(); }
   private config(): CiliumConfig { return { ...this.cfg, maxENI: this.node.maxENI, ipv4PerENI: this.node.ipv4PerENI }; }
   protected cooldownMs(): number { return 0; }
+  protected override listSubnets(): Promise<BaselineSubnet[]> {
+    return Promise.resolve(this.operator.subnets.filter((s) => s.zone === this.node.zone));
+  }
   protected candidateSubnets(all: BaselineSubnet[]): BaselineSubnet[] {
     const tagged = all.filter((s) => (s.tags['kubernetes.io/role/cni'] ?? '0') !== '0').sort((a, b) => b.available - a.available);
     if (tagged.length) return tagged;
     const own = all.find((s) => s.id === this.node.primarySubnetId);
     return own && own.available >= this.node.ipv4PerENI ? [own] : [...all].sort((a, b) => b.available - a.available);
   }
+  onResync(): void { this.resyncDue = true; }
+
+  /** The agent's debounced status write (CiliumNode status.ipam.used), at most every 15 s. */
+  private publish(): void {
+    const now = this.clock.now();
+    const wait = this.lastPublish + 15_000 - now;
+    if (wait > 0) {
+      this.publishTimer ??= this.clock.setTimeout(() => { this.publishTimer = undefined; this.publish(); }, wait);
+      return;
+    }
+    const used = this.ds.stats(now).assigned;
+    this.lastPublish = now;
+    if (used !== this.publishedUsed) { this.publishedUsed = used; this.trigger = true; }
+  }
   override setUp(pod: PodNetRequest): string | undefined {
     const ip = super.setUp(pod);
-    if (!ip) this.pendingSurge++;
+    if (!ip) { this.pendingSurge++; this.trigger = true; }
+    else this.publish();
     return ip;
   }
+  override tearDown(podUid: string): void { super.tearDown(podUid); this.publish(); }
+
+  protected override onCycleError(): void {
+    this.backoffMs = Math.min(300_000, Math.max(1000, this.backoffMs * 2));
+    this.notBefore = this.clock.now() + this.backoffMs;
+    this.trigger = true;
+  }
+
   protected async cycle(): Promise<void> {
     const now = this.clock.now();
+    const resync = this.resyncDue;
+    if ((!this.trigger && !resync) || now < this.notBefore) return;
+    this.trigger = false;
+    this.resyncDue = false;
     const c = this.config();
     const enis = this.ds.perEni(now);
     const available = enis.reduce((a, e) => a + e.ips, 0);
-    const used = this.ds.stats(now).assigned;
+    const used = this.publishedUsed;
     const excess = excessIPs(c, available, used);
-    if (excess > 0) this.excessSince ??= now; else this.excessSince = undefined;
+    if (excess > 0) this.excessSince ??= now; else { this.excessSince = undefined; this.markedAt = undefined; }
+    // Release is decided at resync only; the agent must have acknowledged the marking since.
+    let releasable = false;
+    if (resync && c.releaseExcess && this.excessSince !== undefined && now - this.excessSince >= c.excessReleaseDelayMs) {
+      if (this.markedAt === undefined) this.markedAt = now;
+      else releasable = this.lastPublish > this.markedAt;
+    }
     const surge = this.pendingSurge;
     this.pendingSurge = 0;
-    const a = maintain(c, enis.map((e) => ({ id: e.id, ips: e.ips, free: e.free.length })), used, { surge, excessSinceMs: this.excessSince, nowMs: now });
+    const a = maintain({ ...c, releaseExcess: releasable }, enis.map((e) => ({ id: e.id, ips: e.ips, free: e.free.length })), used, { surge, excessSinceMs: this.excessSince, nowMs: now });
+    if (a.kind === 'none') return;
     if (a.kind === 'assign') await this.assignOn(a.eniId, a.count);
     else if (a.kind === 'createEni') await this.createEni(a.count, { 'io.cilium/cilium-managed': 'true', 'io.cilium/cluster-name': this.clusterName }, `Cilium-CNI (${this.node.instanceId})`, false);
     else if (a.kind === 'release') {
-      // Handshake: the agent stops handing these out first, then the operator unassigns them.
+      // Handshake done: the agent no longer hands these out; the operator unassigns them.
       const ips = enis.find((e) => e.id === a.eniId)?.free.slice(0, a.count) ?? [];
       ips.forEach((ip) => this.ds.releasing.add(ip));
       await this.ec2.unassign(a.eniId, ips);
       this.ds.removeIps(a.eniId, ips);
       this.excessSince = undefined;
+      this.markedAt = undefined;
     }
+    this.backoffMs = 0;
+    // After a mutation: the per-instance sync, then the maintainer looks again.
+    await this.ec2.describeInstanceEnis(this.node.instanceId);
+    this.trigger = true;
+    this.publish();
   }
 }
 

@@ -30,6 +30,35 @@ export class BaselineEc2 {
     }));
   }
 
+  /** Spends one token of the gate without a call (Describe actions ec2-sim does not serve). */
+  async token(): Promise<void> { await this.gate(); }
+
+  /** Every ENI of the VPC, paginated like Cilium's full resync (MaxResults 1000); returns the pages read. */
+  async describeVpcEnis(vpcId: string): Promise<number> {
+    let next: string | undefined;
+    let pages = 0;
+    do {
+      const r = await this.call((ec2) => ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }], MaxResults: 1000, NextToken: next })));
+      next = r.NextToken;
+      pages++;
+    } while (next);
+    return pages;
+  }
+
+  /** The ENIs attached to one instance (Cilium's per-instance sync after a mutation). */
+  async describeInstanceEnis(instanceId: string): Promise<void> {
+    await this.call((ec2) => ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] })));
+  }
+
+  /** Subnets of a VPC (all zones), for a resync cache. */
+  async vpcSubnets(vpcId: string): Promise<(BaselineSubnet & { zone: string })[]> {
+    const r = await this.call((ec2) => ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })));
+    return (r.Subnets ?? []).map((s) => ({
+      id: s.SubnetId!, cidr: s.CidrBlock!, available: s.AvailableIpAddressCount ?? 0, zone: s.AvailabilityZone ?? '',
+      tags: Object.fromEntries((s.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+    }));
+  }
+
   async assign(eniId: string, count: number): Promise<string[]> {
     const r = await this.call((ec2) => ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: count })));
     return (r.AssignedPrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress!);
