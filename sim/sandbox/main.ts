@@ -12,7 +12,9 @@ import { runScenario, type Progress } from './runner.ts';
 import type { KubeKind } from './kube-backend.ts';
 import { htmlReport, invariantViolations, summaryTable, type PolicyName, type RunReport } from './report.ts';
 
+/** What --compare runs; --policy also takes Cilium with its opt-in --aws-release-excess-ips. */
 const POLICIES = ['eni-ipam', 'aws-vpc-cni', 'cilium'] as const satisfies readonly PolicyName[];
+const CHOICES = [...POLICIES, 'cilium-release-excess'] as const satisfies readonly PolicyName[];
 
 export const SPEC = {
   command: 'sandbox',
@@ -21,7 +23,7 @@ export const SPEC = {
   flags: {
     scenario: { kind: 'string', metavar: 'NAME|FILE', default: 'default', help: `a shipped scenario (${listShippedScenarios().join(', ')}) or a YAML file` },
     speed: { kind: 'number', min: 0.001, help: "simulated seconds per real second (default: the scenario's)" },
-    policy: { kind: 'string', choices: POLICIES, default: 'eni-ipam', help: 'which system runs the cluster' },
+    policy: { kind: 'string', choices: CHOICES, default: 'eni-ipam', help: 'which system runs the cluster (cilium-release-excess: Cilium with --aws-release-excess-ips)' },
     compare: { kind: 'boolean', help: 'run the scenario under all three policies and print them side by side' },
     kube: { kind: 'string', choices: ['sim', 'real'], default: 'sim', help: 'sim: the embedded kube-sim; real: etcd, kube-apiserver and kube-scheduler built by scripts/k8s/build.sh, as local processes (runs at 1x: they keep real time)' },
     report: { kind: 'string', metavar: 'PATH', help: 'where the JSON report goes (default reports/<scenario>.json); the HTML report goes next to it' },
