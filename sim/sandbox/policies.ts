@@ -250,6 +250,9 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium',
   const operator = kind === 'cilium' ? new CiliumOperator(baselineEc2, clock, logger.child({ c: 'cilium-operator' }), ctx.vpcId) : undefined;
   await operator?.start();
   const cni = scenario.policies?.['aws-vpc-cni'] ?? {};
+  // Before RC#48 the resource controller released a branch ENI only when the pod object was deleted
+  // (a finished Job pod kept it until its TTL ran out); since then a finished pod releases it too.
+  const releaseAt = cni.branchReleaseAt ?? 'terminal';
   // The node's own view of its ENIs (instance metadata), for waiting on attachment.
   const imds = (eniId: string) => ctx.ec2.admin.attachmentStatus(eniId);
   // The resource controller's pod webhook (security groups + pod-eni resource) exists only with the AWS CNI.
@@ -275,11 +278,14 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium',
       const pod = v as unknown as PodLike;
       const agent = agents.get(pod.spec.nodeName ?? '');
       if (!agent) return;
-      if (kind === 'aws-vpc-cni' && needsBranch(pod)) branch.get(agent.node.name)?.give(pod.metadata.uid);
+      if (kind === 'aws-vpc-cni' && needsBranch(pod)) { if (releaseAt === 'terminal') branch.get(agent.node.name)?.give(pod.metadata.uid); }
       else agent.tearDown(pod.metadata.uid);
     },
   };
   const kubelet = startKubelet({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'kubelet' }), network, jobDurations: (p) => runSeconds(p as unknown as PodLike), rand: seededRng(11) });
+  const deletions = kind === 'aws-vpc-cni' && releaseAt === 'deletion'
+    ? kube.store.watch<PodLike>('pods', {}, (e) => { if (e.type === 'DELETED' && needsBranch(e.object) && e.object.spec.nodeName) branch.get(e.object.spec.nodeName)?.give(e.object.metadata.uid); })
+    : undefined;
   return {
     onNodeJoined: (n) => {
       const l = limitsFor(ctx.limits, n.instanceType);
@@ -318,6 +324,7 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium',
     stop: async () => {
       for (const a of agents.values()) a.stop();
       operator?.stop();
+      deletions?.stop();
       await kubelet.stop();
       await scheduler.stop();
       if (webhook) { await webhook.webhook.close(); webhook.admitter.close?.(); }
