@@ -15,13 +15,14 @@ const POLICIES: PolicyName[] = ['eni-ipam', 'aws-vpc-cni', 'cilium'];
 // eni-ipam's subnet refresh and scheduler wake-up, the kubelet's 10–15 s retries, EC2 latencies) —
 // the things that must not move with the speed.
 const scenario = makeScenarioValidator()({
-  name: 'two-speeds', durationSeconds: 180,
+  name: 'two-speeds', durationSeconds: 150,
   subnets: [{ name: 'shared', cidr: '10.0.0.0/25', zone: 'us-east-1a', tags: { 'kubernetes.io/role/cni': '1' }, preUsed: 121, releases: [{ at: 40, count: 60 }] }],
   nodeGroups: [{ name: 'workers', instanceType: 'm5.large', count: 2, subnet: 'shared' }],
   workloads: [{ kind: 'Deployment', name: 'web', labels: { app: 'web' }, resources: { cpu: '50m', memory: '64Mi' }, replicas: [{ at: 10, count: 16 }] }],
 }, 'two-speeds');
 
-const SLOW = 6, FAST = 24;
+// 3x apart; higher speeds leave less room for a busy machine waking the process late (docs/sandbox.md).
+const SLOW = 5, FAST = 15;
 
 test(`the same scenario at ${SLOW}x and ${FAST}x agrees within 20% on p50 time to IP for every policy`, async () => {
   const lines: string[] = [];
