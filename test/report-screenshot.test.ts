@@ -33,7 +33,7 @@ function report(policy: PolicyName, stuck: number): RunReport {
     ec2: { calls: { AssignPrivateIpAddresses: { ok: 10, errors: policy === 'aws-vpc-cni' ? 4 : 0, throttled: 0 } }, totalCalls: 14, mutatingCalls: 14, throttled: 0 },
     invariants: policy === 'eni-ipam' ? [{ id: 1, name: 'no IP reserved twice', checks: 10, violations: 0, examples: [] }] : [],
     launches: { failedNodes: 0, attempts: 0 },
-    series: { pods, subnetUtilisation: util, ips },
+    series: { pods, subnetUtilisation: util, ips, subnetAddresses: [] },
     notes: [], stuckExamples: [],
   };
 }
