@@ -33,8 +33,15 @@ export class ApiError extends Error {
 function info(res: ResourceName): ResInfo {
   if (typeof res === 'string') {
     const b = BUILTIN[res];
-    if (!b) throw new Error(`real-kube store: unknown resource "${res}"`);
-    return b;
+    if (b) return b;
+    // SimStore also names resources as 'resource.group' (e.g. 'enipools.eni-ipam.io'), like kube-sim.
+    const dot = res.indexOf('.');
+    if (dot > 0) {
+      const group = res.slice(dot + 1);
+      const known = Object.values(BUILTIN).find((x) => x.group === group && x.resource === res.slice(0, dot));
+      return known ?? info({ group, resource: res.slice(0, dot) });
+    }
+    throw new Error(`real-kube store: unknown resource "${res}"`);
   }
   return { group: res.group, version: res.version ?? 'v1alpha1', resource: res.resource, namespaced: !CLUSTER_SCOPED_CRS.has(res.resource) };
 }

@@ -208,7 +208,7 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
     },
     endpoints: () => ({ webhook: webhook.url, extender: extender.urlPrefix, 'allocator-metrics': `${metricsSrv.url}/metrics` }),
     // Prefix delegation: which nodes fell back to secondary IPs because no /28 could be carved.
-    notes: () => kube.store.list<{ metadata: { name: string }; status?: { prefixFallback?: { subnets: string[] } } }>('enipools.eni-ipam.io').items
+    notes: () => kube.store.list<{ metadata: { name: string }; status?: { prefixFallback?: { subnets: string[] } } }>({ group: 'eni-ipam.io', resource: 'enipools' }).items
       .filter((p) => p.status?.prefixFallback)
       .map((p) => `prefix fallback on ${p.metadata.name}: no aligned /28 in ${p.status!.prefixFallback!.subnets.join(', ')}; it adds secondary IPs (ENIPool condition PrefixFallback)`),
     stop: async () => {
