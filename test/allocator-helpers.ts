@@ -40,12 +40,17 @@ export interface Env {
   close(): Promise<void>;
 }
 
-export async function startEnv(o: { speed?: number; ec2?: Partial<Ec2SimOptions>; subnetCidr?: string; logger?: Logger } = {}): Promise<Env> {
-  const clock = new ScaledClock(o.speed ?? 20);
+/**
+ * `kube` (with `clock`): run ec2-sim and the allocators against a kube-sim someone else started (its
+ * CRDs installed); close() then leaves it running.
+ */
+export async function startEnv(o: { speed?: number; ec2?: Partial<Ec2SimOptions>; subnetCidr?: string; logger?: Logger; kube?: KubeSim; clock?: ScaledClock } = {}): Promise<Env> {
+  const clock = o.clock ?? new ScaledClock(o.speed ?? 20);
   const logger = o.logger ?? silentLogger();
   const ec2 = await startEc2Sim({ clock, throttle: { disabled: true }, attachLatencyMs: 1000, detachLatencyMs: 1000, ...o.ec2 });
-  const kube = await startKubeSim({ clock });
-  for (const crd of crdManifests()) await kube.store.create('customresourcedefinitions.apiextensions.k8s.io', crd, { admit: false });
+  const ownKube = !o.kube;
+  const kube = o.kube ?? await startKubeSim({ clock });
+  if (ownKube) for (const crd of crdManifests()) await kube.store.create('customresourcedefinitions.apiextensions.k8s.io', crd, { admit: false });
   const vpc = ec2.admin.createVpc('10.0.0.0/16');
   const subnet = ec2.admin.createSubnet({ vpcId: vpc, cidr: o.subnetCidr ?? '10.0.0.0/17', zone: ZONE, tags: CNI_TAG });
   const kc = kube.kubeConfig();
@@ -88,7 +93,7 @@ export async function startEnv(o: { speed?: number; ec2?: Partial<Ec2SimOptions>
     leaked: () => ec2.admin.listEnis().filter((e) => e.tags[TAG_CLUSTER] === CLUSTER && e.tags[TAG_OWNER] === OWNER_VALUE && e.status === 'available').map((e) => e.id),
     async close() {
       for (const a of allocators) await a.kill().catch(() => undefined);
-      await kube.close();
+      if (ownKube) await kube.close();
       await ec2.close();
     },
   };

@@ -2,23 +2,28 @@
 // over loopback — malformed JSON, wrong types, deep nesting, oversized bodies, wrong kinds, reviews
 // that name pods or nodes that are not there or not pending, and callers without the client
 // certificate the mutual-TLS listeners require (401 before the body is read). Expected: no crash,
-// no 5xx, no ENIPool write.
+// no 5xx, no ENIPool write, and no EC2 call: an allocator runs against ec2-sim beside the servers,
+// leading and at its watermark on the node the reviews name, so any demand or reservation a request
+// smuggled in would show as EC2 calls (its periodic resync is pushed past the run so the count is exact).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
-import { realClock } from '../lib/clock.ts';
+import { realClock, type ScaledClock } from '../lib/clock.ts';
 import { makeCA, makeClientCert, makeServingCert } from '../lib/certs.ts';
 import { seededRng } from '../lib/random.ts';
 import { silentLogger } from '../lib/log.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
 import { startWebhook, type Webhook } from '../webhook/server.ts';
 import { startExtender, type RunningExtender } from '../extender/start.ts';
-import { createPool, startWebhookEnv, type WebhookEnv } from './webhook-helpers.ts';
+import { startWebhookEnv, type WebhookEnv } from './webhook-helpers.ts';
+import { atWatermark, startEnv, waitFor, type Env } from './allocator-helpers.ts';
 
 const TOTAL = 10_000;
 const NODE = 'ip-10-0-7-1';
 let env: WebhookEnv;
+let cloud: Env;
+let ec2Before: number;
 let mtlsHook: Webhook;
 let ext: RunningExtender;
 let mtlsExt: RunningExtender;
@@ -32,8 +37,16 @@ const strangerCA = makeCA({ commonName: 'someone else' });
 const strangerClient = makeClientCert(strangerCA, { commonName: 'mallory' });
 
 before(async () => {
-  env = await startWebhookEnv({ clock: realClock(), webhook: { certPollMs: 3_600_000, binding: { bindWaitMs: 0 } } });
-  await createPool(env.sim, NODE, 4);
+  const clock = realClock();
+  env = await startWebhookEnv({ clock, webhook: { certPollMs: 3_600_000, binding: { bindWaitMs: 0 } } });
+  // The node the reviews name is a real instance in ec2-sim whose pool the allocator fills.
+  cloud = await startEnv({ kube: env.sim, clock: clock as ScaledClock, ec2: { attachLatencyMs: 20, detachLatencyMs: 20 } });
+  await cloud.join('m5.xlarge', NODE);
+  await cloud.start({ config: { resyncIntervalMs: 3_600_000, accountingRefreshMs: 3_600_000, gcIntervalMs: 0 } });
+  await waitFor('the allocator to fill the pool', async () => {
+    const p = (await cloud.pools.list()).items.find((x) => x.metadata?.name === NODE);
+    return atWatermark(p) && !!p?.status?.trunkENI;
+  });
   const mk = (name: string, extra: object) => env.sim.store.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] }, ...extra }, { namespace: 'default', admit: false });
   await mk('running', { spec: { nodeName: NODE, containers: [{ name: 'c', image: 'x' }] }, status: { phase: 'Running' } });
   await mk('done', { status: { phase: 'Succeeded' } });
@@ -45,11 +58,18 @@ before(async () => {
   const w = env.sim.store.watch<ENIPool>('enipools.eni-ipam.io', {}, () => { poolWrites++; });
   stopWatch = () => w.stop();
   for (let i = 0; i < 200 && !(ext.index.ready() && mtlsExt.index.ready()); i++) await new Promise((r) => setTimeout(r, 25));
-  await new Promise((r) => setTimeout(r, 200));
+  // Settled: the allocator's start-up writes and calls are over before the counts start.
+  for (let last = -1; last !== ec2Calls(); ) { last = ec2Calls(); await new Promise((r) => setTimeout(r, 500)); }
   caAgent = new https.Agent({ keepAlive: true, maxSockets: 16, ca: env.ca.certPem });
   poolWrites = 0;
+  ec2Before = ec2Calls();
 });
-after(async () => { caAgent?.destroy(); httpAgent.destroy(); stopWatch?.(); await ext?.close(); await mtlsExt?.close(); await mtlsHook?.close(); await env?.close(); });
+after(async () => { caAgent?.destroy(); httpAgent.destroy(); stopWatch?.(); await ext?.close(); await mtlsExt?.close(); await mtlsHook?.close(); await cloud?.close(); await env?.close(); });
+
+/** Every EC2 call ec2-sim answered (any action, any outcome). */
+function ec2Calls(): number {
+  return Object.values(cloud.ec2.admin.callStats()).reduce((n, c) => n + c.ok + c.throttled + c.errors, 0);
+}
 
 type Outcome = { status: number } | { refused: string };
 
@@ -183,7 +203,7 @@ function generate(i: number): Case {
   }
 }
 
-test(`fuzz: ${TOTAL} generated inputs across webhook and extender endpoints: no crash, no 5xx, no ENIPool write`, async () => {
+test(`fuzz: ${TOTAL} generated inputs across webhook and extender endpoints: no crash, no 5xx, no ENIPool write, no EC2 call`, async () => {
   const counts = new Map<string, number>();
   const statuses = new Map<number, number>();
   const took = new Map<string, number>();
@@ -222,13 +242,17 @@ test(`fuzz: ${TOTAL} generated inputs across webhook and extender endpoints: no 
   const okHook = await send(`${mtlsHook.url}/mutate/pod`, JSON.stringify(podReview()), { ca: serverCA.certPem, cert: goodClient });
   assert.deepEqual(okHook, { status: 200 });
 
+  // Whatever reached the pool would reach the allocator within a reconcile; give it one.
+  await new Promise((r) => setTimeout(r, 1_000));
+  const ec2After = ec2Calls();
   const secs = (Date.now() - t0) / 1000;
-  console.log(`# fuzz: ${sent} inputs in ${secs.toFixed(1)} s; by kind ${JSON.stringify(Object.fromEntries(counts))}; HTTP statuses ${JSON.stringify(Object.fromEntries(statuses))}; connection failures ${refused}; 5xx ${fivexx}; ENIPool writes ${poolWrites}; ms by kind ${JSON.stringify(Object.fromEntries([...took].map(([k, v]) => [k, Math.round(v)])))}`);
+  console.log(`# fuzz: ${sent} inputs in ${secs.toFixed(1)} s; by kind ${JSON.stringify(Object.fromEntries(counts))}; HTTP statuses ${JSON.stringify(Object.fromEntries(statuses))}; connection failures ${refused}; 5xx ${fivexx}; ENIPool writes ${poolWrites}; EC2 calls before ${ec2Before}, after ${ec2After}; ms by kind ${JSON.stringify(Object.fromEntries([...took].map(([k, v]) => [k, Math.round(v)])))}`);
   assert.ok(sent >= TOTAL);
   assert.equal(fivexx, 0, '5xx answers');
   assert.equal(unauthenticatedAnswered, 0, 'a caller without the client certificate got past the 401');
   assert.equal(statuses.get(401), counts.get('unauthenticated'), 'every unauthenticated call got a 401');
   assert.equal(poolWrites, 0, 'ENIPool writes');
+  assert.equal(ec2After - ec2Before, 0, `EC2 calls during the fuzz run: ${JSON.stringify(cloud.ec2.admin.callStats())}`);
   // Still serving.
   assert.deepEqual(await send(`${env.hook.url}/mutate/pod`, JSON.stringify(podReview()), { agent: caAgent }), { status: 200 });
   assert.equal((await fetch(`${ext.url}/healthz`)).status, 200);
