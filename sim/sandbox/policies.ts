@@ -21,7 +21,7 @@ import type { WatchHandle } from '../kube/index.ts';
 import type { KubeBackend, SandboxScheduler } from './kube-backend.ts';
 import { MutatingAdmitter } from '../kube/admission/index.ts';
 import { startKubelet, type Kubelet, type PodNetwork } from '../kube/kubelet/index.ts';
-import type { V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { startWebhook, type Webhook } from '../../webhook/server.ts';
 import { createJsonApp, listen } from '../../lib/http.ts';
 import { startExtender } from '../../extender/start.ts';
@@ -29,8 +29,9 @@ import { startAllocator, type RunningAllocator } from '../../allocator/start.ts'
 import type { Scenario } from './scenario.ts';
 import type { JoinedNode } from './nodes.ts';
 import type { PolicyName } from './report.ts';
-import { BaselineEc2, noGate, tokenBucketGate } from './baselines/ec2ops.ts';
-import { BranchSlots, CiliumAgent, CiliumOperator, IpamdAgent, type AgentNode, type NodeAgent } from './baselines/agents.ts';
+import { BaselineEc2, TrunkEc2, noGate, tokenBucketGate } from './baselines/ec2ops.ts';
+import { ResourceController, type RcPod } from './baselines/resource-controller.ts';
+import { CiliumAgent, CiliumOperator, IpamdAgent, type AgentNode, type NodeAgent } from './baselines/agents.ts';
 import { CiliumPrefixAgent, IpamdPrefixAgent } from './baselines/prefix-agents.ts';
 import { ANN_RUN_SECONDS } from './workloads.ts';
 import { seededRng } from '../../lib/random.ts';
@@ -240,7 +241,6 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium',
   const { clock, logger, kube, scenario } = ctx;
   const agents = new Map<string, NodeAgent>();
   const roomListeners: ((node: string) => void)[] = [];
-  const branch = new Map<string, BranchSlots>();
   const notes: string[] = [];
   const sdk = ec2Client(ctx.ec2.endpoint, { maxAttempts: kind === 'aws-vpc-cni' ? 10 : 3 });
   const cil = scenario.policies?.cilium ?? {};
@@ -253,6 +253,18 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium',
   // Before RC#48 the resource controller released a branch ENI only when the pod object was deleted
   // (a finished Job pod kept it until its TTL ran out); since then a finished pod releases it too.
   const releaseAt = cni.branchReleaseAt ?? 'terminal';
+  // The resource controller (security groups for pods) runs with the AWS CNI when pods ask for branch ENIs:
+  // trunk and branch ENIs through EC2 on its own client-side bucket (QPS 12, burst 18, RC main.go).
+  const podEniOn = kind === 'aws-vpc-cni' && (scenario.securityGroupPolicies?.length ?? 0) > 0;
+  const core = ctx.kube.kubeConfig().makeApiClient(CoreV1Api);
+  const rc = podEniOn ? new ResourceController({
+    ec2: new TrunkEc2(ec2Client(ctx.ec2.endpoint, { maxAttempts: 4 }), tokenBucketGate(clock, 12, 18)), clock, log: logger.child({ c: 'resource-controller' }),
+    clusterName: ctx.clusterName, cooldownMs: (cni.branchCooldownSeconds ?? 60) * 1000, releaseAt,
+    annotate: async (p, value) => {
+      await core.patchNamespacedPod({ name: p.metadata.name, namespace: p.metadata.namespace, body: { metadata: { annotations: { [ANN_POD_ENI]: value } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    },
+  }) : undefined;
+  const subnetCidrs = new Map(scenario.subnets.map((sn) => [ctx.subnetIds.get(sn.name) ?? '', sn.cidr]));
   // The node's own view of its ENIs (instance metadata), for waiting on attachment.
   const imds = (eniId: string) => ctx.ec2.admin.attachmentStatus(eniId);
   // The resource controller's pod webhook (security groups + pod-eni resource) exists only with the AWS CNI.
@@ -267,24 +279,21 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium',
       if (pod.spec.hostNetwork) return 'host';
       const agent = agents.get(pod.spec.nodeName ?? '');
       if (!agent) return undefined;
-      if (kind === 'aws-vpc-cni' && needsBranch(pod)) {
-        const slots = branch.get(agent.node.name);
-        if (!slots?.take(pod.metadata.uid)) return undefined;
-        return `branch:${pod.metadata.uid.slice(0, 8)}`;
-      }
+      // ipamd hands a branch-ENI pod the address in the resource controller's annotation, or fails the ADD.
+      if (rc && needsBranch(pod)) return parsePodENI(pod.metadata.annotations?.[ANN_POD_ENI])?.[0]?.privateIp || undefined;
       return agent.setUp({ uid: pod.metadata.uid, branch: false });
     },
     tearDown: (v: V1Pod) => {
       const pod = v as unknown as PodLike;
       const agent = agents.get(pod.spec.nodeName ?? '');
       if (!agent) return;
-      if (kind === 'aws-vpc-cni' && needsBranch(pod)) { if (releaseAt === 'terminal') branch.get(agent.node.name)?.give(pod.metadata.uid); }
-      else agent.tearDown(pod.metadata.uid);
+      // Branch ENIs are released by the resource controller, which watches the pods itself.
+      if (!(rc && needsBranch(pod))) agent.tearDown(pod.metadata.uid);
     },
   };
   const kubelet = startKubelet({ kubeConfig: kube.kubeConfig(), clock, logger: logger.child({ c: 'kubelet' }), network, jobDurations: (p) => runSeconds(p as unknown as PodLike), rand: seededRng(11) });
-  const deletions = kind === 'aws-vpc-cni' && releaseAt === 'deletion'
-    ? kube.store.watch<PodLike>('pods', {}, (e) => { if (e.type === 'DELETED' && needsBranch(e.object) && e.object.spec.nodeName) branch.get(e.object.spec.nodeName)?.give(e.object.metadata.uid); })
+  const rcWatch = rc
+    ? kube.store.watch<PodLike & RcPod>('pods', {}, (e) => { if ((e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED') && needsBranch(e.object)) rc.onPod(e.type, e.object); })
     : undefined;
   return {
     onNodeJoined: (n) => {
@@ -294,7 +303,7 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium',
         name: n.name, instanceId: n.instanceId, instanceType: n.instanceType, zone: inst.zone, vpcId: inst.vpcId, primaryEniId: inst.primaryEniId,
         primarySubnetId: inst.subnetId, primaryGroups: inst.securityGroups, maxENI: l.maxENI, ipv4PerENI: l.ipv4PerENI, branchENI: l.branchENI ?? 0, trunking: !!l.trunkingCompatible,
       };
-      const podEni = kind === 'aws-vpc-cni' && !!webhook;
+      const podEni = !!rc;
       const maxPods = ctx.scenario.nodeGroups.find((g) => g.name === n.group)?.maxPods ?? l.maxPods ?? 110;
       const ciliumCfg = { preAllocate: cil.preAllocate ?? 8, minAllocate: cil.minAllocate ?? 0, maxAllocate: 0, maxAboveWatermark: cil.maxAboveWatermark ?? 0, releaseExcess: o.releaseExcess ?? cil.releaseExcess ?? false, excessReleaseDelayMs: (cil.excessReleaseDelaySeconds ?? 180) * 1000 };
       // Prefix delegation (ENABLE_PREFIX_DELEGATION / --aws-enable-prefix-delegation) on Nitro types only, as upstream.
@@ -309,10 +318,12 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium',
         : new CiliumAgent(node, baselineEc2, clock, logger, ciliumCfg, ctx.clusterName, imds, operator!);
       agent.onRoom = () => roomListeners.forEach((l) => l(n.name));
       agents.set(n.name, agent);
-      if (podEni && node.trunking) branch.set(n.name, new BranchSlots(node.branchENI, (cni.branchCooldownSeconds ?? 60) * 1000, clock));
+      if (rc && node.trunking && node.branchENI > 0) {
+        rc.addNode({ name: n.name, instanceId: n.instanceId, subnetId: node.primarySubnetId, subnetCidr: subnetCidrs.get(node.primarySubnetId) ?? '', groups: node.primaryGroups, maxENI: l.maxENI, branchLimit: node.branchENI });
+      }
       agent.start();
     },
-    onNodeLeaving: (n) => { agents.get(n.name)?.stop(); agents.delete(n.name); },
+    onNodeLeaving: (n) => { agents.get(n.name)?.stop(); agents.delete(n.name); rc?.removeNode(n.name); },
     restartAllocator: async () => undefined,
     probeBadInput: async () => [],
     onBindRefused: () => undefined,
@@ -320,11 +331,12 @@ async function startBaseline(ctx: PolicyContext, kind: 'aws-vpc-cni' | 'cilium',
     onNodeRoom: (fn) => roomListeners.push(fn),
     gcIntervalMs: () => 300_000,
     endpoints: (): Record<string, string> => (webhook ? { webhook: webhook.webhook.url } : {}),
-    notes: () => notes,
+    notes: () => rc ? [...notes, `resource controller: ${rc.counts.trunks} trunk ENIs, ${rc.counts.created} branch ENIs created and ${rc.counts.deleted} deleted through EC2, ${rc.counts.atCapacity} pod requeues at branch capacity${rc.errors.size ? `, errors ${[...rc.errors].map(([k, v]) => `${k}×${v}`).join(' ')}` : ''}`] : notes,
     stop: async () => {
       for (const a of agents.values()) a.stop();
       operator?.stop();
-      deletions?.stop();
+      rcWatch?.stop();
+      rc?.stop();
       await kubelet.stop();
       await scheduler.stop();
       if (webhook) { await webhook.webhook.close(); webhook.admitter.close?.(); }

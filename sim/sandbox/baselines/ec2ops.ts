@@ -2,9 +2,9 @@
 // them: fill existing ENIs with AssignPrivateIpAddresses; otherwise Create → Attach → Modify
 // (DeleteOnTermination), deleting the ENI if attach fails; free an ENI with Detach → wait → Delete.
 import {
-  AssignPrivateIpAddressesCommand, AttachNetworkInterfaceCommand, CreateNetworkInterfaceCommand, DeleteNetworkInterfaceCommand,
-  DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, DetachNetworkInterfaceCommand, ModifyNetworkInterfaceAttributeCommand,
-  UnassignPrivateIpAddressesCommand, type EC2Client,
+  AssignPrivateIpAddressesCommand, AssociateTrunkInterfaceCommand, AttachNetworkInterfaceCommand, CreateNetworkInterfaceCommand,
+  DeleteNetworkInterfaceCommand, DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, DetachNetworkInterfaceCommand,
+  DisassociateTrunkInterfaceCommand, ModifyNetworkInterfaceAttributeCommand, UnassignPrivateIpAddressesCommand, type EC2Client,
 } from '@aws-sdk/client-ec2';
 import type { Clock } from '../../../lib/clock.ts';
 
@@ -115,6 +115,61 @@ export class BaselineEc2 {
     }
     throw new Error(`ENI ${eniId} did not detach in time`);
   }
+}
+
+/** What the resource controller needs of an ENI it created. */
+export interface CreatedEni { eniId: string; ip: string; mac: string }
+
+/** The resource controller's trunk and branch calls (RC: pkg/aws/ec2/api/helper.go), over the same SDK. */
+export class TrunkEc2 {
+  constructor(private readonly ec2: EC2Client, private readonly gate: CallGate = noGate) {}
+  private async call<T>(f: (ec2: EC2Client) => Promise<T>): Promise<T> {
+    await this.gate();
+    return f(this.ec2);
+  }
+
+  /** Device indexes in use on the instance and its trunk ENI if it has one (InitTrunk reads the instance's ENIs). */
+  async instanceEnis(instanceId: string): Promise<{ deviceIndexes: number[]; trunk?: { eniId: string; status: string } }> {
+    const r = await this.call((ec2) => ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] })));
+    const enis = r.NetworkInterfaces ?? [];
+    const t = enis.find((e) => e.InterfaceType === 'trunk');
+    return { deviceIndexes: enis.map((e) => e.Attachment?.DeviceIndex ?? -1), trunk: t ? { eniId: t.NetworkInterfaceId!, status: t.Attachment?.Status ?? '' } : undefined };
+  }
+
+  async attachmentStatus(eniId: string): Promise<string | undefined> {
+    const r = await this.call((ec2) => ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] })));
+    return r.NetworkInterfaces?.[0]?.Attachment?.Status;
+  }
+
+  /** CreateNetworkInterface (trunk or plain) with the controller's description and tags. */
+  async create(o: { subnetId: string; groups: string[]; trunk: boolean; description: string; tags: Record<string, string> }): Promise<CreatedEni> {
+    const r = await this.call((ec2) => ec2.send(new CreateNetworkInterfaceCommand({
+      SubnetId: o.subnetId, Groups: o.groups.length ? o.groups : undefined, Description: o.description, InterfaceType: o.trunk ? 'trunk' : undefined,
+      TagSpecifications: [{ ResourceType: 'network-interface', Tags: Object.entries(o.tags).map(([Key, Value]) => ({ Key, Value })) }],
+    })));
+    const n = r.NetworkInterface!;
+    return { eniId: n.NetworkInterfaceId!, ip: n.PrivateIpAddress ?? '', mac: n.MacAddress ?? '' };
+  }
+
+  /** Attach + DeleteOnTermination (RC: `CreateAndAttachNetworkInterface`). */
+  async attach(eniId: string, instanceId: string, deviceIndex: number): Promise<void> {
+    const a = await this.call((ec2) => ec2.send(new AttachNetworkInterfaceCommand({ InstanceId: instanceId, NetworkInterfaceId: eniId, DeviceIndex: deviceIndex })));
+    await this.call((ec2) => ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Attachment: { AttachmentId: a.AttachmentId!, DeleteOnTermination: true } })));
+  }
+
+  async associate(branchId: string, trunkId: string, vlanId: number): Promise<string> {
+    const r = await this.call((ec2) => ec2.send(new AssociateTrunkInterfaceCommand({ BranchInterfaceId: branchId, TrunkInterfaceId: trunkId, VlanId: vlanId })));
+    return r.InterfaceAssociation?.AssociationId ?? '';
+  }
+
+  /** Disassociate (a missing association is fine) then delete (a missing ENI is fine): `DeleteCooledDownENIs`. */
+  async disassociateAndDelete(eniId: string, associationId?: string): Promise<void> {
+    const notFound = (err: unknown) => ((err as { name?: string }).name ?? '').endsWith('NotFound');
+    if (associationId) await this.call((ec2) => ec2.send(new DisassociateTrunkInterfaceCommand({ AssociationId: associationId }))).catch((err: unknown) => { if (!notFound(err)) throw err; });
+    await this.call((ec2) => ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eniId }))).catch((err: unknown) => { if (!notFound(err)) throw err; });
+  }
+
+  async delete(eniId: string): Promise<void> { await this.disassociateAndDelete(eniId); }
 }
 
 /** A token bucket on the injected clock (Cilium: --limit-ipam-api-qps 4, burst 20). */
