@@ -353,31 +353,3 @@ export class CiliumAgent extends BaseAgent {
     this.publish();
   }
 }
-
-/**
- * The AWS resource controller's branch-ENI accounting, modelled in memory: a slot is taken while the
- * pod runs and for `cooldownMs` after it finishes, but the default scheduler stops counting the pod
- * as soon as it finishes — the source of stuck security-group pods.
- */
-export class BranchSlots {
-  private readonly attached = new Set<string>();
-  private readonly cooling: number[] = [];
-  constructor(private readonly limit: number, private readonly cooldownMs: number, private readonly clock: Clock) {}
-  private gc(): void {
-    const now = this.clock.now();
-    while (this.cooling.length && this.cooling[0]! <= now) this.cooling.shift();
-  }
-  take(podUid: string): boolean {
-    if (this.attached.has(podUid)) return true;
-    this.gc();
-    if (this.attached.size + this.cooling.length >= this.limit) return false;
-    this.attached.add(podUid);
-    return true;
-  }
-  give(podUid: string): void {
-    if (!this.attached.delete(podUid)) return;
-    this.cooling.push(this.clock.now() + this.cooldownMs);
-    this.cooling.sort((a, b) => a - b);
-  }
-  inUse(): number { this.gc(); return this.attached.size + this.cooling.length; }
-}
