@@ -221,3 +221,24 @@ test('a Binding denied by admission: SchedulerError with the denial, then retrie
   assert.equal(cond?.status, 'True');
   sim.setAdmitter(undefined);
 });
+
+test('required pod anti-affinity by hostname: concurrent pods land on distinct nodes; the rest stay Unschedulable', async () => {
+  await start('s-anti', {});
+  const anti = (name: string): V1Pod => ({ ...mkPod(name, 's-anti'), metadata: { name, namespace: 'default', labels: { app: 'anti' } },
+    spec: { ...mkPod(name, 's-anti').spec!, affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'anti' } }, topologyKey: 'kubernetes.io/hostname' }] } } } });
+  // More pods than nodes, created at once: the assumed cache must count the in-flight ones.
+  const names = Array.from({ length: NODES.length + 3 }, (_, i) => `anti-${i}`);
+  await Promise.all(names.map((n) => core.createNamespacedPod({ namespace: 'default', body: anti(n) })));
+  const outcome = await Promise.all(names.map((n) => until(`${n} bound or unschedulable`, async () => {
+    const p = await get(n);
+    if (p.spec?.nodeName) return { node: p.spec.nodeName };
+    const c = p.status?.conditions?.find((x) => x.type === 'PodScheduled');
+    return c?.status === 'False' && c.reason === 'Unschedulable' ? { message: c.message ?? '' } : undefined;
+  })));
+  const nodes = outcome.flatMap((o) => ('node' in o ? [o.node] : []));
+  assert.equal(new Set(nodes).size, nodes.length, `one anti pod per node: ${nodes}`);
+  assert.ok(nodes.length >= 1 && nodes.length <= NODES.length, `${nodes.length} bound`);
+  const refused = outcome.flatMap((o) => ('message' in o ? [o.message] : []));
+  assert.ok(refused.length >= 3, `${refused.length} unschedulable`);
+  for (const m of refused) assert.match(m, /didn't match pod anti-affinity rules/);
+});

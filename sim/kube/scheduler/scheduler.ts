@@ -14,6 +14,7 @@ import { parseSchedulerConfig, type KubeSchedulerConfigurationInput, type Schedu
 import { EventRecorder } from './events.ts';
 import { HttpExtender } from './extender.ts';
 import { fitNode } from './fit.ts';
+import { hasTopologyRules, topologyFilter, type TopologyPod, type TopologyNode } from './topology.ts';
 import { fitErrorMessage, NO_NODES_MESSAGE } from './message.ts';
 import { SchedulingQueue } from './queue.ts';
 import { podRequests, type ResourceList } from './resources.ts';
@@ -142,6 +143,11 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
     return nodes.list().slice().sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1));
   }
 
+  /** Anti-affinity and topology spread against the pods placed now (skipped for pods without such rules). */
+  function topologyCheck(pod: V1Pod, all: V1Node[]): (n: TopologyNode) => string | undefined {
+    return hasTopologyRules(pod as TopologyPod) ? topologyFilter(pod as TopologyPod, all, state.placed()) : () => undefined;
+  }
+
   async function findPlacement(pod: V1Pod, req: ResourceList): Promise<Placement> {
     const all = sortedNodes();
     if (all.length === 0) return { unschedulable: NO_NODES_MESSAGE };
@@ -150,10 +156,13 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
     let feasible: V1Node[] = [];
     const start = nextStartNode % all.length;
     let processed = 0;
+    const topo = topologyCheck(pod, all);
     for (let i = 0; i < all.length && feasible.length < want; i++) {
       const n = all[(start + i) % all.length]!;
       processed++;
       const r = fitNode(pod, req, n, state.nodeUsage(n.metadata!.name!), cfg.ignoredResources);
+      const t = topo(n);
+      if (t) r.push(t);
       if (r.length > 0) reasons.set(n.metadata!.name!, r); else feasible.push(n);
     }
     // Rotate the starting node so sampling spreads across the cluster, as upstream does.
@@ -199,9 +208,10 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
     }
     // Synchronous re-check + assume: another worker may have used the capacity while we awaited.
     const byName = new Map(feasible.map((n) => [n.metadata!.name!, n]));
+    const topoNow = topologyCheck(pod, sortedNodes());
     for (const name of ranked) {
       const n = nodes.get(name) ?? byName.get(name)!;
-      if (fitNode(pod, req, n, state.nodeUsage(name), cfg.ignoredResources).length === 0) {
+      if (fitNode(pod, req, n, state.nodeUsage(name), cfg.ignoredResources).length === 0 && !topoNow(n)) {
         state.assume(pod, name);
         return { node: name };
       }

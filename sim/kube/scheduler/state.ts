@@ -2,6 +2,7 @@
 // pod informer, terminal pods excluded) plus pods this scheduler has "assumed" onto a node but whose
 // Binding has not shown up yet. Without the assumed entries two concurrent scheduling attempts would
 // both see the last free cpu / pod slot. Pure bookkeeping, no I/O.
+import type { PlacedPod } from './topology.ts';
 import { nonZeroRequests, podRequests, type PodLike, type ResourceList } from './resources.ts';
 
 export interface NodeUsage {
@@ -11,16 +12,18 @@ export interface NodeUsage {
   nonZero?: { cpu: number; memory: number };
 }
 
-interface Entry { node: string; req: ResourceList; assumed: boolean }
+interface Entry { node: string; req: ResourceList; assumed: boolean; namespace: string; labels: Record<string, string> }
 
 export interface PodStateLike extends PodLike {
-  metadata?: { name?: string; namespace?: string; deletionTimestamp?: unknown } | null;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> | null; deletionTimestamp?: unknown } | null;
   spec?: PodLike['spec'] & { nodeName?: string | null };
   status?: { phase?: string | null } | null;
 }
 
 export const podKey = (p: { metadata?: { name?: string; namespace?: string } | null }): string =>
   `${p.metadata?.namespace ?? 'default'}/${p.metadata?.name ?? ''}`;
+
+const who = (p: PodStateLike) => ({ namespace: p.metadata?.namespace ?? 'default', labels: { ...(p.metadata?.labels ?? {}) } });
 
 export const isTerminal = (p: PodStateLike): boolean => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
 
@@ -40,7 +43,7 @@ export class ClusterState {
     }
     if (cur && cur.node === node && !cur.assumed) return;
     this.remove(key);
-    this.add(key, { node, req: podRequests(pod), assumed: false });
+    this.add(key, { node, req: podRequests(pod), assumed: false, ...who(pod) });
   }
 
   deletePod(pod: PodStateLike): void { this.remove(podKey(pod)); }
@@ -49,7 +52,7 @@ export class ClusterState {
   assume(pod: PodStateLike, node: string): void {
     const key = podKey(pod);
     this.remove(key);
-    this.add(key, { node, req: podRequests(pod), assumed: true });
+    this.add(key, { node, req: podRequests(pod), assumed: true, ...who(pod) });
   }
 
   /** Drops an assumption after a failed bind (a confirmed binding is left alone). */
@@ -60,6 +63,9 @@ export class ClusterState {
   isAssumed(key: string): boolean { return this.pods.get(key)?.assumed ?? false; }
 
   nodeUsage(node: string): NodeUsage { return this.usage.get(node) ?? { requested: {}, pods: 0 }; }
+
+  /** Pods on nodes (bound or assumed), for the topology filters. */
+  placed(): PlacedPod[] { return [...this.pods.values()].map((e) => ({ namespace: e.namespace, labels: e.labels, node: e.node })); }
 
   assumedCount(): number { let n = 0; for (const e of this.pods.values()) if (e.assumed) n++; return n; }
 
