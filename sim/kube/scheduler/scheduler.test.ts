@@ -240,5 +240,5 @@ test('required pod anti-affinity by hostname: concurrent pods land on distinct n
   assert.ok(nodes.length >= 1 && nodes.length <= NODES.length, `${nodes.length} bound`);
   const refused = outcome.flatMap((o) => ('message' in o ? [o.message] : []));
   assert.ok(refused.length >= 3, `${refused.length} unschedulable`);
-  for (const m of refused) assert.match(m, /didn't match pod anti-affinity rules/);
+  for (const m of refused) assert.match(m ?? '', /didn't match pod anti-affinity rules/);
 });
