@@ -157,7 +157,7 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   nodes.on('delete', (n) => enqueue(n.metadata?.name));
   // Node heartbeats are frequent: only a node without a pool (e.g. providerID just set) needs a look.
   nodes.on('update', (n) => { if (!poolInf.get(n.metadata?.name ?? '')) enqueue(n.metadata?.name); });
-  const podChanged = (p: V1Pod) => { podIndex.upsert(p); enqueue(p.spec?.nodeName); };
+  const podChanged = (p: V1Pod) => { podIndex.upsert(p, clock.now()); enqueue(p.spec?.nodeName); };
   pods.on('add', podChanged);
   pods.on('update', podChanged);
   pods.on('delete', (p) => { podIndex.remove(p, clock.now()); enqueue(p.spec?.nodeName); });

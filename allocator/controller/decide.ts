@@ -29,6 +29,9 @@ export interface PodView {
   phase?: string;
   /** The vpc.amazonaws.com/pod-eni annotation as it is on the pod now. */
   podENI?: string;
+  /** Effective requests (cpu millicores, memory bytes); absent = none. */
+  cpu?: number;
+  memory?: number;
 }
 
 export interface Observation {
@@ -47,7 +50,7 @@ export interface Observation {
   pod: (uid: string) => PodView | undefined;
   /** UIDs of pods seen deleted recently (informer tombstones). */
   deleted: (uid: string) => boolean;
-  /** Pods the node can still run (kubelet max-pods minus pods bound to it); undefined = unknown. */
+  /** Pods the node can still take (room.ts: max-pods, cpu, memory vs demand shapes); undefined = unknown. */
   podRoom?: number;
   /** Free aligned /28 blocks of a subnet as last computed (prefix mode; undefined = unknown). */
   freeBlocks?: (subnetId: string) => number | undefined;

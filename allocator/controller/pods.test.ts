@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Pod } from '@kubernetes/client-node';
-import { PodIndex } from './pods.ts';
+import { demandShape, PodIndex, podView, projectPod } from './pods.ts';
 
 const pod = (uid: string, nodeName?: string, phase = 'Running'): V1Pod => ({ metadata: { uid, name: uid, namespace: 'ns' }, spec: { containers: [], nodeName }, status: { phase } });
 
@@ -19,4 +19,44 @@ test('PodIndex counts non-terminal pods per node through binds, moves, completio
   assert.equal(ix.countOnNode('n1'), 0);
   ix.upsert(pod('b', 'n1', 'Succeeded'));
   assert.equal(ix.countOnNode('n1'), 0, 'repeated updates do not double count');
+});
+
+const withShape = (uid: string, o: { nodeName?: string; cpu?: string; memory?: string; selector?: Record<string, string>; daemon?: boolean; hostNetwork?: boolean; phase?: string }): V1Pod => ({
+  metadata: { uid, name: uid, namespace: 'ns', ...(o.daemon ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'ds', uid: 'ds-1' }] } : {}) },
+  spec: {
+    containers: [{ name: 'a', resources: { requests: { ...(o.cpu ? { cpu: o.cpu } : {}), ...(o.memory ? { memory: o.memory } : {}) } } }, { name: 'b', resources: { limits: { cpu: '50m' } } }],
+    nodeName: o.nodeName, ...(o.selector ? { nodeSelector: o.selector } : {}), ...(o.hostNetwork ? { hostNetwork: true } : {}),
+    tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }],
+  },
+  status: { phase: o.phase ?? 'Pending' },
+});
+
+test('projectPod keeps the effective requests, and the demand shape only while unbound', () => {
+  const pending = projectPod(withShape('a', { cpu: '250m', memory: '1Gi', selector: { pool: 'dense' } }));
+  assert.deepEqual(podView(pending)?.cpu, 300, '250m + a 50m limit counted as its request');
+  assert.equal(podView(pending)?.memory, 2 ** 30);
+  assert.deepEqual(demandShape(pending), { cpu: 300, memory: 2 ** 30, nodeSelector: { pool: 'dense' }, tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', value: undefined, effect: 'NoExecute' }] });
+  const bound = projectPod(withShape('a', { nodeName: 'n1', cpu: '250m', selector: { pool: 'dense' }, phase: 'Running' }));
+  assert.equal(bound.spec?.nodeSelector, undefined, 'a bound pod keeps no selector');
+  assert.equal(bound.spec?.tolerations, undefined);
+  assert.equal(podView(bound)?.cpu, 300);
+  assert.equal(demandShape(projectPod(withShape('d', { daemon: true, cpu: '10m' }))), undefined, 'DaemonSet pods are no demand');
+  assert.equal(demandShape(projectPod(withShape('h', { hostNetwork: true, cpu: '10m' }))), undefined, 'hostNetwork pods take no address');
+});
+
+test('PodIndex sums the requests bound to a node and keeps recent demand shapes, deduplicated and expiring', () => {
+  const ix = new PodIndex(1000, 1000);
+  ix.upsert(projectPod(withShape('a', { cpu: '100m', selector: { pool: 'dense' } })), 0);
+  ix.upsert(projectPod(withShape('b', { cpu: '100m', selector: { pool: 'dense' } })), 10);
+  ix.upsert(projectPod(withShape('c', { cpu: '1', memory: '1Gi' })), 20);
+  assert.equal(ix.demandShapes().length, 2, 'two kinds of pending pods');
+  ix.upsert(projectPod(withShape('a', { nodeName: 'n1', cpu: '100m', phase: 'Running' })), 30);
+  ix.upsert(projectPod(withShape('c', { nodeName: 'n1', cpu: '1', memory: '1Gi', phase: 'Running' })), 30);
+  ix.upsert(projectPod(withShape('x', { nodeName: 'n1', cpu: '1', phase: 'Succeeded' })), 30);
+  assert.deepEqual(ix.requestedOnNode('n1'), { pods: 2, cpu: 150 + 1050, memory: 2 ** 30 }, 'finished pods request nothing');
+  assert.deepEqual(ix.requestedOnNode('n2'), { pods: 0, cpu: 0, memory: 0 });
+  ix.prune(1015);
+  assert.deepEqual(ix.demandShapes().map((s) => s.cpu), [1050], 'the shape last seen at 10 expired; the one seen at 20 is kept');
+  ix.prune(2000);
+  assert.equal(ix.demandShapes().length, 0);
 });

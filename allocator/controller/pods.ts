@@ -1,20 +1,55 @@
 // What the allocator needs from pods: a UID index over the whole cluster (a reservation names a
-// pod by UID and the pod may be bound elsewhere) and tombstones of recent deletions, so a
-// deleted pod's IP goes to cooldown at once instead of after the not-found grace.
-import type { V1Pod } from '@kubernetes/client-node';
+// pod by UID and the pod may be bound elsewhere), tombstones of recent deletions, so a deleted
+// pod's IP goes to cooldown at once instead of after the not-found grace, and what bounds a node's
+// warm pool (room.ts): the requests bound to each node and the shapes of pods seen pending.
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { ANN_POD_ENI } from '../../lib/keys.ts';
+import { podRequests } from '../../lib/kube/resources.ts';
 import type { PodView } from './decide.ts';
+import type { PodShape } from './room.ts';
+
+/** The one container a projection keeps: the pod's effective requests (cpu millicores, memory bytes). */
+const REQUESTS_CONTAINER = 'eni-ipam-requests';
+
+function requestsOf(p: V1Pod): { cpu: number; memory: number } {
+  try {
+    const r = podRequests(p);
+    return { cpu: r.cpu ?? 0, memory: r.memory ?? 0 };
+  } catch {
+    return { cpu: 0, memory: 0 }; // the apiserver validates quantities; a garbled one bounds nothing
+  }
+}
+
+const isDaemon = (p: V1Pod): boolean => (p.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet');
 
 /**
  * What the allocator's pod informer keeps of a pod: the cache keys (name, namespace,
- * resourceVersion) and what `podView` reads. Whole V1Pods (containers, env, volumes, status) would
- * make memory grow with the cluster's pod specs; this stays a few hundred bytes per pod.
+ * resourceVersion) and what `podView` reads — the effective requests folded into one container,
+ * and only while the pod is unbound its nodeSelector, tolerations and DaemonSet owner (its demand
+ * shape). Whole V1Pods (containers, env, volumes, status) would make memory grow with the cluster's
+ * pod specs; this stays a few hundred bytes per pod.
  */
 export function projectPod(p: V1Pod): V1Pod {
   const m = p.metadata ?? {};
   const podENI = m.annotations?.[ANN_POD_ENI];
-  const out: V1Pod = { metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, ...(podENI !== undefined ? { annotations: { [ANN_POD_ENI]: podENI } } : {}) } };
-  if (p.spec?.nodeName) out.spec = { nodeName: p.spec.nodeName } as V1Pod['spec'];
+  const unbound = !p.spec?.nodeName;
+  const daemon = unbound ? (m.ownerReferences ?? []).filter((o) => o.kind === 'DaemonSet') : [];
+  const out: V1Pod = { metadata: {
+    name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion,
+    ...(podENI !== undefined ? { annotations: { [ANN_POD_ENI]: podENI } } : {}),
+    ...(daemon.length ? { ownerReferences: daemon } : {}),
+  } };
+  const { cpu, memory } = requestsOf(p);
+  const containers: V1Container[] = cpu > 0 || memory > 0
+    ? [{ name: REQUESTS_CONTAINER, resources: { requests: { ...(cpu > 0 ? { cpu: `${cpu}m` } : {}), ...(memory > 0 ? { memory: String(memory) } : {}) } } }]
+    : [];
+  out.spec = {
+    containers,
+    ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
+    ...(p.spec?.hostNetwork ? { hostNetwork: true } : {}),
+    ...(unbound && p.spec?.nodeSelector ? { nodeSelector: p.spec.nodeSelector } : {}),
+    ...(unbound && p.spec?.tolerations?.length ? { tolerations: p.spec.tolerations } : {}),
+  };
   if (p.status?.phase) out.status = { phase: p.status.phase };
   return out;
 }
@@ -22,17 +57,38 @@ export function projectPod(p: V1Pod): V1Pod {
 export function podView(p: V1Pod): PodView | undefined {
   const uid = p.metadata?.uid;
   if (!uid) return undefined;
+  const { cpu, memory } = requestsOf(p);
   return {
     uid, name: p.metadata?.name ?? '', namespace: p.metadata?.namespace ?? '',
     nodeName: p.spec?.nodeName || undefined, phase: p.status?.phase, podENI: p.metadata?.annotations?.[ANN_POD_ENI],
+    ...(cpu > 0 ? { cpu } : {}), ...(memory > 0 ? { memory } : {}),
   };
 }
+
+/**
+ * The demand shape of a pending pod that needs an address of a pool (not hostNetwork, not a
+ * DaemonSet's: one per node, never more pods on a node), else undefined.
+ */
+export function demandShape(p: V1Pod): PodShape | undefined {
+  if (p.spec?.nodeName || p.spec?.hostNetwork || TERMINAL.has(p.status?.phase ?? '') || isDaemon(p)) return undefined;
+  const { cpu, memory } = requestsOf(p);
+  return {
+    cpu, memory,
+    ...(p.spec?.nodeSelector && Object.keys(p.spec.nodeSelector).length ? { nodeSelector: p.spec.nodeSelector } : {}),
+    ...(p.spec?.tolerations?.length ? { tolerations: p.spec.tolerations.map((t) => ({ key: t.key, operator: t.operator, value: t.value, effect: t.effect })) } : {}),
+  };
+}
+
+/** At most this many distinct demand shapes are kept (the least recently seen go first). */
+const MAX_SHAPES = 256;
 
 const TERMINAL = new Set(['Succeeded', 'Failed']);
 
 export class PodIndex {
   private readonly byUid = new Map<string, PodView>();
   private readonly tombstones = new Map<string, number>();
+  /** Demand shapes by key, in order of last sighting (oldest first), with when they were last pending. */
+  private readonly shapes = new Map<string, { shape: PodShape; seen: number }>();
   /** Non-terminal pods per node (what kubelet's max-pods counts). */
   private readonly onNode = new Map<string, Set<string>>();
 
@@ -49,12 +105,35 @@ export class PodIndex {
   /** Non-terminal pods bound to the node. */
   countOnNode(node: string): number { return this.onNode.get(node)?.size ?? 0; }
 
-  /** Tombstones are kept this long (clock ms). */
-  constructor(private readonly keepTombstonesMs = 3_600_000) {}
+  /** What the non-terminal pods bound to the node request (cpu millicores, memory bytes) and how many they are. */
+  requestedOnNode(node: string): { pods: number; cpu: number; memory: number } {
+    const out = { pods: 0, cpu: 0, memory: 0 };
+    for (const uid of this.onNode.get(node) ?? []) {
+      const v = this.byUid.get(uid);
+      out.pods++;
+      out.cpu += v?.cpu ?? 0;
+      out.memory += v?.memory ?? 0;
+    }
+    return out;
+  }
 
-  upsert(p: V1Pod): PodView | undefined {
+  /** Shapes of pods seen pending within the shape window (room.ts), newest last. */
+  demandShapes(): PodShape[] { return [...this.shapes.values()].map((s) => s.shape); }
+
+  /** Tombstones and demand shapes are kept this long (clock ms). */
+  constructor(private readonly keepTombstonesMs = 3_600_000, private readonly keepShapesMs = keepTombstonesMs) {}
+
+  /** `now` (clock ms) stamps the demand shape of a pending pod. */
+  upsert(p: V1Pod, now = 0): PodView | undefined {
     const v = podView(p);
     if (v) { this.place(v.uid, v); this.byUid.set(v.uid, v); }
+    const shape = demandShape(p);
+    if (shape) {
+      const key = JSON.stringify(shape);
+      this.shapes.delete(key);
+      this.shapes.set(key, { shape, seen: now });
+      if (this.shapes.size > MAX_SHAPES) this.shapes.delete(this.shapes.keys().next().value!);
+    }
     return v;
   }
 
@@ -74,5 +153,6 @@ export class PodIndex {
 
   prune(now: number): void {
     for (const [uid, at] of this.tombstones) if (now - at > this.keepTombstonesMs) this.tombstones.delete(uid);
+    for (const [key, s] of this.shapes) if (now - s.seen > this.keepShapesMs) this.shapes.delete(key);
   }
 }

@@ -22,6 +22,7 @@ import { decide, podENIAnnotation, type Decision } from './decide.ts';
 import { NodeIPs } from './ips.ts';
 import { NodeGone } from './node-gone.ts';
 import { PoolLifecycle } from './pool-lifecycle.ts';
+import { roomNode, schedulableRoom } from './room.ts';
 
 export class NodeReconciler {
   private readonly c: NodeContext;
@@ -64,9 +65,10 @@ export class NodeReconciler {
       const blocks = this.d.blocks;
       await Promise.all(subnets.map((s) => blocks.refresh(s.id, s.cidr).catch((e: unknown) => this.c.log.warn({ node: name, subnetId: s.id, err: errText(e) }, 'could not count free /28 blocks'))));
     }
-    // kubelet's max-pods bounds what warm addresses can ever be used on this node.
-    const maxPods = Number(node.status?.allocatable?.pods);
-    const podRoom = Number.isFinite(maxPods) && maxPods > 0 ? Math.max(0, maxPods - this.d.pods.countOnNode(name)) : undefined;
+    // What can still be scheduled here (max-pods, cpu, memory vs pending pods' shapes) bounds what
+    // warm addresses can ever be used on this node (room.ts).
+    const rn = roomNode(node, this.d.pods.requestedOnNode(name));
+    const podRoom = rn ? schedulableRoom(rn, this.d.pods.demandShapes()) : undefined;
     const observe = () => ({ now: this.d.clock.now(), enis: view.enis, limits, subnets, zoneSubnets: allSubnets, pod: (u: string) => this.d.pods.get(u), deleted: (u: string) => this.d.pods.deleted(u),
       freeBlocks: (id: string) => this.d.blocks?.peek(id), podRoom });
 

@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Clock } from '../../../lib/clock.ts';
 import type { ExtenderConfig } from './config.ts';
-import { podResourceNames, type PodLike } from './resources.ts';
+import { podResourceNames, type PodLike } from '../../../lib/kube/resources.ts';
 import type { HostPriority } from './score.ts';
 
 /** Replies larger than this are refused (a NodeList of thousands of nodes stays well below). */

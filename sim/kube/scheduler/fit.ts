@@ -1,10 +1,10 @@
 // The scheduler's own filters for one node, each returning kube-scheduler's reason text: node
 // unschedulable, nodeSelector, NoSchedule/NoExecute taints, and resource fit (pod count, cpu,
 // memory, extended resources, skipping those an extender marked ignoredByScheduler). Pure.
-import { nodeAllocatable, type NodeLike, type ResourceList } from './resources.ts';
+import { nodeAllocatable, type NodeLike, type ResourceList } from '../../../lib/kube/resources.ts';
 import type { NodeUsage } from './state.ts';
+import { selectorMatches, tolerates, UNSCHEDULABLE_TAINT, type Toleration } from '../../../lib/kube/placement.ts';
 
-export interface Toleration { key?: string | null; operator?: string | null; value?: string | null; effect?: string | null }
 export interface FitPod {
   spec?: { nodeSelector?: Record<string, string> | null; tolerations?: Toleration[] | null } | null;
 }
@@ -14,25 +14,15 @@ export const REASON_SELECTOR = "node(s) didn't match Pod's node affinity/selecto
 export const REASON_TOO_MANY_PODS = 'Too many pods';
 export const insufficient = (r: string): string => `Insufficient ${r}`;
 
-function tolerates(tols: Toleration[], taint: { key: string; value?: string | null; effect: string }): boolean {
-  return tols.some((t) => {
-    if (t.effect && t.effect !== taint.effect) return false;
-    if (t.operator === 'Exists') return !t.key || t.key === taint.key;
-    return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
-  });
-}
-
 /** Reasons the node cannot take a pod with these requests (empty = fits). */
 export function fitNode(pod: FitPod, req: ResourceList, node: NodeLike, usage: NodeUsage, ignored: ReadonlySet<string> = new Set()): string[] {
   const reasons: string[] = [];
   const unschedulable = node.spec?.unschedulable === true;
   const tols = pod.spec?.tolerations ?? [];
   // Cordoning is the unschedulable taint in the real scheduler; a pod tolerating it may still land.
-  if (unschedulable && !tolerates(tols, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })) reasons.push(REASON_UNSCHEDULABLE);
+  if (unschedulable && !tolerates(tols, UNSCHEDULABLE_TAINT)) reasons.push(REASON_UNSCHEDULABLE);
   const labels = node.metadata?.labels ?? {};
-  for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) {
-    if (labels[k] !== v) { reasons.push(REASON_SELECTOR); break; }
-  }
+  if (!selectorMatches(pod.spec?.nodeSelector, labels)) reasons.push(REASON_SELECTOR);
   for (const taint of node.spec?.taints ?? []) {
     if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
     if (!tolerates(tols, taint)) { reasons.push(`node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`); break; }

@@ -17,7 +17,7 @@ import { fitNode } from './fit.ts';
 import { hasTopologyRules, topologyFilter, type TopologyPod, type TopologyNode } from './topology.ts';
 import { fitErrorMessage, NO_NODES_MESSAGE } from './message.ts';
 import { SchedulingQueue } from './queue.ts';
-import { podRequests, type ResourceList } from './resources.ts';
+import { podRequests, type ResourceList } from '../../../lib/kube/resources.ts';
 import { addExtenderScores, leastAllocatedScore, numFeasibleNodesToFind, rankHosts } from './score.ts';
 import { ClusterState, isTerminal, podKey } from './state.ts';
 

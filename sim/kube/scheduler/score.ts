@@ -1,7 +1,7 @@
 // Scoring and node choice as kube-scheduler does it: a least-allocated score (0..100) from cpu and
 // memory, plus each extender's 0..10 scores × weight × (MaxNodeScore / MaxExtenderPriority), then
 // the highest total with a random tie-break. Also how many feasible nodes to look for. Pure.
-import { nodeAllocatable, nonZeroRequests, type NodeLike, type ResourceList } from './resources.ts';
+import { nodeAllocatable, nonZeroRequests, type NodeLike, type ResourceList } from '../../../lib/kube/resources.ts';
 import type { NodeUsage } from './state.ts';
 
 export const MAX_NODE_SCORE = 100;

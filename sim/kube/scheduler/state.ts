@@ -3,7 +3,7 @@
 // Binding has not shown up yet. Without the assumed entries two concurrent scheduling attempts would
 // both see the last free cpu / pod slot. Pure bookkeeping, no I/O.
 import type { PlacedPod } from './topology.ts';
-import { nonZeroRequests, podRequests, type PodLike, type ResourceList } from './resources.ts';
+import { nonZeroRequests, podRequests, type PodLike, type ResourceList } from '../../../lib/kube/resources.ts';
 
 export interface NodeUsage {
   requested: ResourceList;

@@ -1,6 +1,6 @@
-// Resource arithmetic the scheduler needs: Kubernetes quantities as plain numbers (cpu in
-// millicores, everything else in base units), a pod's effective requests and a node's allocatable.
-// Pure.
+// Resource arithmetic as kube-scheduler does it (shared by the sim scheduler and the allocator's
+// warm-pool room): Kubernetes quantities as plain numbers (cpu in millicores, everything else in
+// base units), a pod's effective requests and a node's allocatable. Pure.
 
 /** Resource name → amount (cpu in millicores, memory in bytes, others as counts). */
 export type ResourceList = Record<string, number>;
