@@ -119,6 +119,7 @@ export function summaryTable(runs: RunReport[]): string {
     ['pods per node (min / max at peak)', (r) => { const v = r.nodes.map((n) => n.peakInUse); return v.length ? `${Math.min(...v)} / ${Math.max(...v)}` : '-'; }],
     ['fragmented subnets (free, no /28)', (r) => r.subnets.filter((s) => (s.freeAtEnd ?? 0) >= 16 && s.freePrefixesAtEnd === 0).map((s) => `${s.name} (${s.freeAtEnd} free)`).join(', ') || 'none'],
     ['EC2 calls (mutating)', (r) => `${r.ec2.totalCalls} (${r.ec2.mutatingCalls})`],
+    ['mutating EC2 calls per node', (r) => (r.nodes.length ? fmt(r.ec2.mutatingCalls / r.nodes.length, 1) : '-')],
     ['EC2 throttled', (r) => fmt(r.ec2.throttled)],
     ['invariant violations', (r) => fmt(invariantViolations(r))],
     ['simulated / wall seconds', (r) => `${fmt(r.simulatedSeconds, 0)} / ${fmt(r.wallSeconds)}`],
