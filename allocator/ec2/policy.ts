@@ -11,7 +11,8 @@
 //   held  = free + used                       IPs the node keeps (total − releasing)
 //   tf    = targetFree, or a lowered value when the subnet runs low (see `effectiveTargets`)
 //   mat   = maxAboveTarget (0 when the subnet runs low: no slack while addresses are scarce)
-//   both bounded by podRoom (pods the node can still run under kubelet's max-pods), when known
+//   both bounded by podRoom (pods that could still be scheduled on the node: max-pods, cpu and memory
+//   vs pending pods' shapes, allocator/controller/room.ts), when known
 //   floor = min(minIPs, cap)
 //   cap   = min(maxIPs || instanceCapacity, instanceCapacity)
 //
@@ -56,9 +57,10 @@ export interface PolicyOptions {
   /** targetFree while the subnet is low; default ceil(targetFree / 4). */
   lowTargetFree?: number;
   /**
-   * Pods the node can still run (kubelet max-pods minus the pods bound to it). Free addresses beyond
-   * that can never be used there, so the target and the slack are bounded by it: a node full by
-   * max-pods keeps no warm addresses (its excess is released as usual).
+   * Pods that could still be scheduled on the node (allocator/controller/room.ts: max-pods, cpu and
+   * memory vs the shapes of pending pods). Free addresses beyond that can never be used there, so the
+   * target and the slack are bounded by it: a node full by max-pods or CPU keeps no warm addresses
+   * (its excess is released as usual).
    */
   podRoom?: number;
 }
