@@ -137,9 +137,10 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   let stopping = false;
   const alive = () => leading && !killed && !stopping;
 
+  const blocks = new SubnetBlockCounter(api, clock, config.subnetTtlMs * 6);
   const reconciler = new NodeReconciler({
     pools, core: kube.core, engine, api, findAssociation, node: (n) => nodes.get(n), pods: podIndex, clock, logger: logger.child({ c: 'reconciler' }),
-    events, metrics, config, alive, onStep: o.onStep, processStart: clock.now(), blocks: new SubnetBlockCounter(api, clock, config.subnetTtlMs * 6),
+    events, metrics, config, alive, onStep: o.onStep, processStart: clock.now(), blocks,
   });
   const queue = new WorkQueue({
     clock, concurrency: config.concurrency, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs, logger: logger.child({ c: 'queue' }),
@@ -179,7 +180,10 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
     for (const [key, k] of zoneKeys()) {
       const fresh = api.cachedSubnets(k.vpc, k.zone);
       if (fresh) subnetViews.set(key, fresh);
-      for (const s of subnetViews.get(key) ?? []) out.push({ id: s.id, cidr: s.cidr, zone: s.zone, available: s.available });
+      for (const s of subnetViews.get(key) ?? []) {
+        const freeBlocks = blocks.peek(s.id);
+        out.push({ id: s.id, cidr: s.cidr, zone: s.zone, available: s.available, ...(freeBlocks !== undefined ? { freeBlocks } : {}) });
+      }
     }
     return out.sort((a, b) => a.zone.localeCompare(b.zone) || a.id.localeCompare(b.id));
   };

@@ -97,7 +97,8 @@ export class NodeIPs {
     // Prefix mode and no /28 anywhere the node may grow: fall back to secondary IPs for a while
     // (when the policy allows), with a condition, an event and a metric naming the subnets.
     const fallback = mode === 'prefixes' && r.shortBy > 0 && r.prefixUnavailable.length > 0;
-    for (const s of fallback ? r.prefixUnavailable : []) { this.c.d.blocks?.invalidate(s); this.c.d.metrics?.prefixFallbacks.inc({ subnet: s }); }
+    const pinUntil = this.c.d.clock.now() + this.c.d.config.prefixFallbackMs;
+    for (const s of fallback ? r.prefixUnavailable : []) { this.c.d.blocks?.noneLeft(s, pinUntil); this.c.d.metrics?.prefixFallbacks.inc({ subnet: s }); }
     let next = pool;
     let fallbackMessage: string | undefined;
     if (r.added.length || (r.shortBy === 0 && demand.ips) || fallback) {

@@ -1,8 +1,10 @@
 // Free aligned /28 blocks per subnet, which EC2 does not report: one DescribeNetworkInterfaces of the
 // subnet (every ENI in it, ours or not), its addresses and prefixes fed to the pure count
 // (lib/enipool/prefix.ts `subnetBlocks`). Only subnets of prefix-mode nodes are counted, at most
-// once per TTL; in between, the last count is served (the allocator's own prefix grows and EC2's
-// InsufficientCidrBlocks correct it sooner).
+// once per TTL; in between, the last count is served (the allocator's own prefix grows correct it
+// sooner). When EC2 refuses a prefix for lack of an aligned /28 (InsufficientCidrBlocks), its word
+// beats the count: the subnet shows 0 free blocks until the fallback that follows ends — addresses
+// EC2 holds for others (CIDR reservations, ENIs we cannot list) make the count an upper bound.
 import NodeCache from 'node-cache';
 import { prefixAddresses, subnetBlocks } from '../../lib/enipool/prefix.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -11,6 +13,8 @@ import type { Ec2Api } from './client.ts';
 export class SubnetBlockCounter {
   private readonly cache: NodeCache;
   private readonly inflight = new Map<string, Promise<number | undefined>>();
+  /** Subnets EC2 said have no aligned /28 left, until (clock ms). */
+  private readonly noneUntil = new Map<string, number>();
 
   constructor(private readonly api: Pick<Ec2Api, 'findEnis'>, private readonly clock: Clock, private readonly ttlMs = 60_000, maxSubnets = 1000) {
     // node-cache's own TTL runs on real seconds; under a scaled clock the age is checked against the clock.
@@ -19,11 +23,13 @@ export class SubnetBlockCounter {
 
   /** The last count for the subnet, if any (never calls EC2). */
   peek(subnetId: string): number | undefined {
+    if (this.pinned(subnetId)) return 0;
     return this.cache.get<{ at: number; blocks: number }>(subnetId)?.blocks;
   }
 
   /** Counts the subnet's free /28 blocks when the last count is older than the TTL. */
   async refresh(subnetId: string, cidr: string): Promise<number | undefined> {
+    if (this.pinned(subnetId)) return 0;
     const hit = this.cache.get<{ at: number; blocks: number }>(subnetId);
     if (hit && this.clock.now() - hit.at < this.ttlMs) return hit.blocks;
     let p = this.inflight.get(subnetId);
@@ -34,8 +40,22 @@ export class SubnetBlockCounter {
     return p;
   }
 
-  /** Forgets a count (after EC2 said no /28 was left, or after our own prefix changes). */
+  /** Forgets a count (after our own prefix changes). */
   invalidate(subnetId: string): void { this.cache.del(subnetId); }
+
+  /** EC2 refused a prefix in the subnet for lack of an aligned /28: 0 free blocks until `untilMs` (clock). */
+  noneLeft(subnetId: string, untilMs: number): void {
+    this.cache.del(subnetId);
+    this.noneUntil.set(subnetId, Math.max(untilMs, this.noneUntil.get(subnetId) ?? 0));
+  }
+
+  private pinned(subnetId: string): boolean {
+    const until = this.noneUntil.get(subnetId);
+    if (until === undefined) return false;
+    if (this.clock.now() < until) return true;
+    this.noneUntil.delete(subnetId);
+    return false;
+  }
 
   private async count(subnetId: string, cidr: string): Promise<number | undefined> {
     const enis = await this.api.findEnis([{ Name: 'subnet-id', Values: [subnetId] }], { priority: 'deficit' });

@@ -78,6 +78,9 @@ test('freeAligned28: blocks without known addresses, never the reserved head and
   // Capped by EC2's free count: 20 free addresses cannot hold two /28s.
   const s = accountSubnets([a], [{ id: 'subnet-p', cidr: '10.1.0.0/24', zone: 'z', available: 20 }])[0]!;
   assert.equal(s.free28, 1);
+  // Capped by the allocator's own count when known: a fragmented subnet (EC2 refused a /28) shows 0.
+  const frag = accountSubnets([a], [{ id: 'subnet-p', cidr: '10.1.0.0/24', zone: 'z', available: 200, freeBlocks: 0 }])[0]!;
+  assert.equal(frag.free28, 0);
 });
 
 test('accountNode: split, limits, branch slots and unmet demand', () => {
@@ -122,9 +125,9 @@ test('topNodes: at most 3n nodes, the most idle, most owed and most branch-loade
 
 test('subnetsFromPools: newest observation per subnet with the pool zone', () => {
   const p1 = pool('p1', { subnets: [{ id: 's-1', cidr: '10.0.0.0/24', available: 10, observedAt: '2026-01-01T00:00:00Z' }] }, 'z1');
-  const p2 = pool('p2', { subnets: [{ id: 's-1', cidr: '10.0.0.0/24', available: 7, observedAt: '2026-01-01T00:01:00Z' }, { id: 's-2', cidr: '10.0.1.0/24', available: 3, observedAt: T }] }, 'z1');
+  const p2 = pool('p2', { subnets: [{ id: 's-1', cidr: '10.0.0.0/24', available: 7, observedAt: '2026-01-01T00:01:00Z', freeBlocks: 0 }, { id: 's-2', cidr: '10.0.1.0/24', available: 3, observedAt: T }] }, 'z1');
   assert.deepEqual(subnetsFromPools([p1, p2]), [
-    { id: 's-1', cidr: '10.0.0.0/24', zone: 'z1', available: 7 },
+    { id: 's-1', cidr: '10.0.0.0/24', zone: 'z1', available: 7, freeBlocks: 0 },
     { id: 's-2', cidr: '10.0.1.0/24', zone: 'z1', available: 3 },
   ]);
 });

@@ -22,7 +22,11 @@ export const ADDRESS_STATES = ['free', 'used', 'idle', 'eni-primary', 'others'] 
 export type AddressState = (typeof ADDRESS_STATES)[number];
 
 /** A subnet as EC2 describes it (DescribeSubnets, or an ENIPool's status.subnets plus the zone). */
-export interface SubnetObservation { id: string; cidr: string; zone: string; available: number }
+export interface SubnetObservation {
+  id: string; cidr: string; zone: string; available: number;
+  /** Free aligned /28 blocks as the allocator last counted them (ENIPool status.subnets[].freeBlocks), when known. */
+  freeBlocks?: number;
+}
 
 export interface SubnetSplit {
   id: string;
@@ -33,7 +37,8 @@ export interface SubnetSplit {
   addresses: Record<AddressState, number>;
   /**
    * Aligned /28 blocks that hold no address eni-ipam knows of (pool IPs, ENI and node primaries),
-   * capped at ⌊free / 16⌋. An upper bound: addresses of other holders are not visible to us.
+   * capped at ⌊free / 16⌋ and at the allocator's own count of the subnet (every ENI in it, and 0
+   * after EC2 refused a prefix there for lack of an aligned /28) when one is known.
    */
   free28: number;
 }
@@ -130,7 +135,7 @@ export function accountSubnets(pools: readonly ENIPool[], subnets: readonly Subn
     out.push({
       id: s.id, cidr: s.cidr, zone: s.zone, size,
       addresses: { free, used: x.used, idle: x.idle, 'eni-primary': x.eniPrimary, others: size - free - x.used - x.idle - x.eniPrimary },
-      free28: Math.min(freeAligned28(c, x.known), Math.floor(free / 16)),
+      free28: Math.min(freeAligned28(c, x.known), Math.floor(free / 16), s.freeBlocks ?? Infinity),
     });
   }
   return out;
@@ -145,7 +150,7 @@ export function subnetsFromPools(pools: readonly ENIPool[]): SubnetObservation[]
   for (const p of pools) {
     for (const s of p.status?.subnets ?? []) {
       const cur = best.get(s.id);
-      if (!cur || s.observedAt > cur.at) best.set(s.id, { id: s.id, cidr: s.cidr, zone: p.spec?.zone ?? '', available: s.available, at: s.observedAt });
+      if (!cur || s.observedAt > cur.at) best.set(s.id, { id: s.id, cidr: s.cidr, zone: p.spec?.zone ?? '', available: s.available, ...(s.freeBlocks !== undefined ? { freeBlocks: s.freeBlocks } : {}), at: s.observedAt });
     }
   }
   return [...best.values()].sort((a, b) => a.zone.localeCompare(b.zone) || a.id.localeCompare(b.id)).map(({ at: _at, ...s }) => s);
