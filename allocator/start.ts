@@ -30,7 +30,7 @@ import type { ENIPool } from '../lib/enipool/types.ts';
 import type { SubnetInfo } from './ec2/types.ts';
 import { SubnetBlockCounter } from './ec2/blocks.ts';
 import { NodeReconciler } from './controller/reconciler.ts';
-import { PodIndex, projectPod } from './controller/pods.ts';
+import { PodIndex, podProjector } from './controller/pods.ts';
 
 export interface StartAllocatorOptions {
   kubeConfig: KubeConfig;
@@ -123,7 +123,7 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   // Only the projection of each pod is kept, and the list pages through the cluster (150,000 pods
   // must fit in the allocator's memory budget: test/allocator-memory.test.ts).
   const pods = startInformer<V1Pod>({
-    kubeConfig: o.kubeConfig, path: PODS_PATH, list: (page) => kube.core.listPodForAllNamespaces(page ?? {}), pageSize: POD_LIST_PAGE, project: projectPod,
+    kubeConfig: o.kubeConfig, path: PODS_PATH, list: (page) => kube.core.listPodForAllNamespaces(page ?? {}), pageSize: POD_LIST_PAGE, project: podProjector(),
     clock, logger: logger.child({ informer: 'pods' }),
   });
   const poolInf: ResilientInformer<KubernetesObject> = startInformer<KubernetesObject>({

@@ -22,36 +22,59 @@ function requestsOf(p: V1Pod): { cpu: number; memory: number } {
 
 const isDaemon = (p: V1Pod): boolean => (p.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet');
 
+/** Distinct request pairs a projector shares one containers array for (beyond: one per pod). */
+const MAX_INTERNED = 10_000;
+const NO_CONTAINERS: V1Container[] = Object.freeze([]) as unknown as V1Container[];
+
 /**
  * What the allocator's pod informer keeps of a pod: the cache keys (name, namespace,
  * resourceVersion) and what `podView` reads — the effective requests folded into one container,
  * and only while the pod is unbound its nodeSelector, tolerations and DaemonSet owner (its demand
  * shape). Whole V1Pods (containers, env, volumes, status) would make memory grow with the cluster's
- * pod specs; this stays a few hundred bytes per pod.
+ * pod specs; this stays a few hundred bytes per pod. Pods with the same requests share one frozen
+ * containers array (most pods come from a few templates), so the requests cost a pointer per pod.
  */
-export function projectPod(p: V1Pod): V1Pod {
-  const m = p.metadata ?? {};
-  const podENI = m.annotations?.[ANN_POD_ENI];
-  const unbound = !p.spec?.nodeName;
-  const daemon = unbound ? (m.ownerReferences ?? []).filter((o) => o.kind === 'DaemonSet') : [];
-  const out: V1Pod = { metadata: {
-    name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion,
-    ...(podENI !== undefined ? { annotations: { [ANN_POD_ENI]: podENI } } : {}),
-    ...(daemon.length ? { ownerReferences: daemon } : {}),
-  } };
-  const { cpu, memory } = requestsOf(p);
-  const containers: V1Container[] = cpu > 0 || memory > 0
-    ? [{ name: REQUESTS_CONTAINER, resources: { requests: { ...(cpu > 0 ? { cpu: `${cpu}m` } : {}), ...(memory > 0 ? { memory: String(memory) } : {}) } } }]
-    : [];
-  out.spec = {
-    containers,
-    ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
-    ...(p.spec?.hostNetwork ? { hostNetwork: true } : {}),
-    ...(unbound && p.spec?.nodeSelector ? { nodeSelector: p.spec.nodeSelector } : {}),
-    ...(unbound && p.spec?.tolerations?.length ? { tolerations: p.spec.tolerations } : {}),
+export function podProjector(): (p: V1Pod) => V1Pod {
+  const interned = new Map<string, V1Container[]>();
+  const containersFor = (cpu: number, memory: number): V1Container[] => {
+    if (cpu <= 0 && memory <= 0) return NO_CONTAINERS;
+    const key = `${cpu}/${memory}`;
+    const hit = interned.get(key);
+    if (hit) return hit;
+    const c = [{ name: REQUESTS_CONTAINER, resources: { requests: { ...(cpu > 0 ? { cpu: `${cpu}m` } : {}), ...(memory > 0 ? { memory: String(memory) } : {}) } } }];
+    deepFreeze(c);
+    if (interned.size < MAX_INTERNED) interned.set(key, c);
+    return c;
   };
-  if (p.status?.phase) out.status = { phase: p.status.phase };
-  return out;
+  return (p) => {
+    const m = p.metadata ?? {};
+    const podENI = m.annotations?.[ANN_POD_ENI];
+    const unbound = !p.spec?.nodeName;
+    const daemon = unbound ? (m.ownerReferences ?? []).filter((o) => o.kind === 'DaemonSet') : [];
+    const out: V1Pod = { metadata: {
+      name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion,
+      ...(podENI !== undefined ? { annotations: { [ANN_POD_ENI]: podENI } } : {}),
+      ...(daemon.length ? { ownerReferences: daemon } : {}),
+    } };
+    const { cpu, memory } = requestsOf(p);
+    out.spec = {
+      containers: containersFor(cpu, memory),
+      ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
+      ...(p.spec?.hostNetwork ? { hostNetwork: true } : {}),
+      ...(unbound && p.spec?.nodeSelector ? { nodeSelector: p.spec.nodeSelector } : {}),
+      ...(unbound && p.spec?.tolerations?.length ? { tolerations: p.spec.tolerations } : {}),
+    };
+    if (p.status?.phase) out.status = { phase: p.status.phase };
+    return out;
+  };
+}
+
+/** One pod's projection (no sharing across calls: for tests and one-offs). */
+export function projectPod(p: V1Pod): V1Pod { return podProjector()(p); }
+
+function deepFreeze(o: object): void {
+  for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v as object);
+  Object.freeze(o);
 }
 
 export function podView(p: V1Pod): PodView | undefined {
