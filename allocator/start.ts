@@ -154,10 +154,20 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   });
   const enqueue = (name: string | undefined) => { if (name && alive()) queue.add(name); };
 
-  nodes.on('add', (n) => enqueue(n.metadata?.name));
-  nodes.on('delete', (n) => enqueue(n.metadata?.name));
-  // Node heartbeats are frequent: only a node without a pool (e.g. providerID just set) needs a look.
-  nodes.on('update', (n) => { if (!poolInf.get(n.metadata?.name ?? '')) enqueue(n.metadata?.name); });
+  // What bounds a node's warm pool besides its pods (controller/room.ts): taints, cordon, allocatable.
+  const roomSig = new Map<string, string>();
+  const roomChanged = (n: V1Node): boolean => {
+    const name = n.metadata?.name ?? '';
+    const sig = JSON.stringify([n.spec?.taints ?? [], n.spec?.unschedulable === true, n.status?.allocatable ?? {}]);
+    const changed = roomSig.get(name) !== sig;
+    roomSig.set(name, sig);
+    return changed;
+  };
+  nodes.on('add', (n) => { roomChanged(n); enqueue(n.metadata?.name); });
+  nodes.on('delete', (n) => { roomSig.delete(n.metadata?.name ?? ''); enqueue(n.metadata?.name); });
+  // Node heartbeats are frequent: only a node without a pool (e.g. providerID just set) or whose room
+  // may have changed (a startup taint removed, cordoned) needs a look.
+  nodes.on('update', (n) => { if (roomChanged(n) || !poolInf.get(n.metadata?.name ?? '')) enqueue(n.metadata?.name); });
   const podChanged = (p: V1Pod) => { podIndex.upsert(p, clock.now()); enqueue(p.spec?.nodeName); };
   pods.on('add', podChanged);
   pods.on('update', podChanged);

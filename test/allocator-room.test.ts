@@ -3,7 +3,7 @@
 // kube-sim, in both address modes.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1Pod } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { FAST_POLICY, listPools, startEnv, waitFor, type Env } from './allocator-helpers.ts';
 
 const envs: Env[] = [];
@@ -41,5 +41,13 @@ for (const mode of ['ips', 'prefixes'] as const) {
     // The CPU pod goes: a can take pods again and grows back to its target.
     await env.core.deleteNamespacedPod({ namespace: 'default', name: 'hog' });
     await waitFor(`${a.name} grows back`, async () => (await freeOf(env, a.name)) >= 4, 60_000);
+
+    // Cordoned, b can take no pod: it gives its warm addresses back; uncordoned, it grows again (the
+    // Node update alone triggers both, no pod changes).
+    const cordon = (on: boolean) => env.core.patchNode({ name: b.name, body: { spec: { unschedulable: on } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await cordon(true);
+    await waitFor(`cordoned ${b.name} gives its warm addresses back`, async () => (await freeOf(env, b.name)) === 0, 60_000);
+    await cordon(false);
+    await waitFor(`uncordoned ${b.name} grows back`, async () => (await freeOf(env, b.name)) >= 4, 60_000);
   });
 }
