@@ -367,6 +367,7 @@ test('values.schema.json rejects nonsense: each bad value fails to render, namin
     ['extender.replicas=two', /replicas/],
     ['extender.prefix=no-slash', /prefix/],
     ['extender.tls.enabled=yes', /enabled/],
+    ['webhook.clientCA.secretName=Not_A_Name', /secretName/],
     ['allocator.ec2BudgetFraction=2', /ec2BudgetFraction/],
     ['allocator.region=Mars', /region/],
     ['allocator.subnetIDs[0]=sn-1', /subnetIDs/],
@@ -479,4 +480,18 @@ test('agent: the DaemonSet renders when enabled (hostNetwork, least privileges, 
   const r = helmRun(['template', 'r1', chartDir, '--set', 'clusterName=x', '--set', 'allocator.region=eu-west-1', '--set', 'agent.enabled=true']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /agent\.vpcCIDRs is required/);
+});
+
+test('webhook.clientCA: the webhook requires the apiserver\'s client certificate from a mounted CA (self-managed control planes)', { skip: skipHelm }, () => {
+  const wh = (docs: Obj[]) => named(docs, 'Deployment', 'r1-eni-ipam-webhook')!;
+  const off = render();
+  assert.ok(!(containerOf(wh(off))[0]!.args as string[]).some((a) => a.startsWith('--client-ca-file')), 'off by default (managed control planes cannot present one)');
+  const on = render(['webhook.clientCA.secretName=apiserver-webhook-client-ca']);
+  const c = containerOf(wh(on))[0]!;
+  assert.ok((c.args as string[]).includes('--client-ca-file=/etc/eni-ipam/client-ca/ca.crt'));
+  assert.ok((c.volumeMounts as Obj[]).some((m) => m.name === 'client-ca' && m.mountPath === '/etc/eni-ipam/client-ca' && m.readOnly === true));
+  const vol = ((((wh(on).spec as Obj).template as Obj).spec as Obj).volumes as Obj[]).find((v) => v.name === 'client-ca')!;
+  assert.deepEqual(vol.secret, { secretName: 'apiserver-webhook-client-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] });
+  const other = containerOf(wh(render(['webhook.clientCA.secretName=s', 'webhook.clientCA.key=client-ca.pem'])))[0]!;
+  assert.ok((other.args as string[]).includes('--client-ca-file=/etc/eni-ipam/client-ca/client-ca.pem'));
 });

@@ -331,3 +331,30 @@ test('mirror keeps a recorded trunk that a stale describe still shows attaching'
   const detaching = { ...trunk, attachment: { ...trunk.attachment!, status: 'detaching' } };
   assert.equal(decide(pool({ trunkENI: 'eni-t', trunkMAC: 'x' }), obs({ enis: [eni('eni-0', 0, []), detaching] }), CFG).status.trunkENI, undefined);
 });
+
+test('reservations of pods not bound here drive no growth and no trunk (a forged review costs no EC2 call)', () => {
+  const enis = [eni('eni-0', 0, ips(8))];
+  const st = (): Partial<ENIPoolStatus> => ({ ips: { '10.0.0.10': reserved('u1'), '10.0.0.11': reserved('u2') } });
+  const unbound: PodView[] = ['u1', 'u2'].map((u) => ({ uid: u, name: u, namespace: 'ns', phase: 'Pending' }));
+  const waiting = decide(pool(st()), obs({ enis, pods: unbound }), CFG);
+  assert.equal(waiting.grow, undefined, '6 free + 2 awaiting their bind = the target of 8');
+  assert.equal(waiting.status.ips['10.0.0.10']!.state, 'reserved');
+  // Bound here: the node refills; a pod not in the cache yet counts as bound (informer lag).
+  const bound = decide(pool(st()), obs({ enis, pods: [{ ...unbound[0]!, nodeName: 'n1' }] }), CFG);
+  assert.equal(bound.grow?.need, 2);
+  // Never bound: cooldown after the grace, then free, without growth at any step; bound elsewhere the same.
+  const late = decide(pool(st()), obs({ enis, pods: unbound, now: T0 + DEFAULT_POLICY.unboundGraceSeconds * 1000 }), CFG);
+  assert.equal(late.status.ips['10.0.0.10']!.state, 'cooldown');
+  assert.equal(late.grow, undefined);
+  const elsewhere = unbound.map((p) => ({ ...p, nodeName: 'n2' }));
+  const moved = decide(pool(st()), obs({ enis, pods: elsewhere }), CFG);
+  assert.equal(moved.status.ips['10.0.0.10']!.state, 'cooldown');
+  assert.equal(moved.grow, undefined);
+  const after = decide({ ...pool(), status: moved.status }, obs({ enis, pods: elsewhere, now: T0 + DEFAULT_POLICY.cooldownSeconds * 1000 }), CFG);
+  assert.equal(after.status.ips['10.0.0.10']!.state, 'free');
+  assert.equal(after.grow, undefined);
+  // A branch slot of an unbound pod asks for no trunk; once the pod is bound here it does.
+  const slot = { u1: { state: 'pending' as const, pod: { uid: 'u1', namespace: 'ns', name: 'u1' }, securityGroups: ['sg-1'], since: iso(T0 - 1000) } };
+  assert.equal(decide(pool({ branches: slot }), obs({ pods: unbound }), { ...CFG, trunk: true }).wantTrunk, false);
+  assert.equal(decide(pool({ branches: slot }), obs({ pods: [{ ...unbound[0]!, nodeName: 'n1' }] }), { ...CFG, trunk: true }).wantTrunk, true);
+});

@@ -120,6 +120,15 @@ export function podGoneReason(o: Pick<Observation, 'pod' | 'deleted'>, uid: stri
   return undefined;
 }
 
+/**
+ * The pod is in the cache and not bound to this node: its reservation waits for its Binding, or the
+ * pod went elsewhere (or never bound) and the IP, never plumbed here, only waits out its cooldown.
+ */
+export function notBoundHere(o: Pick<Observation, 'pod'>, uid: string, node: string): boolean {
+  const p = o.pod(uid);
+  return p !== undefined && p.nodeName !== node;
+}
+
 /** The pod-eni annotation value (AWS VPC CNI format: a JSON array with one entry per branch). */
 export function podENIAnnotation(slot: BranchSlot): string | undefined {
   if (!slot.eniID || !slot.ip || !slot.mac || slot.vlanID === undefined || !slot.subnetCIDR) return undefined;
@@ -303,7 +312,9 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   const eff = effectiveCapacity({ limits: obs.limits, firstInterfaceIndex: fii, trunkEnabled: cfg.trunk, trunkPresent: hasTrunk, maxIPs: policy.maxIPs, mode: md.mode });
   const trunkAllowed = eff.trunkAllowed;
   status.capacity = { ...eff, ...(md.why ? { modeReason: md.why } : {}) };
-  d.wantTrunk = visible && trunkAllowed && !hasTrunk && (!cfg.trunkOnDemand || Object.keys(status.branches).length > 0);
+  // A slot counts once its pod is bound here (or not in the cache yet): a slot a forged
+  // AdmissionReview wrote for a pod that is never bound here creates no trunk.
+  d.wantTrunk = visible && trunkAllowed && !hasTrunk && (!cfg.trunkOnDemand || Object.keys(status.branches).some((uid) => !notBoundHere(obs, uid, node)));
   const c = countIPs(status);
   const subnetFree = obs.subnets.reduce((n, s) => n + s.available, 0);
   const opts = { subnetLow: obs.subnets.length > 0 && subnetFree < cfg.subnetLowThreshold, podRoom: obs.podRoom };
@@ -346,7 +357,13 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
         dueAt(releaseAt);
       }
     }
-    const range = deficitRange(policy, { ...counts, releasing: counts.releasing + d.markedReleasing.length, free: counts.free - d.markedReleasing.length }, opts);
+    // Reservations (and their cooldowns) of pods not bound here hold their IP but drive no growth:
+    // the apiserver binds within milliseconds of the webhook's answer (the pod update requeues the
+    // node, which then refills), while a forged AdmissionReview posted straight to the webhook is
+    // never followed by a bind here, so it costs no EC2 call; its IP goes back after the unbound
+    // grace and the cooldown (docs/webhook.md, threat model).
+    const unbound = Object.values(status.ips).filter((e) => (e.state === 'reserved' || e.state === 'cooldown') && e.pod && notBoundHere(obs, e.pod.uid, node)).length;
+    const range = deficitRange(policy, { ...counts, releasing: counts.releasing + d.markedReleasing.length, free: counts.free - d.markedReleasing.length + unbound, used: counts.used - unbound }, opts);
     // Growth the capacity model sees no room for (ENI slots, cap, subnets as last described) is not
     // attempted: the extender rejects the node for the same reason, so no pod waits on it.
     const room = growRoom(pool, status);
