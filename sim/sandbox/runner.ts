@@ -8,7 +8,7 @@ import { crdManifests } from '../../lib/enipool/crds.ts';
 import { GROUP, SGP_PLURAL, VERSION } from '../../lib/enipool/types.ts';
 import { startEc2Sim, TYPICAL_EC2_LATENCY, type Ec2Sim } from '../ec2/index.ts';
 import { startKubeBackend, type KubeBackend, type KubeKind } from './kube-backend.ts';
-import type { Scenario } from './scenario.ts';
+import { nodeSubnet, subnetTags, type Scenario } from './scenario.ts';
 import { joinNode, leaveNode, type JoinedNode } from './nodes.ts';
 import { WorkloadDriver } from './workloads.ts';
 import { Recorder, type SubnetRef } from './recorder.ts';
@@ -101,7 +101,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
     const releases: { at: number; subnetId: string; count: number }[] = [];
     const subnetRefs: SubnetRef[] = [];
     for (const sn of s.subnets) {
-      const id = ec2.admin.createSubnet({ vpcId, cidr: sn.cidr, zone: sn.zone, tags: sn.tags });
+      const id = ec2.admin.createSubnet({ vpcId, cidr: sn.cidr, zone: sn.zone, tags: subnetTags(sn) });
       if (sn.preUsed) ec2.admin.consumeAddresses(id, sn.preUsed);
       // Addresses used one per aligned /28 in turn: free addresses but no free /28 (fragmentation).
       if (sn.fragmented) ec2.admin.consumeAddresses(id, sn.fragmented, { spread: true });
@@ -135,7 +135,8 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
     // eni-ipam's report shows its own accounting (the allocator's metrics); the baselines', EC2's view.
     const split = o.policy === 'eni-ipam'
       ? { from: 'enipools' as const, held: (e: { tags: Record<string, string> }) => e.tags[TAG_OWNER] === OWNER_VALUE }
-      : { from: 'ec2' as const, held: (e: { attachment?: { deviceIndex: number } }) => (e.attachment?.deviceIndex ?? 0) > 0 };
+      // Branch ENIs are associated with a trunk, never attached: the resource controller's, counted like eni-ipam's.
+      : { from: 'ec2' as const, held: (e: { attachment?: { deviceIndex: number }; interfaceType?: string }) => (e.attachment?.deviceIndex ?? 0) > 0 || e.interfaceType === 'branch' };
     const recorder = new Recorder(store, ec2.admin, subnetRefs, () => clock.now(), startMs, (o.stuckThresholdSeconds ?? 30) * 1000, split);
     recorder.start();
     stops.push(() => recorder.stop());
@@ -161,7 +162,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
         const group = s.nodeGroups.find((g) => g.name === ev.group)!;
         if (ev.kind === 'join') {
           try {
-            const node = await joinNode({ ec2: ec2.admin, store, limits, group, subnetId: subnetIds.get(group.subnet)!, index: ev.index });
+            const node = await joinNode({ ec2: ec2.admin, store, limits, group, subnetId: subnetIds.get(nodeSubnet(group, ev.index))!, index: ev.index });
             joined.set(group.name, [...(joined.get(group.name) ?? []), node]);
             runtime.onNodeJoined(node);
           } catch (err) {

@@ -10,17 +10,32 @@ export interface SubnetSpec {
   name: string; cidr: string; zone: string; tags?: Record<string, string>; preUsed?: number; fragmented?: number;
   /** Other tenants give back `count` of their preUsed addresses at `at` seconds. */
   releases?: { at: number; count: number }[];
+  /** nodes: primary ENIs only (tag kubernetes.io/role/cni=0); pods: pod addresses (tag =1). Explicit tags win. */
+  role?: 'nodes' | 'pods';
 }
 export interface NodeGroupSpec {
-  name: string; instanceType: string; count: number; subnet: string;
+  name: string; instanceType: string; count: number;
+  /** The primary ENI's subnet; or `subnets`, round-robin per node (a group spread over zones). */
+  subnet?: string; subnets?: string[];
   joinAt?: number; joinIntervalSeconds?: number; leaveAt?: number; cpu?: string; memory?: string; labels?: Record<string, string>; maxPods?: number;
 }
 export interface SGPSpec { name: string; namespace?: string; podSelector?: Selector; serviceAccountSelector?: Selector; groupIds: string[] }
-export interface DeploymentSpec {
+/** Placement rules on the workload's own pods (selector: its workload label). */
+export interface PlacementSpec {
+  /** requiredDuringScheduling pod anti-affinity with this topology key (e.g. kubernetes.io/hostname, topology.kubernetes.io/zone). */
+  podAntiAffinity?: { topologyKey: string };
+  topologySpread?: { topologyKey: string; maxSkew?: number; whenUnsatisfiable?: 'DoNotSchedule' | 'ScheduleAnyway' }[];
+  /** Pods deleted (not completed) at `at`: `count` running pods of the workload, as kubectl delete or an eviction would. */
+  deletions?: { at: number; count: number }[];
+}
+export interface DeploymentSpec extends PlacementSpec {
   kind: 'Deployment'; name: string; namespace?: string; labels?: Record<string, string>; resources?: Resources;
   hostNetwork?: boolean; nodeSelector?: Record<string, string>; replicas: { at: number; count: number }[];
+  /** Pod template changes (a rolling update each), replaced per `strategy`. */
+  rollouts?: { at: number }[];
+  strategy?: { maxSurge?: number | string; maxUnavailable?: number | string };
 }
-export interface JobSpec {
+export interface JobSpec extends PlacementSpec {
   kind: 'Job'; name: string; namespace?: string; labels?: Record<string, string>; resources?: Resources; nodeSelector?: Record<string, string>;
   startAt?: number; completions: number; parallelism?: number; durationSeconds: number; ttlAfterFinishedSeconds?: number;
 }
@@ -88,7 +103,10 @@ function checkReferences(s: Scenario, source: string): void {
   });
   const subnets = new Set(s.subnets.map((x) => x.name));
   s.nodeGroups.forEach((g, i) => {
-    if (!subnets.has(g.subnet)) throw new ScenarioError(`${source}: nodeGroups.${i}.subnet "${g.subnet}" is not one of the subnets (${[...subnets].join(', ')})`);
+    if ((g.subnet === undefined) === (g.subnets === undefined)) throw new ScenarioError(`${source}: nodeGroups.${i} needs exactly one of subnet and subnets`);
+    for (const [k, sn] of g.subnet !== undefined ? [['subnet', g.subnet] as const] : (g.subnets ?? []).map((x, j) => [`subnets.${j}`, x] as const)) {
+      if (!subnets.has(sn)) throw new ScenarioError(`${source}: nodeGroups.${i}.${k} "${sn}" is not one of the subnets (${[...subnets].join(', ')})`);
+    }
   });
   const seen = new Set<string>();
   s.workloads.forEach((w, i) => {
@@ -102,6 +120,18 @@ export function parseScenario(text: string, source: string): Scenario {
   let doc: unknown;
   try { doc = parse(text); } catch (err) { throw new ScenarioError(`${source}: not valid YAML: ${(err as Error).message}`); }
   return makeScenarioValidator()(doc, source);
+}
+
+/** The subnet of a node group's i-th node (round-robin over `subnets`). */
+export function nodeSubnet(g: NodeGroupSpec, index: number): string {
+  if (g.subnets?.length) return g.subnets[index % g.subnets.length]!;
+  return g.subnet!;
+}
+
+/** The subnet's tags with its role applied (explicit tags win). */
+export function subnetTags(sn: SubnetSpec): Record<string, string> | undefined {
+  if (!sn.role) return sn.tags;
+  return { 'kubernetes.io/role/cni': sn.role === 'nodes' ? '0' : '1', ...(sn.tags ?? {}) };
 }
 
 /** Loads a scenario by file path, or by the name of a shipped one (default, scale-up, ...). */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { desiredReplicas, jobPodsToCreate, pickScaleDown } from './workloads.ts';
+import { desiredReplicas, jobPodsToCreate, pickScaleDown, revisionAt, rolloutBounds, rolloutStep } from './workloads.ts';
 import type { DeploymentSpec, JobSpec } from './scenario.ts';
 
 test('desiredReplicas follows the last step at or before t', () => {
@@ -29,4 +29,32 @@ test('scale-down removes unscheduled pods first, then the newest', () => {
   ];
   assert.deepEqual(pickScaleDown(pods, 2).map((p) => p.name), ['b', 'c']);
   assert.deepEqual(pickScaleDown(pods, 0), []);
+});
+
+test('rolling update: revision per rollout time, maxSurge / maxUnavailable resolution', () => {
+  const d: DeploymentSpec = { kind: 'Deployment', name: 'w', replicas: [{ at: 0, count: 10 }], rollouts: [{ at: 100 }, { at: 300 }] };
+  assert.deepEqual([0, 99, 100, 299, 300].map((t) => revisionAt(d, t)), [0, 0, 1, 1, 2]);
+  const cases: [number, DeploymentSpec['strategy'], { surge: number; unavailable: number }][] = [
+    [10, undefined, { surge: 3, unavailable: 2 }], // 25% of 10: surge rounds up, unavailable down
+    [4, {}, { surge: 1, unavailable: 1 }],
+    [10, { maxSurge: 0, maxUnavailable: 0 }, { surge: 0, unavailable: 1 }],
+    [10, { maxSurge: '50%', maxUnavailable: 3 }, { surge: 5, unavailable: 3 }],
+    [3, { maxSurge: 0, maxUnavailable: '10%' }, { surge: 0, unavailable: 1 }],
+  ];
+  for (const [n, st, want] of cases) assert.deepEqual(rolloutBounds(n, st), want, `${n} ${JSON.stringify(st)}`);
+});
+
+test('rolling update step: surge first, old pods deleted only while enough stay ready, unready old ones first', () => {
+  const old = (n: number, ready = true) => Array.from({ length: n }, (_, i) => ({ name: `o${i}${ready ? '' : 'u'}`, ready }));
+  const neu = (ready: number, unready = 0) => [...Array.from({ length: ready }, () => ({ ready: true })), ...Array.from({ length: unready }, () => ({ ready: false }))];
+  const cases: { name: string; in: Parameters<typeof rolloutStep>[0]; want: ReturnType<typeof rolloutStep> }[] = [
+    { name: 'start: surge 3, and 2 old may go', in: { replicas: 10, surge: 3, unavailable: 2, newPods: [], old: old(10) }, want: { create: 3, remove: ['o0', 'o1'] } },
+    { name: 'new pods not ready yet: no more old go, no more surge', in: { replicas: 10, surge: 3, unavailable: 2, newPods: neu(0, 5), old: old(8) }, want: { create: 0, remove: [] } },
+    { name: 'new pods ready: old go down to 8 ready', in: { replicas: 10, surge: 3, unavailable: 2, newPods: neu(5), old: old(8) }, want: { create: 0, remove: ['o0', 'o1', 'o2', 'o3', 'o4'] } },
+    { name: 'maxUnavailable 0: nothing goes before a new pod is ready, even an unready old one', in: { replicas: 4, surge: 1, unavailable: 0, newPods: neu(0), old: [...old(1, false), ...old(3)] }, want: { create: 1, remove: [] } },
+    { name: 'then the unready old pod goes first (it costs no availability)', in: { replicas: 4, surge: 1, unavailable: 0, newPods: neu(1), old: [...old(1, false), ...old(3)] }, want: { create: 0, remove: ['o0u'] } },
+    { name: 'maxSurge 0: delete first, then replace', in: { replicas: 4, surge: 0, unavailable: 1, newPods: [], old: old(4) }, want: { create: 0, remove: ['o0'] } },
+    { name: 'maxSurge 0 after the delete: one new pod', in: { replicas: 4, surge: 0, unavailable: 1, newPods: [], old: old(3) }, want: { create: 1, remove: [] } },
+  ];
+  for (const c of cases) assert.deepEqual(rolloutStep(c.in), c.want, c.name);
 });

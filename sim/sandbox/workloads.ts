@@ -7,6 +7,46 @@ import type { DeploymentSpec, JobSpec, Resources, WorkloadSpec } from './scenari
 export const LABEL_WORKLOAD = 'sim.eni-ipam.io/workload';
 /** How long the kubelet stand-in runs a Job pod before it Succeeds. */
 export const ANN_RUN_SECONDS = 'sim.eni-ipam.io/run-seconds';
+/** The Deployment's pod template revision (bumped by each rollout; a ReplicaSet's pod-template-hash). */
+export const LABEL_REVISION = 'sim.eni-ipam.io/revision';
+
+/** The Deployment's template revision at simulated second t (rollouts at or before t). */
+export function revisionAt(d: DeploymentSpec, t: number): number {
+  return (d.rollouts ?? []).filter((r) => r.at <= t).length;
+}
+
+/** maxSurge / maxUnavailable as numbers: percentages of `replicas` (surge rounds up, unavailable down); both 0 → 1 unavailable. */
+export function rolloutBounds(replicas: number, strategy: DeploymentSpec['strategy'] = {}): { surge: number; unavailable: number } {
+  const resolve = (v: number | string | undefined, up: boolean) => {
+    const x = v ?? '25%';
+    if (typeof x === 'number') return x;
+    const f = (Number(x.slice(0, -1)) / 100) * replicas;
+    return up ? Math.ceil(f) : Math.floor(f);
+  };
+  const surge = resolve(strategy.maxSurge, true);
+  const unavailable = resolve(strategy.maxUnavailable, false);
+  return { surge, unavailable: surge === 0 && unavailable === 0 ? 1 : unavailable };
+}
+
+/**
+ * One step of a rolling update (the Deployment controller's rolloutRolling): create new pods up to
+ * replicas + maxSurge in total, then delete old pods — not-ready ones first — while at least
+ * replicas − maxUnavailable stay ready. Returns how many new pods to create and which old pods to delete.
+ */
+export function rolloutStep(o: { replicas: number; surge: number; unavailable: number; newPods: { ready: boolean }[]; old: { name: string; ready: boolean }[] }): { create: number; remove: string[] } {
+  const total = o.newPods.length + o.old.length;
+  const create = Math.max(0, Math.min(o.replicas - o.newPods.length, o.replicas + o.surge - total));
+  const minAvailable = o.replicas - o.unavailable;
+  const newUnready = o.newPods.filter((p) => !p.ready).length;
+  // cleanupUnhealthyReplicas, then scaleDownOldReplicaSetsForRollingUpdate.
+  let budget = total - minAvailable - newUnready;
+  const remove: string[] = [];
+  for (const p of o.old.filter((x) => !x.ready)) { if (budget <= 0) break; remove.push(p.name); budget--; }
+  const ready = o.newPods.filter((p) => p.ready).length + o.old.filter((p) => p.ready).length;
+  let readyBudget = ready - minAvailable;
+  for (const p of o.old.filter((x) => x.ready)) { if (readyBudget <= 0) break; remove.push(p.name); readyBudget--; }
+  return { create, remove };
+}
 
 /** Replica count a Deployment wants at simulated second t (the last step at or before t). */
 export function desiredReplicas(d: DeploymentSpec, t: number): number {
@@ -26,7 +66,18 @@ export function pickScaleDown<T extends { bound: boolean; created: number; name:
   return [...pods].sort((a, b) => Number(a.bound) - Number(b.bound) || b.created - a.created || a.name.localeCompare(b.name)).slice(0, Math.max(0, n));
 }
 
-function podObject(w: WorkloadSpec, name: string, nowIso: string): Record<string, unknown> {
+/** Anti-affinity and topology spread over the workload's own pods. */
+function placement(w: WorkloadSpec): Record<string, unknown> {
+  const selector = { matchLabels: { [LABEL_WORKLOAD]: w.name } };
+  const out: Record<string, unknown> = {};
+  if (w.podAntiAffinity) out.affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: selector, topologyKey: w.podAntiAffinity.topologyKey }] } };
+  if (w.topologySpread?.length) {
+    out.topologySpreadConstraints = w.topologySpread.map((c) => ({ maxSkew: c.maxSkew ?? 1, topologyKey: c.topologyKey, whenUnsatisfiable: c.whenUnsatisfiable ?? 'DoNotSchedule', labelSelector: selector }));
+  }
+  return out;
+}
+
+function podObject(w: WorkloadSpec, name: string, nowIso: string, revision = 0): Record<string, unknown> {
   const ns = w.namespace ?? 'default';
   const res: Resources = w.resources ?? {};
   const requests: Record<string, string> = {};
@@ -38,7 +89,7 @@ function podObject(w: WorkloadSpec, name: string, nowIso: string): Record<string
     metadata: {
       name,
       namespace: ns,
-      labels: { ...(w.labels ?? {}), [LABEL_WORKLOAD]: w.name, ...(w.kind === 'Job' ? { 'job-name': w.name } : {}) },
+      labels: { ...(w.labels ?? {}), [LABEL_WORKLOAD]: w.name, ...(w.kind === 'Job' ? { 'job-name': w.name } : { [LABEL_REVISION]: String(revision) }) },
       annotations: { ...(w.kind === 'Job' ? { [ANN_RUN_SECONDS]: String(w.durationSeconds) } : {}), 'sim.eni-ipam.io/created': nowIso },
     },
     spec: {
@@ -46,12 +97,13 @@ function podObject(w: WorkloadSpec, name: string, nowIso: string): Record<string
       restartPolicy: w.kind === 'Job' ? 'Never' : 'Always',
       ...(w.kind === 'Deployment' && w.hostNetwork ? { hostNetwork: true } : {}),
       ...(w.nodeSelector ? { nodeSelector: w.nodeSelector } : {}),
+      ...placement(w),
       containers: [{ name: 'main', image: 'registry.example/app:1', resources: { requests, limits: {} } }],
     },
   };
 }
 
-interface PodView { name: string; phase: string; bound: boolean; created: number; deleting: boolean; finishedAt?: number }
+interface PodView { name: string; phase: string; bound: boolean; created: number; deleting: boolean; finishedAt?: number; revision?: string }
 
 export class WorkloadDriver {
   private seq = new Map<string, number>();
@@ -66,12 +118,13 @@ export class WorkloadDriver {
 
   private pods(w: WorkloadSpec): PodView[] {
     const list = this.store.list('pods', { namespace: w.namespace ?? 'default', labelSelector: `${LABEL_WORKLOAD}=${w.name}` });
-    return list.items.map((p: { metadata: { name: string; creationTimestamp?: string; deletionTimestamp?: string }; spec: { nodeName?: string }; status?: { phase?: string; conditions?: { type: string; lastTransitionTime?: string }[] } }) => ({
+    return list.items.map((p: { metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string }; spec: { nodeName?: string }; status?: { phase?: string; conditions?: { type: string; lastTransitionTime?: string }[] } }) => ({
       name: p.metadata.name,
       phase: p.status?.phase ?? 'Pending',
       bound: !!p.spec.nodeName,
       created: Date.parse(p.metadata.creationTimestamp ?? '') || 0,
       deleting: !!p.metadata.deletionTimestamp,
+      revision: p.metadata.labels?.[LABEL_REVISION],
       finishedAt: Date.parse(p.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime ?? '') || undefined,
     }));
   }
@@ -82,12 +135,12 @@ export class WorkloadDriver {
     return `${w.name}-${n.toString(36).padStart(5, '0')}`;
   }
 
-  private async create(w: WorkloadSpec, count: number): Promise<void> {
+  private async create(w: WorkloadSpec, count: number, revision = 0): Promise<void> {
     const iso = new Date(this.now()).toISOString();
     await Promise.all(Array.from({ length: count }, async () => {
       const name = this.nextName(w);
       try {
-        await this.store.create('pods', podObject(w, name, iso));
+        await this.store.create('pods', podObject(w, name, iso, revision));
         this.created++;
       } catch (err) {
         // As a ReplicaSet or Job controller would: count it and try again on the next step.
@@ -106,6 +159,7 @@ export class WorkloadDriver {
   /** One reconcile of every workload at simulated second t. */
   async step(t: number): Promise<void> {
     for (const w of this.workloads) {
+      await this.deletions(w, t);
       if (w.kind === 'Deployment') await this.stepDeployment(w, t);
       else await this.stepJob(w, t);
     }
@@ -116,11 +170,39 @@ export class WorkloadDriver {
     return this.workloads.every((w) => w.kind !== 'Job' || this.done.has(w.name));
   }
 
+  /** Pods deleted by someone (not completed): the scenario's deletions due by t, each once. */
+  private deletionsDone = new Map<string, number>();
+  /** Pods the scenario deleted, total. */
+  deleted = 0;
+  private async deletions(w: WorkloadSpec, t: number): Promise<void> {
+    const due = (w.deletions ?? []).filter((d) => d.at <= t).length;
+    const done = this.deletionsDone.get(w.name) ?? 0;
+    if (due <= done) return;
+    this.deletionsDone.set(w.name, due);
+    const count = (w.deletions ?? []).filter((d) => d.at <= t).slice(done).reduce((a, d) => a + d.count, 0);
+    // Running pods, oldest first (what an operator draining old pods or an eviction picks).
+    const running = this.pods(w).filter((p) => !p.deleting && p.phase === 'Running').sort((a, b) => a.created - b.created || a.name.localeCompare(b.name));
+    const victims = running.slice(0, count).map((p) => p.name);
+    this.deleted += victims.length;
+    await this.remove(w, victims);
+  }
+
   private async stepDeployment(d: DeploymentSpec, t: number): Promise<void> {
     const live = this.pods(d).filter((p) => !p.deleting && p.phase !== 'Succeeded' && p.phase !== 'Failed');
     const want = desiredReplicas(d, t);
-    if (live.length < want) await this.create(d, want - live.length);
-    else if (live.length > want) await this.remove(d, pickScaleDown(live, live.length - want).map((p) => p.name));
+    const rev = revisionAt(d, t);
+    const current = live.filter((p) => p.revision === String(rev));
+    const old = live.filter((p) => p.revision !== String(rev));
+    if (old.length === 0) {
+      if (live.length < want) await this.create(d, want - live.length, rev);
+      else if (live.length > want) await this.remove(d, pickScaleDown(live, live.length - want).map((p) => p.name));
+      return;
+    }
+    const { surge, unavailable } = rolloutBounds(want, d.strategy);
+    const r = rolloutStep({ replicas: want, surge, unavailable, newPods: current.map((p) => ({ ready: p.phase === 'Running' })),
+      old: [...old].sort((a, b) => a.created - b.created).map((p) => ({ name: p.name, ready: p.phase === 'Running' })) });
+    if (r.create > 0) await this.create(d, r.create, rev);
+    if (r.remove.length) await this.remove(d, r.remove);
   }
 
   private async stepJob(j: JobSpec, t: number): Promise<void> {
