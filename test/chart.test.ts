@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseSchedulerConfig } from '../sim/kube/scheduler/config.ts';
 import { webhookConfiguration } from '../webhook/manifest.ts';
+import { manifestOptionsFrom, SPEC as webhookSpec } from '../webhook/main.ts';
+import { parseCommandLine } from '../lib/flags.ts';
 import { X509Certificate } from 'node:crypto';
 import { toolPath } from './tools.ts';
 
@@ -161,11 +163,12 @@ test('every included helper is defined in _helpers.tpl', () => {
   }
 });
 
-test('the MutatingWebhookConfiguration template has both webhooks with the required fields', () => {
+test('the chart creates the MutatingWebhookConfiguration empty; the webhook builds both webhooks with the required fields', () => {
   const { docs } = parseTemplate('mutatingwebhookconfiguration.yaml');
   const mwc = docs.find((d) => d.kind === 'MutatingWebhookConfiguration');
   assert.ok(mwc, 'no MutatingWebhookConfiguration');
-  const hooks = mwc.webhooks as Obj[];
+  assert.deepEqual(mwc.webhooks, [], 'the webhook fills it in once ready (webhook/register.ts)');
+  const hooks = webhookConfiguration({ service: { name: 's', namespace: 'eni-ipam' }, caBundle: 'x', namespace: 'eni-ipam' }).webhooks as Obj[];
   assert.equal(hooks.length, 2);
   const byResource = new Map(hooks.map((h) => [((h.rules as Obj[])[0]!.resources as string[])[0], h]));
   const pod = byResource.get('pods');
@@ -241,32 +244,59 @@ test('helm template refuses a missing clusterName or region, and a secretName wi
   assert.match(s.stderr, /webhook\.tls\.caBundle is required/);
 });
 
-test('rendered webhook configuration matches the one the webhook itself builds', { skip: skipHelm }, () => {
+/** What the rendered webhook Deployment will write into the configuration, from its own arguments. */
+function builtConfiguration(docs: Obj[]): { cfg: Obj; caFile: string; name: string } {
+  const args = (containerOf(named(docs, 'Deployment', 'r1-eni-ipam-webhook')!)[0]!.args as string[]).slice(1);
+  const parsed = parseCommandLine(webhookSpec, args, {});
+  assert.ok(typeof parsed !== 'number', `the webhook rejects the chart's arguments ${args.join(' ')}`);
+  const v = parsed.values;
+  return { cfg: webhookConfiguration({ ...manifestOptionsFrom(v), caBundle: '<ca>' }), caFile: v['ca-file']!, name: v['webhook-configuration']! };
+}
+
+test('the webhook fills in the chart\'s configuration: the same object it builds, the CA file of each TLS mode mounted', { skip: skipHelm }, () => {
   const docs = render();
   const mwc = named(docs, 'MutatingWebhookConfiguration', 'r1-eni-ipam')!;
   const secret = named(docs, 'Secret', 'r1-eni-ipam-webhook-tls')!;
   assert.ok(mwc && secret, 'MutatingWebhookConfiguration and the generated TLS Secret');
+  assert.deepEqual(mwc.webhooks, [], 'created empty: no webhook is called before ours is ready');
   const ca = (secret.data as Obj)['ca.crt'] as string;
   assert.match(Buffer.from(ca, 'base64').toString(), /BEGIN CERTIFICATE/);
+  const built = builtConfiguration(docs);
+  assert.equal(built.name, 'r1-eni-ipam', 'the webhook writes the object the chart created');
   const want = webhookConfiguration({
-    service: { name: 'r1-eni-ipam-webhook', namespace: 'eni-ipam', port: 443 }, caBundle: ca, namespace: 'eni-ipam',
+    service: { name: 'r1-eni-ipam-webhook', namespace: 'eni-ipam', port: 443 }, caBundle: '<ca>', namespace: 'eni-ipam',
     timeoutSeconds: (values.webhook as Obj).timeoutSeconds as number,
     podFailurePolicy: (values.webhook as Obj).podFailurePolicy as 'Fail' | 'Ignore', name: 'r1-eni-ipam',
   });
-  assert.deepEqual(mwc.webhooks, want.webhooks);
-  // The Deployment mounts the Secret the configuration trusts.
+  assert.deepEqual(built.cfg.webhooks, want.webhooks);
+  // The CA file is the mounted Secret's ca.crt.
+  assert.equal(built.caFile, '/etc/eni-ipam/tls/ca.crt');
   const dep = named(docs, 'Deployment', 'r1-eni-ipam-webhook')!;
   const vols = (((dep.spec as Obj).template as Obj).spec as Obj).volumes as Obj[];
   assert.ok(vols.some((v) => (v.secret as Obj | undefined)?.secretName === 'r1-eni-ipam-webhook-tls'));
-  // cert-manager: an injected CA instead of a literal bundle, and a Certificate for the same secret.
+  // The webhook may read and patch that one configuration, and create none.
+  const role = named(docs, 'ClusterRole', 'r1-eni-ipam')!;
+  assert.deepEqual((role.rules as Obj[]).find((r) => (r.resources as string[]).includes('mutatingwebhookconfigurations')),
+    { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['r1-eni-ipam'], verbs: ['get', 'patch'] });
+  // cert-manager: no injector (one writer of caBundle); the Certificate's Secret carries ca.crt.
   const cm = render(['webhook.tls.certManager.enabled=true']);
   const cmw = named(cm, 'MutatingWebhookConfiguration', 'r1-eni-ipam')!;
-  assert.equal(((cmw.metadata as Obj).annotations as Obj)['cert-manager.io/inject-ca-from'], 'eni-ipam/r1-eni-ipam-webhook');
-  for (const h of cmw.webhooks as Obj[]) assert.equal((h.clientConfig as Obj).caBundle, undefined);
+  assert.equal(((cmw.metadata as Obj).annotations as Obj | undefined)?.['cert-manager.io/inject-ca-from'], undefined);
+  assert.equal(builtConfiguration(cm).caFile, '/etc/eni-ipam/tls/ca.crt');
   const cert = named(cm, 'Certificate', 'r1-eni-ipam-webhook')!;
   assert.equal((cert.spec as Obj).secretName, 'r1-eni-ipam-webhook-tls');
   assert.ok(((cert.spec as Obj).dnsNames as string[]).includes('r1-eni-ipam-webhook.eni-ipam.svc'));
   assert.equal(named(cm, 'Secret', 'r1-eni-ipam-webhook-tls'), undefined, 'cert-manager owns the secret');
+  // An existing Secret: its CA (webhook.tls.caBundle) reaches the webhook through a ConfigMap.
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const own = render(['webhook.tls.secretName=mine', `webhook.tls.caBundle=${Buffer.from(pem).toString('base64')}`]);
+  assert.equal((named(own, 'ConfigMap', 'r1-eni-ipam-webhook-ca')!.data as Obj)['ca.crt'], pem);
+  assert.equal(builtConfiguration(own).caFile, '/etc/eni-ipam/ca/ca.crt');
+  const ownVols = ((((named(own, 'Deployment', 'r1-eni-ipam-webhook')!.spec as Obj).template as Obj).spec as Obj).volumes as Obj[]);
+  assert.ok(ownVols.some((v) => (v.configMap as Obj | undefined)?.name === 'r1-eni-ipam-webhook-ca'));
+  // webhook.url: the webhook writes that URL instead of the Service.
+  const byUrl = builtConfiguration(render(['webhook.url=https://10.1.2.3:9443'])).cfg;
+  assert.equal(((byUrl.webhooks as Obj[])[1]!.clientConfig as Obj).url, 'https://10.1.2.3:9443/mutate/binding');
 });
 
 test('rendered KubeSchedulerConfiguration is valid and points at the extender Service', { skip: skipHelm }, () => {
@@ -387,7 +417,7 @@ test('values.schema.json rejects nonsense: each bad value fails to render, namin
 
 test('install that cannot wedge: Fail for both webhooks, the documented exclusions, zone+host spread, a webhook PDB', { skip: skipHelm }, () => {
   const docs = render();
-  const mwc = named(docs, 'MutatingWebhookConfiguration', 'r1-eni-ipam')!;
+  const mwc = builtConfiguration(docs).cfg;
   for (const h of mwc.webhooks as Obj[]) {
     assert.equal(h.failurePolicy, 'Fail', String(h.name));
     assert.deepEqual((h.namespaceSelector as Obj).matchExpressions, [
@@ -450,9 +480,8 @@ test('cert-manager mode builds a CA chain (selfSigned → CA → serving) and in
   const serving = named(docs, 'Certificate', 'r1-eni-ipam-webhook')!.spec as Obj;
   assert.deepEqual(serving.issuerRef, { name: 'r1-eni-ipam-webhook-ca', kind: 'Issuer' });
   assert.ok(serving.renewBefore, 'renewed before it expires');
-  // The injector copies the serving secret's ca.crt: the CA, unchanged by serving renewals.
-  const mwc = named(docs, 'MutatingWebhookConfiguration', 'r1-eni-ipam')!;
-  assert.equal(((mwc.metadata as Obj).annotations as Obj)['cert-manager.io/inject-ca-from'], 'eni-ipam/r1-eni-ipam-webhook');
+  // The webhook writes the serving secret's ca.crt as caBundle: the CA, unchanged by serving renewals.
+  assert.equal(builtConfiguration(docs).caFile, '/etc/eni-ipam/tls/ca.crt');
 });
 
 test('agent: the DaemonSet renders when enabled (hostNetwork, least privileges, init step), its flags parse, vpcCIDRs required with SNAT', { skip: skipHelm }, async () => {

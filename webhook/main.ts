@@ -10,7 +10,7 @@ import { loadKubeConfig } from '../lib/kube/clients.ts';
 import { BRANCH_RESOURCE } from '../lib/keys.ts';
 import { caBundle } from '../lib/certs.ts';
 import { selectorProblem } from '../lib/labels.ts';
-import { webhookConfiguration } from './manifest.ts';
+import { NAMESPACE_OPT_OUT_LABEL, webhookConfiguration, type ManifestOptions } from './manifest.ts';
 import { parseLabelRequirement } from './pod.ts';
 import { DEFAULT_BINDING_CONFIG, startWebhook } from './server.ts';
 
@@ -33,15 +33,34 @@ export const SPEC = {
     'cas-attempts': { kind: 'int', min: 1, max: 100, default: 8, help: 'compare-and-swap attempts per reservation write' },
     'system-users': { kind: 'list', metavar: 'USER,USER', help: 'usernames allowed to change eni-ipam.io/* and vpc.amazonaws.com/pod-eni on existing pods: eni-ipam\'s own service accounts, e.g. system:serviceaccount:eni-ipam:eni-ipam-allocator (default: nobody)' },
     ...LOG_FLAGS,
-    'print-manifest': { kind: 'boolean', help: 'print the MutatingWebhookConfiguration and exit (with the five flags below)' },
-    'ca-file': { kind: 'string', metavar: 'FILE', help: '--print-manifest: CA that signed the serving certificate' },
-    namespace: { kind: 'string', metavar: 'NS', default: 'eni-ipam', help: "--print-manifest: the webhook Service's namespace" },
-    service: { kind: 'string', metavar: 'NAME', default: 'eni-ipam-webhook', help: '--print-manifest: the webhook Service' },
-    url: { kind: 'string', metavar: 'URL', help: '--print-manifest: call this URL instead of the Service' },
-    'timeout-seconds': { kind: 'int', min: 1, max: 30, default: 10, help: '--print-manifest: the API server\'s timeout for the webhook' },
+    'webhook-configuration': { kind: 'string', metavar: 'NAME', help: 'once ready (informers synced, serving), fill in this existing MutatingWebhookConfiguration: its two webhooks and the caBundle from --ca-file, kept so every --registration-interval (the flags below shape it)' },
+    'registration-interval': { kind: 'duration', min: 1000, default: 30_000, help: 'how often --webhook-configuration is re-checked and rewritten when it drifted or the CA changed' },
+    'print-manifest': { kind: 'boolean', help: 'print the MutatingWebhookConfiguration and exit (shaped by the flags below)' },
+    'ca-file': { kind: 'string', metavar: 'FILE', help: 'CA (PEM) that signed the serving certificate: the caBundle' },
+    namespace: { kind: 'string', metavar: 'NS', default: 'eni-ipam', help: "the webhook Service's namespace, excluded from both webhooks" },
+    service: { kind: 'string', metavar: 'NAME', default: 'eni-ipam-webhook', help: 'the webhook Service' },
+    url: { kind: 'string', metavar: 'URL', help: 'call this URL instead of the Service' },
+    'timeout-seconds': { kind: 'int', min: 1, max: 30, default: 10, help: 'the API server\'s timeout for the binding webhook (the pod webhook uses at most 5)' },
+    'failure-policy': { kind: 'string', choices: ['Fail', 'Ignore'], default: 'Fail', help: 'the binding webhook\'s failurePolicy' },
+    'pod-failure-policy': { kind: 'string', choices: ['Fail', 'Ignore'], default: 'Fail', help: 'the pod webhook\'s failurePolicy' },
+    'namespace-opt-out-label': { kind: 'string', metavar: 'KEY', default: NAMESPACE_OPT_OUT_LABEL, help: 'namespaces with this label set to "disabled" are left out of both webhooks (\'\' = none)' },
   },
   notes: '--tls-cert-file and --tls-key-file are required to serve (HTTPS only); the files are reloaded when they change.',
 } as const satisfies CommandSpec;
+
+type Values = Extract<ReturnType<typeof parseCommandLine<typeof SPEC.flags>>, { kind: 'ok' }>['values'];
+
+/** The configuration's shape from the flags (--print-manifest and --webhook-configuration alike). */
+export function manifestOptionsFrom(v: Values): Omit<ManifestOptions, 'caBundle'> {
+  const ns = v.namespace;
+  return {
+    namespace: ns, timeoutSeconds: v['timeout-seconds'],
+    failurePolicy: v['failure-policy'] as 'Fail' | 'Ignore', podFailurePolicy: v['pod-failure-policy'] as 'Fail' | 'Ignore',
+    namespaceOptOutLabel: v['namespace-opt-out-label'],
+    ...(v['webhook-configuration'] ? { name: v['webhook-configuration'] } : {}),
+    ...(v.url ? { url: v.url } : { service: { name: v.service, namespace: ns } }),
+  };
+}
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandLine(SPEC, argv, process.env);
@@ -49,18 +68,17 @@ export async function main(argv: string[]): Promise<number> {
   const v = parsed.values;
 
   const bindWaitMs = v['bind-wait'];
-  if (v['print-manifest']) {
+  const manifestOptions = manifestOptionsFrom(v);
+  if (v['print-manifest'] || v['webhook-configuration']) {
     const timeoutSeconds = v['timeout-seconds'];
     if (bindWaitMs >= timeoutSeconds * 1000) return usageError(SPEC, `--bind-wait (${bindWaitMs} ms) must stay below --timeout-seconds (${timeoutSeconds} s)`);
+  }
+  if (v['print-manifest']) {
     const ca = v['ca-file'] ? await readFile(v['ca-file'], 'utf8') : '';
-    const ns = v.namespace;
-    const manifest = webhookConfiguration({
-      caBundle: ca ? caBundle({ certPem: ca }) : '<base64 CA PEM>', namespace: ns, timeoutSeconds,
-      ...(v.url ? { url: v.url } : { service: { name: v.service, namespace: ns } }),
-    });
-    process.stdout.write(stringify(manifest));
+    process.stdout.write(stringify(webhookConfiguration({ ...manifestOptions, caBundle: ca ? caBundle({ certPem: ca }) : '<base64 CA PEM>' })));
     return 0;
   }
+  if (v['webhook-configuration'] && !v['ca-file']) return usageError(SPEC, '--webhook-configuration needs --ca-file (the caBundle it writes)');
 
   if (!v['tls-cert-file'] || !v['tls-key-file']) return usageError(SPEC, '--tls-cert-file and --tls-key-file are required (HTTPS only)');
   const schedulerSelector = v['scheduler-namespace-label'] ? parseLabelRequirement(v['scheduler-namespace-label']) : undefined;
@@ -80,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     port: v.port,
     host: v.host,
     certPollMs: v['cert-poll'],
+    ...(v['webhook-configuration'] ? { register: { name: v['webhook-configuration'], manifest: manifestOptions, caFile: v['ca-file']!, intervalMs: v['registration-interval'] } } : {}),
     maxCASAttempts: v['cas-attempts'],
     pod: {
       maxSecurityGroupsPerENI: v['max-security-groups'],

@@ -17,6 +17,8 @@ export interface ManifestOptions {
   namespaceOptOutLabel?: string;
   /** Pod CREATE failure policy (default Fail: see docs/webhook.md). */
   podFailurePolicy?: 'Fail' | 'Ignore';
+  /** pods/binding failure policy (default Fail: invariant 3, no pod bound without a reservation). */
+  failurePolicy?: 'Fail' | 'Ignore';
   name?: string;
 }
 
@@ -56,7 +58,7 @@ export function webhookConfiguration(o: ManifestOptions): Record<string, unknown
         name: 'binding.eni-ipam.io',
         clientConfig: client('/mutate/binding'),
         rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods/binding'], scope: 'Namespaced' }],
-        failurePolicy: 'Fail',
+        failurePolicy: o.failurePolicy ?? 'Fail',
         sideEffects: 'NoneOnDryRun',
         timeoutSeconds,
         namespaceSelector: namespaceSelector(),

@@ -1,6 +1,7 @@
 // The webhook's HTTPS server: a thin express layer over the pure-ish handlers (createWebhookApp) and
 // the wiring of informers, the ENIPool reserver and certificate reload (startWebhook).
 import type { Express } from 'express';
+import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../lib/clock.ts';
@@ -16,6 +17,8 @@ import { handleBinding, type BindingConfig, type BindingDeps } from './binding.t
 import { watchCertFiles, readPemPair, type CertWatcher, type PemPair } from './certreload.ts';
 import { webhookMetrics, type WebhookMetrics } from './metrics.ts';
 import { handlePod, podSecurityGroups, type PodCreateConfig, type PodCreateDeps, type PodLike } from './pod.ts';
+import type { ManifestOptions } from './manifest.ts';
+import { startRegistration, type Registration } from './register.ts';
 import { PoolReserver } from './reserver.ts';
 import { deny, isAdmissionReview, reviewResponse, type AdmissionResponse, type AdmissionReview } from './review.ts';
 
@@ -99,6 +102,12 @@ export interface WebhookOptions {
   livenessStallMs?: number;
   /** A pod's shortage is recorded as unmet demand at most once per this window (clock ms, default 30 s). */
   demandWindowMs?: number;
+  /**
+   * Fill in this MutatingWebhookConfiguration once ready (webhook/register.ts): the object must
+   * exist; its webhooks and caBundle (from caFile) are written after the informers synced and the
+   * listener serves, and kept so every intervalMs (clock ms, default 30 s).
+   */
+  register?: { name: string; manifest: Omit<ManifestOptions, 'caBundle' | 'name'>; caFile: string; intervalMs?: number };
 }
 
 export interface Webhook {
@@ -108,6 +117,8 @@ export interface Webhook {
   synced(): Promise<void>;
   /** Checks the cert files now (tests); true when a new pair was loaded. */
   reloadCerts(): Promise<boolean>;
+  /** With `register`: the registration (resolves once written; check() runs one pass now). */
+  registration?: Registration;
   close(): Promise<void>;
 }
 
@@ -268,7 +279,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
       watcher = await watchCertFiles({
         ...o.tls, clock, logger, intervalMs: o.certPollMs ?? 10_000,
         // The new context keeps the TLS policy and the client CA: setSecureContext replaces it whole.
-        onChange: (p) => { server.setSecureContext({ minVersion: TLS_SERVER_DEFAULTS.minVersion, ciphers: TLS_SERVER_DEFAULTS.ciphers, cert: p.cert, key: p.key, ...(o.clientCA ? { ca: o.clientCA } : {}) }); metrics.certReloads.inc(); },
+        onChange: (p) => { pair = p; server.setSecureContext({ minVersion: TLS_SERVER_DEFAULTS.minVersion, ciphers: TLS_SERVER_DEFAULTS.ciphers, cert: p.cert, key: p.key, ...(o.clientCA ? { ca: o.clientCA } : {}) }); metrics.certReloads.inc(); },
       });
     }
   } catch (err) {
@@ -278,12 +289,20 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   }
   logger.info({ url: srv.url }, 'webhook listening');
   const listening = srv;
+  const synced = async () => { await Promise.all(informers.map((i) => i.synced())); };
+  // Listening already; ready once every informer synced: only then does the apiserver learn of us.
+  const registration = o.register ? startRegistration({
+    api: o.kubeConfig.makeApiClient(AdmissionregistrationV1Api), name: o.register.name, manifest: o.register.manifest, caFile: o.register.caFile,
+    servingCert: () => pair.cert, clock, logger, intervalMs: o.register.intervalMs ?? 30_000,
+  }, synced()) : undefined;
   return {
     url: listening.url,
     port: listening.port,
-    synced: async () => { await Promise.all(informers.map((i) => i.synced())); },
+    synced,
     reloadCerts: () => watcher?.check() ?? Promise.resolve(false),
+    ...(registration ? { registration } : {}),
     close: async () => {
+      registration?.stop();
       watcher?.stop();
       for (const set of waiters.values()) for (const w of set) w();
       await listening.close();

@@ -129,6 +129,7 @@ export async function startE2E(): Promise<E2E> {
     mkdirSync(tlsDir, { recursive: true });
     writeFileSync(join(tlsDir, 'tls.crt'), serving.certPem);
     writeFileSync(join(tlsDir, 'tls.key'), serving.keyPem);
+    writeFileSync(join(tlsDir, 'ca.crt'), ca.certPem);
     const [webhookPort, extenderPort] = [await freePort(), await freePort()];
     const valuesArgs = ['-f', join(REPO, 'test/e2e/values.yaml'), '--set', `webhook.url=https://127.0.0.1:${webhookPort}`,
       '--set', `webhook.tls.caBundle=${caBundle(ca)}`, '--set', `extender.url=http://127.0.0.1:${extenderPort}`];
@@ -183,7 +184,7 @@ export async function startE2E(): Promise<E2E> {
 
     const webhookKc = token(FULLNAME);
     const webhook = role('webhook', withFlags(argsOf(`${FULLNAME}-webhook`), { host: '127.0.0.1', port: String(webhookPort),
-      'tls-cert-file': join(tlsDir, 'tls.crt'), 'tls-key-file': join(tlsDir, 'tls.key') }), webhookKc);
+      'tls-cert-file': join(tlsDir, 'tls.crt'), 'tls-key-file': join(tlsDir, 'tls.key'), 'ca-file': join(tlsDir, 'ca.crt') }), webhookKc);
     closers.push(() => webhook.stop());
     const extender = role('extender', withFlags(argsOf(`${FULLNAME}-extender`), { host: '127.0.0.1', port: String(extenderPort) }), webhookKc);
     closers.push(() => extender.stop());
@@ -205,7 +206,9 @@ export async function startE2E(): Promise<E2E> {
     };
     await startAllocator('alloc-a');
 
-    // The webhook is in the admission chain once a dry-run pod loses a spoofed system annotation.
+    // The webhook fills in the chart's (empty) configuration once ready, as the chart's ServiceAccount
+    // (its RBAC allows get and patch on that one object); it is in the admission chain once a dry-run
+    // pod loses a spoofed system annotation.
     const canary = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'canary', namespace: 'default', annotations: { 'eni-ipam.io/allocation': '{"ip":"10.9.9.9"}' } }, spec: { containers: [{ name: 'c', image: 'x' }] } });
     await waitUntil('pod webhook in the admission chain', async () => {
       const r = cp.kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], canary);
