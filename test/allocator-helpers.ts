@@ -1,7 +1,7 @@
 // Shared set-up for the allocator's cross-component tests: ec2-sim and kube-sim (CRDs installed)
 // on loopback, a VPC with tagged subnets, nodes that join (an EC2 instance + a Node object with
 // its providerID), and allocators started against both through the real clients.
-import { CoreV1Api, CustomObjectsApi, type V1Node } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { ScaledClock, type Clock } from '../lib/clock.ts';
 import { silentLogger, type Logger } from '../lib/log.ts';
 import { crdManifests } from '../lib/enipool/crds.ts';
@@ -33,7 +33,7 @@ export interface Env {
   logger: Logger;
   allocators: RunningAllocator[];
   join(instanceType: string, name?: string): Promise<{ name: string; instanceId: string }>;
-  start(o?: { config?: Partial<AllocatorConfigInput>; onStep?: StartAllocatorOptions['onStep']; identity?: string; onLostLease?: (r: string) => void; livenessStallMs?: number }): Promise<RunningAllocator>;
+  start(o?: { config?: Partial<AllocatorConfigInput>; onStep?: StartAllocatorOptions['onStep']; identity?: string; onLostLease?: (r: string) => void; livenessStallMs?: number; kubeConfig?: KubeConfig }): Promise<RunningAllocator>;
   mutatingCalls(): number;
   /** Our ENIs that are detached (status available): leaks unless a live operation holds them. */
   leaked(): string[];
@@ -75,7 +75,7 @@ export async function startEnv(o: { speed?: number; ec2?: Partial<Ec2SimOptions>
     },
     async start(s = {}) {
       const a = await startAllocator({
-        kubeConfig: kube.kubeConfig(), ec2: ec2Client(ec2.endpoint), clock, logger: s.identity ? logger.child({ id: s.identity }) : logger,
+        kubeConfig: s.kubeConfig ?? kube.kubeConfig(), ec2: ec2Client(ec2.endpoint), clock, logger: s.identity ? logger.child({ id: s.identity }) : logger,
         onStep: s.onStep, onLostLease: s.onLostLease, livenessStallMs: s.livenessStallMs,
         config: {
           clusterName: CLUSTER, identity: s.identity ?? `alloc-${++ids}`, defaultPolicy: FAST_POLICY, subnetTags: CNI_TAG,

@@ -114,6 +114,11 @@ export async function startKubeSimServer(o: KubeSimOptions): Promise<KubeSim> {
   async function handleResource(req: IncomingMessage, res: ServerResponse, url: URL, r: Route): Promise<void> {
     const q = url.searchParams;
     const method = req.method ?? 'GET';
+    if (o.audit) {
+      const watch = r.watchPath || q.get('watch') === 'true' || q.get('watch') === '1';
+      const verb = method === 'GET' ? (watch ? 'watch' : r.name ? 'get' : 'list') : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : r.name ? 'delete' : 'deletecollection';
+      o.audit({ user: userOf(req).username, verb, group: r.info.group, resource: r.sub ? `${r.info.resource}/${r.sub}` : r.info.resource, ...(r.namespace !== undefined ? { namespace: r.namespace } : {}), ...(r.name ? { name: r.name } : {}) });
+    }
     const ctxBase = (options: KObject): Ctx => {
       const fv = q.get('fieldValidation');
       const fieldValidation = parseFieldValidation(fv);

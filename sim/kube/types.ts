@@ -116,6 +116,19 @@ export interface KubeSimOptions {
   maxBodyBytes?: number;
   /** Server-side watch timeout in clock ms (default 5 min ± jitter). */
   watchTimeoutMs?: number;
+  /** Called for every resource request before it is served, like the apiserver's audit log (RBAC tests). */
+  audit?: (e: AuditEvent) => void;
+}
+
+/** One resource request as RBAC sees it: verb, API group, resource (with subresource), scope. */
+export interface AuditEvent {
+  user: string;
+  verb: 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+  group: string;
+  /** e.g. pods, pods/binding, enipools/status */
+  resource: string;
+  namespace?: string;
+  name?: string;
 }
 
 export interface KubeSim {

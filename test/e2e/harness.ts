@@ -186,7 +186,7 @@ export async function startE2E(): Promise<E2E> {
     const webhook = role('webhook', withFlags(argsOf(`${FULLNAME}-webhook`), { host: '127.0.0.1', port: String(webhookPort),
       'tls-cert-file': join(tlsDir, 'tls.crt'), 'tls-key-file': join(tlsDir, 'tls.key'), 'ca-file': join(tlsDir, 'ca.crt') }), webhookKc);
     closers.push(() => webhook.stop());
-    const extender = role('extender', withFlags(argsOf(`${FULLNAME}-extender`), { host: '127.0.0.1', port: String(extenderPort) }), webhookKc);
+    const extender = role('extender', withFlags(argsOf(`${FULLNAME}-extender`), { host: '127.0.0.1', port: String(extenderPort) }), token(`${FULLNAME}-extender`));
     closers.push(() => extender.stop());
     await waitUntil('extender /readyz', () => httpOk(`http://127.0.0.1:${extenderPort}/readyz`), { clock, timeoutMs: 90_000, died: extender });
 
