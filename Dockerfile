@@ -2,11 +2,15 @@
 # Compiled JavaScript on Node 22 LTS (no TypeScript loader at runtime), the CNI plugin (a small static
 # Go binary the agent installs on each node), no simulators, benchmarks or dev dependencies.
 #
-# NODE_IMAGE must be pinned by digest at release — node:22-bookworm-slim@sha256:<digest>, read with
-# `docker buildx imagetools inspect node:22-bookworm-slim` when the release is cut. It is not pinned
-# here because the environment this was written in cannot pull images to verify a digest, and an
-# unverified digest would be worse than the tag.
-ARG NODE_IMAGE=node:22-bookworm-slim
+# The base is Node 22 LTS pinned by digest (the multi-arch index of node:22-bookworm-slim), so a
+# rebuild gets the same bytes until someone moves the pin on purpose. Where this digest came from:
+# public GitHub Dockerfiles found through the project's code search — two unrelated repositories pin
+# node:22-bookworm-slim to it (one of them kept current by Dependabot's docker updates). The machine
+# it was written on cannot reach a registry, so it was not pulled or re-read here: before a release,
+# check it and move it to the tag's current digest with
+#   docker buildx imagetools inspect node:22-bookworm-slim --format '{{json .Manifest.Digest}}'
+# (or let Renovate/Dependabot do it). Override with --build-arg NODE_IMAGE=... .
+ARG NODE_IMAGE=node:22-bookworm-slim@sha256:43ac6c60b8f89723f746e8a92ce91abd5017e627ce1ddfe4238355d3a30b772c
 FROM golang:1.26-bookworm AS cni
 WORKDIR /src
 COPY cni/plugin ./
