@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { makeCA, makeServingCert, writeCertFiles } from '../lib/certs.ts';
-import { ScaledClock } from '../lib/clock.ts';
+import { realClock, ScaledClock } from '../lib/clock.ts';
 import { silentLogger } from '../lib/log.ts';
 import { crdManifests } from '../lib/enipool/crds.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
@@ -51,7 +51,8 @@ function freePort(): Promise<number> {
 
 before(async () => {
   const clock = new ScaledClock(20);
-  admitter = new MutatingAdmitter({ clock, logger: silentLogger() });
+  // The admission chain times webhook calls in real time: at 20× a busy machine would time them out.
+  admitter = new MutatingAdmitter({ clock: realClock(), logger: silentLogger() });
   sim = await startKubeSim({ clock, admitter, audit: (e) => audit.push(e) });
   for (const crd of crdManifests()) await sim.store.create('customresourcedefinitions.apiextensions.k8s.io', crd, { admit: false });
   const core = sim.kubeConfig().makeApiClient(CoreV1Api);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:https';
 import { CoreV1Api, CustomObjectsApi, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
-import { ScaledClock } from '../lib/clock.ts';
+import { realClock, ScaledClock } from '../lib/clock.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
 import { decodePatch, REVIEW_API_VERSION, REVIEW_KIND, type ReviewResponse } from '../webhook/review.ts';
 import { startWebhookEnv, untilAdmission, type WebhookEnv } from './webhook-helpers.ts';
@@ -27,7 +27,8 @@ const ELSEWHERE = 'ip-10-0-99-9';
 before(async () => {
   clock = new ScaledClock(SPEED);
   // No client CA: the managed-control-plane case, where anyone who reaches the Service can post.
-  env = await startWebhookEnv({ clock, webhook: { certPollMs: 3_600_000, binding: { bindWaitMs: 0 } } });
+  // The admission chain times webhook calls in real time: at 10× a busy machine would time them out.
+  env = await startWebhookEnv({ clock, admitterClock: realClock(), webhook: { certPollMs: 3_600_000, binding: { bindWaitMs: 0 } } });
   core = env.kc.makeApiClient(CoreV1Api);
   cloud = await startEnv({ kube: env.sim, clock });
   nodeA = await cloud.join('m5.xlarge');

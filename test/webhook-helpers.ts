@@ -35,9 +35,11 @@ export async function startWebhookEnv(o: {
   registry?: Registry;
   webhook?: Partial<Omit<WebhookOptions, 'kubeConfig' | 'clock' | 'logger' | 'tls'>>;
   timeoutSeconds?: number;
+  /** The admission chain's clock (its webhook timeouts): real time when the rest runs faster. */
+  admitterClock?: Clock;
 }): Promise<WebhookEnv> {
   const logger = o.logger ?? silentLogger();
-  const admitter = new MutatingAdmitter({ clock: o.clock, logger });
+  const admitter = new MutatingAdmitter({ clock: o.admitterClock ?? o.clock, logger });
   const sim = await startKubeSim({ clock: o.clock, admitter, logger });
   for (const crd of crdManifests()) await sim.store.create('customresourcedefinitions.apiextensions.k8s.io', crd, { admit: false });
   const certDir = await mkdtemp(join(tmpdir(), 'eni-ipam-webhook-'));
