@@ -105,10 +105,15 @@ export async function waitFor<T>(what: string, cond: () => T | undefined | false
   const start = Date.now();
   let last: unknown;
   for (;;) {
+    // A condition that awaits something that never settles must still time out (a hung wait once
+    // held a test file until the runner's 30 minute limit, with no word of what it waited for).
+    let timer: NodeJS.Timeout | undefined;
+    const left = Math.max(1, timeoutMs - (Date.now() - start));
+    const expired = new Promise<'expired'>((r) => { timer = setTimeout(() => r('expired'), left); });
     try {
-      const v = await cond();
-      if (v) return v;
-    } catch (e) { last = e; }
+      const v = await Promise.race([Promise.resolve(cond()), expired]);
+      if (v !== 'expired' && v) return v as T;
+    } catch (e) { last = e; } finally { clearTimeout(timer); }
     if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
