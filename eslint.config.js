@@ -61,5 +61,15 @@ export default tseslint.config(
     },
     rules: importRules,
   },
+  // Production code makes Kubernetes clients only through lib/kube/clients.ts apiClient(), which
+  // bounds every request by a timeout; client-node's own makeApiClient sends without any.
+  {
+    files: ['lib/**/*.ts', ...roles.map((r) => `${r}/**/*.ts`), 'cmd/**/*.ts'],
+    ignores: ['lib/clock.ts', '**/*.test.ts'],
+    rules: {
+      'no-restricted-properties': ['error', ...timeRules['no-restricted-properties'].slice(1),
+        { property: 'makeApiClient', message: 'Use apiClient() from lib/kube/clients.ts: it gives every request a timeout.' }],
+    },
+  },
   { files: ['lib/clock.ts', '**/*.test.ts', 'test/**', 'scripts/**'], rules: { 'no-restricted-globals': 'off', 'no-restricted-properties': 'off', 'no-restricted-syntax': 'off' } },
 );

@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!f['node-name']) return usageError(SPEC, '--node-name (or NODE_NAME) is required');
   const agent = await startAgent({
     nodeName: f['node-name'], clock, logger, dataplane,
-    kubeConfig: loadKubeConfig({ kubeconfig: f.kubeconfig, server: f.server, insecure: f['insecure-skip-tls-verify'] }),
+    kubeConfig: loadKubeConfig({ kubeconfig: f.kubeconfig, server: f.server, insecure: f['insecure-skip-tls-verify'], timeoutMs: f['kube-timeout'] }),
     socketPath: f.socket, stateFile: f['state-file'],
     install: { binarySource: f['plugin-binary'], binDir: f['cni-bin-dir'], confDir: f['cni-conf-dir'] },
     resyncMs: f['resync-interval'],

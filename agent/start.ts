@@ -3,6 +3,7 @@
 // socket, installs the plugin and conflist once the host is configured, and reports DatapathReady on
 // the ENIPool. Clients and configuration come from main.ts (or a test).
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
+import { apiClient } from '../lib/kube/clients.ts';
 import type { Clock, TimerHandle } from '../lib/clock.ts';
 import type { Logger } from '../lib/log.ts';
 import { startInformer, type ResilientInformer } from '../lib/kube/informer.ts';
@@ -46,8 +47,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const log = o.logger.child({ component: 'agent', node: o.nodeName });
   const exec = new Exec({ hostNetns: o.hostNetns });
   const checkpoint = new Checkpoint(o.stateFile);
-  const custom = o.kubeConfig.makeApiClient(CustomObjectsApi);
-  const core = o.kubeConfig.makeApiClient(CoreV1Api);
+  const custom = apiClient(o.kubeConfig, CustomObjectsApi);
+  const core = apiClient(o.kubeConfig, CoreV1Api);
   const pools = new ENIPoolClient(custom);
   const resyncMs = o.resyncMs ?? 30_000;
 

@@ -1,7 +1,6 @@
 // `eni-ipam allocator`: the composition root. Reads flags (or ENI_IPAM_ALLOCATOR_* env; SPEC), builds
 // the Kubernetes and EC2 clients, serves /healthz /readyz /metrics, and runs the leader-elected
 // allocator. Losing the lease exits the process (a fresh start is the only safe way back).
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { hostname } from 'node:os';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { realClock } from '../lib/clock.ts';
@@ -11,6 +10,7 @@ import { loadKubeConfig } from '../lib/kube/clients.ts';
 import { createLogger } from '../lib/log.ts';
 import { DEFAULT_CONFIG, type NodeMetricsMode, type AllocatorConfigInput } from './config.ts';
 import { startAllocator } from './start.ts';
+import { DEFAULT_EC2_CONNECT_TIMEOUT_MS, DEFAULT_EC2_REQUEST_TIMEOUT_MS, makeEc2Client } from './ec2/sdk.ts';
 
 const P = DEFAULT_CONFIG.defaultPolicy;
 const count = (help: string, dflt: number) => ({ kind: 'int', min: 0, default: dflt, help }) as const;
@@ -24,6 +24,8 @@ export const SPEC = {
     'cluster-name': { kind: 'string', metavar: 'NAME', required: true, help: 'tags every ENI we create; scopes leak collection' },
     ...KUBE_FLAGS,
     'ec2-endpoint': { kind: 'string', metavar: 'URL', help: "EC2 endpoint (default: the SDK's for --region)" },
+    'ec2-connect-timeout': { kind: 'duration', min: 1, default: DEFAULT_EC2_CONNECT_TIMEOUT_MS, help: 'bound on connecting to EC2' },
+    'ec2-timeout': { kind: 'duration', min: 1, default: DEFAULT_EC2_REQUEST_TIMEOUT_MS, help: 'bound on one EC2 request, from sending to the whole answer' },
     region: { kind: 'string', help: `AWS region (else $AWS_REGION, else ${DEFAULT_CONFIG.region})` },
     'vpc-id': { kind: 'string', metavar: 'ID', help: "VPC (default: read from each instance's primary ENI)" },
     'subnet-ids': { kind: 'list', help: 'subnets for new ENIs (wins over --subnet-tags)' },
@@ -90,10 +92,10 @@ export async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ name: 'allocator', clock, level: f['log-level'] });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const kubeConfig = loadKubeConfig({ kubeconfig: f.kubeconfig, server: f.server, insecure: f['insecure-skip-tls-verify'] });
+  const kubeConfig = loadKubeConfig({ kubeconfig: f.kubeconfig, server: f.server, insecure: f['insecure-skip-tls-verify'], timeoutMs: f['kube-timeout'] });
   const region = config.region ?? DEFAULT_CONFIG.region;
   const endpoint = f['ec2-endpoint'];
-  const ec2 = new EC2Client({ region, maxAttempts: 1, ...(endpoint ? { endpoint } : {}) });
+  const ec2 = makeEc2Client({ region, endpoint, connectTimeoutMs: f['ec2-connect-timeout'], requestTimeoutMs: f['ec2-timeout'] });
 
   let exit!: (code: number) => void;
   const done = new Promise<number>((r) => { exit = r; });

@@ -12,6 +12,7 @@ export interface AllocatorMetrics {
   gcLeaked: Gauge;
   reservationToUsable: Histogram;
   prefixFallbacks: Counter<'subnet'>;
+  podsCached: Gauge;
 }
 
 export function allocatorMetrics(registry: Registry): AllocatorMetrics {
@@ -29,6 +30,7 @@ export function allocatorMetrics(registry: Registry): AllocatorMetrics {
       name: 'eni_ipam_reservation_to_usable_seconds', help: 'Seconds from an IP reservation at binding to the address being usable on the node (default signal: the pod reports its IP)',
       buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300], registers: r,
     }),
+    podsCached: new Gauge({ name: 'eni_ipam_allocator_pods_cached', help: "Pods in the allocator's pod index (every pod of the cluster once its informer synced)", registers: r }),
     prefixFallbacks: new Counter({ name: 'eni_ipam_allocator_prefix_fallbacks_total', help: 'Prefix-mode grows that found no aligned /28 in a subnet (fragmentation) and fell back to secondary IPs, by subnet', labelNames: ['subnet'], registers: r }),
   };
 }

@@ -1,7 +1,7 @@
 // Starts the allocator in-process: informers (always, so a standby has warm caches), the Lease
 // elector, and — only while leading — the node work queue, periodic resync and leak collection.
 // Used by main.ts, the sandbox and the tests.
-import { DescribeTrunkInterfaceAssociationsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeTrunkInterfaceAssociationsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { hostname } from 'node:os';
@@ -17,6 +17,7 @@ import { informersLive, startInformer, type ResilientInformer } from '../lib/kub
 import { loadLimitsTable, type LimitsTable } from '../lib/limits.ts';
 import { Ec2Api } from './ec2/client.ts';
 import { Ec2Engine } from './ec2/engine.ts';
+import { makeEc2Client } from './ec2/sdk.ts';
 import type { StepHook } from './crash.ts';
 import { toEc2Error } from './ec2/errors.ts';
 import { LeakCollector } from './ec2/gc.ts';
@@ -34,7 +35,7 @@ import { PodIndex, podProjector } from './controller/pods.ts';
 
 export interface StartAllocatorOptions {
   kubeConfig: KubeConfig;
-  /** An EC2 client (built with maxAttempts 1: retries are the allocator's), or an endpoint URL. */
+  /** An EC2 client (from makeEc2Client: no SDK retries, timeouts), or an endpoint URL (one with the default timeouts). */
   ec2: EC2Client | string;
   clock: Clock;
   logger: Logger;
@@ -80,8 +81,12 @@ export interface RunningAllocator {
 }
 
 const PODS_PATH = '/api/v1/pods';
-/** Pods per list page: bounds the memory one page of whole V1Pods takes before projection. */
-const POD_LIST_PAGE = 2000;
+/**
+ * Pods per list page (client-go's pager uses the same): one page of whole V1Pods, parsed and then
+ * projected, is garbage V8 can still collect young; 2000-pod pages got promoted to the old space and
+ * raised the peak RSS with 150,000 pods (bench allocator-memory, docs/allocator.md#memory).
+ */
+const POD_LIST_PAGE = 500;
 const NODES_PATH = '/api/v1/nodes';
 const POOLS_PATH = `/apis/${GROUP}/${VERSION}/${ENIPOOL_PLURAL}`;
 
@@ -94,7 +99,7 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   const kube = makeClients(o.kubeConfig);
   const pools = new ENIPoolClient(kube.custom);
 
-  const ec2 = typeof o.ec2 === 'string' ? new EC2Client({ endpoint: o.ec2, region: config.region, maxAttempts: 1 }) : o.ec2;
+  const ec2 = typeof o.ec2 === 'string' ? makeEc2Client({ endpoint: o.ec2, region: config.region }) : o.ec2;
   const limiter = new Ec2RateLimiter({ clock, fraction: config.ec2BudgetFraction * config.ec2BudgetScale, registry });
   const api = new Ec2Api({ ec2, limiter, clock, logger: logger.child({ c: 'ec2' }), registry, limitsTable: o.limitsTable ?? loadLimitsTable(),
     describeTtlMs: config.describeTtlMs, subnetTtlMs: config.subnetTtlMs });
@@ -121,7 +126,7 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   const podIndex = new PodIndex();
   const nodes = startInformer<V1Node>({ kubeConfig: o.kubeConfig, path: NODES_PATH, list: () => kube.core.listNode(), clock, logger: logger.child({ informer: 'nodes' }) });
   // Only the projection of each pod is kept, and the list pages through the cluster (150,000 pods
-  // must fit in the allocator's memory budget: test/allocator-memory.test.ts).
+  // must fit in the allocator's memory budget: `eni-ipam bench allocator-memory`).
   const pods = startInformer<V1Pod>({
     kubeConfig: o.kubeConfig, path: PODS_PATH, list: (page) => kube.core.listPodForAllNamespaces(page ?? {}), pageSize: POD_LIST_PAGE, project: podProjector(),
     clock, logger: logger.child({ informer: 'pods' }),
@@ -168,10 +173,10 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   // Node heartbeats are frequent: only a node without a pool (e.g. providerID just set) or whose room
   // may have changed (a startup taint removed, cordoned) needs a look.
   nodes.on('update', (n) => { if (roomChanged(n) || !poolInf.get(n.metadata?.name ?? '')) enqueue(n.metadata?.name); });
-  const podChanged = (p: V1Pod) => { podIndex.upsert(p, clock.now()); enqueue(p.spec?.nodeName); };
+  const podChanged = (p: V1Pod) => { podIndex.upsert(p, clock.now()); metrics.podsCached.set(podIndex.size); enqueue(p.spec?.nodeName); };
   pods.on('add', podChanged);
   pods.on('update', podChanged);
-  pods.on('delete', (p) => { podIndex.remove(p, clock.now()); enqueue(p.spec?.nodeName); });
+  pods.on('delete', (p) => { podIndex.remove(p, clock.now()); metrics.podsCached.set(podIndex.size); enqueue(p.spec?.nodeName); });
   poolInf.on('add', (p) => enqueue(p.metadata?.name));
   poolInf.on('update', (p) => enqueue(p.metadata?.name));
   poolInf.on('delete', (p) => enqueue(p.metadata?.name));

@@ -1,10 +1,15 @@
 // `eni-ipam bench allocator-memory [--pods N]` (issue 10: the allocator with 150,000 pods in its
 // informer stays under 300 MB RSS). kube-sim (in this process) holds realistic pods (two containers,
-// env, probes, volumes, status); the real allocator runs in a child process and its RSS and peak RSS
-// (VmHWM) are read from /proc once its pod index holds every pod. Prints JSON; exits 1 over budget.
+// env, probes, volumes, status). The allocator runs as the image and the chart run it: compiled
+// JavaScript (scripts/build.mjs) under plain node, `eni-ipam allocator` with the chart's NODE_OPTIONS
+// (read from charts/eni-ipam/templates/allocator.yaml), alone in its process. Once its
+// eni_ipam_allocator_pods_cached metric counts every pod, its RSS and peak RSS (VmHWM) are read from
+// /proc. Prints JSON; exits 1 over budget.
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ScaledClock } from '../lib/clock.ts';
 import { crdManifests } from '../lib/enipool/crds.ts';
@@ -47,36 +52,75 @@ function vmKB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(m[1]);
 }
 
+/** The NODE_OPTIONS the chart gives the allocator container ('' when it sets none). */
+export function chartNodeOptions(repo: string): string {
+  const tpl = readFileSync(join(repo, 'charts/eni-ipam/templates/allocator.yaml'), 'utf8');
+  return /name: NODE_OPTIONS, value: "([^"]*)"/.exec(tpl)?.[1] ?? '';
+}
+
+/** One sample of a Prometheus text exposition, or undefined. */
+function metric(text: string, name: string): number | undefined {
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { pods: { type: 'string', default: '150000' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) { console.log('usage: eni-ipam bench allocator-memory [--pods N]   (default 150000; budget 300 MB RSS)'); return 0; }
   const PODS = Number(values.pods);
+  const repo = fileURLToPath(new URL('..', import.meta.url));
   const clock = new ScaledClock(1);
+
+  // The image's layout: dist/ beside package.json and node_modules.
+  const root = mkdtempSync(join(tmpdir(), 'eni-ipam-bench-'));
   const kube = await startKubeSim({ clock });
   const ec2 = await startEc2Sim({ clock, throttle: { disabled: true } });
   try {
+    await new Promise<void>((resolve, reject) => {
+      const b = spawn(process.execPath, [join(repo, 'scripts/build.mjs'), '--out', join(root, 'dist')], { stdio: ['ignore', 'ignore', 'inherit'] });
+      b.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build failed (${code})`))));
+    });
+    cpSync(join(repo, 'package.json'), join(root, 'package.json'));
+    symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'), 'dir');
+
     for (const crd of crdManifests()) await kube.store.create('customresourcedefinitions.apiextensions.k8s.io', crd, { admit: false });
     for (let n = 0; n < 50; n++) await kube.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns-${n}` } }, { admit: false });
     const seedStart = clock.now();
     for (let i = 0; i < PODS; i++) await kube.store.create('pods', pod(i), { admit: false });
     const seedSeconds = (clock.now() - seedStart) / 1000;
 
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./allocator-rss-child.ts', import.meta.url)), kube.url, ec2.endpoint, String(PODS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const nodeOptions = chartNodeOptions(repo);
+    const child = spawn(process.execPath, [join(root, 'dist/cmd/cli.js'), 'allocator', '--server', kube.url, '--ec2-endpoint', ec2.endpoint,
+      '--cluster-name', 'rss', '--region', 'us-east-1', '--host', '127.0.0.1', '--port', '0', '--gc-interval', '0'], {
+      cwd: root, stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: nodeOptions, AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench-secret' },
+    });
     let err = '';
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     try {
       const t0 = clock.now();
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => { out += d.toString(); const i = out.indexOf('\n'); if (i >= 0) resolve(out.slice(0, i)); });
-        child.on('exit', (code) => reject(new Error(`allocator child exited (${code}) before reporting: ${err.slice(-2000)}`)));
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr.on('data', (d: Buffer) => {
+          err = (err + d.toString()).slice(-20_000);
+          const m = /"url":"([^"]+)"[^\n]*allocator started/.exec(err);
+          if (m) resolve(m[1]!);
+        });
+        child.on('exit', (code) => reject(new Error(`allocator exited (${code}) before serving: ${err.slice(-2000)}`)));
       });
-      const r = JSON.parse(line) as { pods: number; rss: number; heapUsed: number };
+      let cached = 0;
+      let heapUsed = 0;
+      while (cached < PODS) {
+        if (child.exitCode !== null) throw new Error(`allocator exited (${child.exitCode}): ${err.slice(-2000)}`);
+        if (clock.now() - t0 > 900_000) throw new Error(`pod index holds ${cached} of ${PODS} pods after 15 min`);
+        await clock.sleep(500);
+        const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+        cached = metric(text, 'eni_ipam_allocator_pods_cached') ?? cached;
+        heapUsed = metric(text, 'nodejs_heap_size_used_bytes') ?? heapUsed;
+      }
       const peakMB = vmKB(child.pid!, 'VmHWM') / 1024;
       const rssMB = vmKB(child.pid!, 'VmRSS') / 1024;
-      const ok = r.pods === PODS && peakMB < LIMIT_MB;
-      console.log(JSON.stringify({ bench: 'allocator-memory', pods: r.pods, rssMB: Math.round(rssMB), peakRssMB: Math.round(peakMB), heapUsedMB: Math.round(r.heapUsed / 1048576),
-        limitMB: LIMIT_MB, ok, seedSeconds: Math.round(seedSeconds), syncSeconds: Math.round((clock.now() - t0) / 1000) }));
+      const ok = peakMB < LIMIT_MB;
+      console.log(JSON.stringify({ bench: 'allocator-memory', pods: cached, rssMB: Math.round(rssMB), peakRssMB: Math.round(peakMB), heapUsedMB: Math.round(heapUsed / 1048576),
+        nodeOptions, limitMB: LIMIT_MB, ok, seedSeconds: Math.round(seedSeconds), syncSeconds: Math.round((clock.now() - t0) / 1000) }));
       return ok ? 0 : 1;
     } finally {
       child.kill('SIGKILL');
@@ -84,5 +128,6 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     await kube.close();
     await ec2.close();
+    rmSync(root, { recursive: true, force: true });
   }
 }

@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   collectDefaultMetrics({ register: registry });
   const certFile = f['tls-cert-file'];
   const keyFile = f['tls-key-file'];
-  const kubeConfig = loadKubeConfig({ kubeconfig: f.kubeconfig, server: f.server, insecure: f['insecure-skip-tls-verify'] });
+  const kubeConfig = loadKubeConfig({ kubeconfig: f.kubeconfig, server: f.server, insecure: f['insecure-skip-tls-verify'], timeoutMs: f['kube-timeout'] });
 
   const ext = await startExtender({
     clock, logger, registry, kubeConfig,

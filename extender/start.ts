@@ -2,6 +2,7 @@
 // ready-made PoolIndex (tests, bench). Used by main.ts and by the sandbox.
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { CustomObjectsApi } from '@kubernetes/client-node';
+import { apiClient } from '../lib/kube/clients.ts';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../lib/clock.ts';
 import { ENIPoolClient } from '../lib/enipool/client.ts';
@@ -41,7 +42,7 @@ export interface RunningExtender {
 
 /** An ENIPool informer feeding a CapacityIndex. */
 export function watchPools(o: { kubeConfig: KubeConfig; clock: Clock; logger: Logger; limitsTable?: LimitsTable }): { index: CapacityIndex; informer: ResilientInformer<KubernetesObject> } {
-  const pools = new ENIPoolClient(o.kubeConfig.makeApiClient(CustomObjectsApi));
+  const pools = new ENIPoolClient(apiClient(o.kubeConfig, CustomObjectsApi));
   // Ready only after a list really succeeded: the informer reports "synced" even when its first
   // list failed (ListWatch.start resolves and reports the error as an event).
   let listed = false;

@@ -229,6 +229,7 @@ export const KUBE_FLAGS = {
   kubeconfig: { kind: 'string', metavar: 'FILE', help: 'kubeconfig file (else $KUBECONFIG, ~/.kube/config, or in-cluster)' },
   server: { kind: 'string', metavar: 'URL', help: 'Kubernetes API server URL, overriding the kubeconfig' },
   'insecure-skip-tls-verify': { kind: 'boolean', help: "don't verify the API server's certificate (plain-http servers need no verification)" },
+  'kube-timeout': { kind: 'duration', min: 1, default: 30_000, help: 'bound on each Kubernetes API request (watches: the wait for their first answer)' },
 } as const satisfies Record<string, FlagDef>;
 
 export const SERVE_FLAGS = (port: number, host = '0.0.0.0') => ({

@@ -91,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
   collectDefaultMetrics({ register: registry });
   const branchResource = v['branch-resource'];
   const hook = await startWebhook({
-    kubeConfig: loadKubeConfig({ kubeconfig: v.kubeconfig, server: v.server, insecure: v['insecure-skip-tls-verify'] }),
+    kubeConfig: loadKubeConfig({ kubeconfig: v.kubeconfig, server: v.server, insecure: v['insecure-skip-tls-verify'], timeoutMs: v['kube-timeout'] }),
     clock, logger, registry,
     tls: { certFile: v['tls-cert-file'], keyFile: v['tls-key-file'] },
     clientCA: v['client-ca-file'] ? await readFile(v['client-ca-file'], 'utf8') : undefined,

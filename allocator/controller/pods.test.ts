@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Pod } from '@kubernetes/client-node';
-import { demandShape, PodIndex, podView, projectPod } from './pods.ts';
+import { demandShape, Interner, PodIndex, podProjector, podView, projectPod } from './pods.ts';
 
 const pod = (uid: string, nodeName?: string, phase = 'Running'): V1Pod => ({ metadata: { uid, name: uid, namespace: 'ns' }, spec: { containers: [], nodeName }, status: { phase } });
 
@@ -59,4 +59,18 @@ test('PodIndex sums the requests bound to a node and keeps recent demand shapes,
   assert.deepEqual(ix.demandShapes().map((s) => s.cpu), [1050], 'the shape last seen at 10 expired; the one seen at 20 is kept');
   ix.prune(2000);
   assert.equal(ix.demandShapes().length, 0);
+});
+
+test('podProjector keeps what the time-to-usable signal reads (pod IP, hostNetwork), and its bounded interner never changes a value', () => {
+  const project = podProjector(new Interner(3));
+  const whole = (name: string, node: string): V1Pod => ({
+    metadata: { name, namespace: 'team-a', uid: `u-${name}`, resourceVersion: '7', labels: { app: 'x' } },
+    spec: { nodeName: node, hostNetwork: true, containers: [{ name: 'c', image: 'i', env: [{ name: 'A', value: 'b' }] }] },
+    status: { phase: 'Running', podIP: '10.0.0.9', conditions: [{ type: 'Ready', status: 'True' }] },
+  });
+  const a = project(whole('a', 'ip-10-0-0-1'));
+  assert.deepEqual([a.metadata?.namespace, a.spec?.nodeName, a.spec?.hostNetwork, a.status], ['team-a', 'ip-10-0-0-1', true, { phase: 'Running', podIP: '10.0.0.9' }]);
+  assert.equal(a.metadata?.labels, undefined);
+  // Past its size the interner starts over; projections stay correct.
+  for (const n of ['n2', 'n3', 'n4', 'n5', 'ip-10-0-0-1']) assert.equal(project(whole(n, n)).spec?.nodeName, n);
 });

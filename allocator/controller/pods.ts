@@ -27,14 +27,34 @@ const MAX_INTERNED = 10_000;
 const NO_CONTAINERS: V1Container[] = Object.freeze([]) as unknown as V1Container[];
 
 /**
+ * Shares equal strings (namespace, node name, phase) between pods: JSON.parse gives every pod its
+ * own copies, and with 150,000 pods those copies are a tenth of the pod index. Bounded: past `max`
+ * distinct strings (node names churn with autoscaling) it starts over; sharing is only an economy.
+ */
+export class Interner {
+  private seen = new Map<string, string>();
+  constructor(private readonly max = MAX_INTERNED) {}
+  get<T extends string | undefined>(s: T): T {
+    if (s === undefined) return s;
+    const had = this.seen.get(s);
+    if (had !== undefined) return had as T;
+    if (this.seen.size >= this.max) this.seen = new Map();
+    this.seen.set(s, s);
+    return s;
+  }
+}
+
+/**
  * What the allocator's pod informer keeps of a pod: the cache keys (name, namespace,
  * resourceVersion) and what `podView` reads — the effective requests folded into one container,
  * and only while the pod is unbound its nodeSelector, tolerations and DaemonSet owner (its demand
  * shape). Whole V1Pods (containers, env, volumes, status) would make memory grow with the cluster's
  * pod specs; this stays a few hundred bytes per pod. Pods with the same requests share one frozen
- * containers array (most pods come from a few templates), so the requests cost a pointer per pod.
+ * containers array (most pods come from a few templates), so the requests cost a pointer per pod;
+ * namespace, node and phase strings are shared too (`strings`). Also kept: spec.hostNetwork and
+ * status.podIP, which the time-to-usable signal reads (a signal reading more must add it here).
  */
-export function podProjector(): (p: V1Pod) => V1Pod {
+export function podProjector(strings = new Interner()): (p: V1Pod) => V1Pod {
   const interned = new Map<string, V1Container[]>();
   const containersFor = (cpu: number, memory: number): V1Container[] => {
     if (cpu <= 0 && memory <= 0) return NO_CONTAINERS;
@@ -52,19 +72,20 @@ export function podProjector(): (p: V1Pod) => V1Pod {
     const unbound = !p.spec?.nodeName;
     const daemon = unbound ? (m.ownerReferences ?? []).filter((o) => o.kind === 'DaemonSet') : [];
     const out: V1Pod = { metadata: {
-      name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion,
+      name: m.name, namespace: strings.get(m.namespace), uid: m.uid, resourceVersion: m.resourceVersion,
       ...(podENI !== undefined ? { annotations: { [ANN_POD_ENI]: podENI } } : {}),
       ...(daemon.length ? { ownerReferences: daemon } : {}),
     } };
     const { cpu, memory } = requestsOf(p);
     out.spec = {
       containers: containersFor(cpu, memory),
-      ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
+      ...(p.spec?.nodeName ? { nodeName: strings.get(p.spec.nodeName) } : {}),
       ...(p.spec?.hostNetwork ? { hostNetwork: true } : {}),
       ...(unbound && p.spec?.nodeSelector ? { nodeSelector: p.spec.nodeSelector } : {}),
       ...(unbound && p.spec?.tolerations?.length ? { tolerations: p.spec.tolerations } : {}),
     };
-    if (p.status?.phase) out.status = { phase: p.status.phase };
+    // status.podIP: the default time-to-usable signal reads it (allocator/time-to-usable.ts).
+    if (p.status?.phase || p.status?.podIP) out.status = { phase: strings.get(p.status.phase), ...(p.status.podIP ? { podIP: p.status.podIP } : {}) };
     return out;
   };
 }

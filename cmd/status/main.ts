@@ -3,7 +3,7 @@
 // kubeconfig (or --server) and prints the cluster screen or one object's explanation. Read-only.
 import { CoreV1Api, CustomObjectsApi, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
 import { realClock } from '../../lib/clock.ts';
-import { loadKubeConfig } from '../../lib/kube/clients.ts';
+import { apiClient, loadKubeConfig } from '../../lib/kube/clients.ts';
 import { isNotFound } from '../../lib/kube/errors.ts';
 import { BRANCH_RESOURCE } from '../../lib/keys.ts';
 import { BRANCH_FLAGS, KUBE_FLAGS, parseCommandLine, usageError, type CommandSpec, type Io } from '../../lib/flags.ts';
@@ -52,9 +52,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const top = values.top;
   const need = { branchResource: values['branch-resource'], branchPodsNeedIP: values['branch-pods-need-ip'] };
 
-  const kc = loadKubeConfig({ kubeconfig: values.kubeconfig, server: values.server, insecure: values['insecure-skip-tls-verify'] });
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
+  const kc = loadKubeConfig({ kubeconfig: values.kubeconfig, server: values.server, insecure: values['insecure-skip-tls-verify'], timeoutMs: values['kube-timeout'] });
+  const core = apiClient(kc, CoreV1Api);
+  const custom = apiClient(kc, CustomObjectsApi);
   const getPool = async (name: string): Promise<ENIPool | undefined> => {
     try { return (await custom.getClusterCustomObject({ ...ref, name })) as ENIPool; } catch (err) { if (isNotFound(err)) return undefined; throw err; }
   };

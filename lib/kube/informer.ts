@@ -2,9 +2,12 @@
 // than 410 Gone; controllers must not go blind, so this wrapper restarts it with capped, jittered
 // back-off and exposes whether the cache has synced at least once. Optionally the cache holds only a
 // projection of each object (what the reader needs), and lists page through the collection, so
-// memory stays proportional to the projection, not to whole objects (150,000 pods).
+// memory stays proportional to the projection, not to whole objects (150,000 pods). Watches are
+// exempt from the per-request timeout (they stream for minutes) and bounded their own way instead
+// (BoundedWatch below).
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
-import type { Clock, TimerHandle } from '../clock.ts';
+import { realClock, type Clock, type TimerHandle } from '../clock.ts';
+import { requestTimeoutOf } from './clients.ts';
 import type { Logger } from '../log.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -86,7 +89,7 @@ export function startInformer<T extends KubernetesObject>(o: InformerOptions<T>)
     failing = undefined;
     return l;
   };
-  const lw = new ListWatch<T>(o.path, project ? new ProjectingWatch(o.kubeConfig, project) : new Watch(o.kubeConfig), listFn, false, o.labelSelector, o.fieldSelector);
+  const lw = new ListWatch<T>(o.path, new BoundedWatch(o.kubeConfig, project), listFn, false, o.labelSelector, o.fieldSelector);
   lw.on('connect', () => {
     failing = undefined;
     if (!synced && lw.latestResourceVersion() !== '') markSynced();
@@ -129,11 +132,38 @@ export function startInformer<T extends KubernetesObject>(o: InformerOptions<T>)
   };
 }
 
-/** A Watch that hands the ListWatch only the projection of each object (ERROR statuses as they are). */
-class ProjectingWatch<T extends KubernetesObject> extends Watch {
-  constructor(kc: KubeConfig, private readonly project: (o: T) => T) { super(kc); }
-  override watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
-    return super.watch(path, queryParams, (phase, obj, wobj) => callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : this.project(obj as T), wobj), done);
+/** Server-side watch duration, seconds: random in [min, 2·min) like client-go's reflector, so informers do not reconnect in lockstep. */
+export const WATCH_TIMEOUT_MIN_S = 300;
+/** How long past its requested duration a watch may stay open before it is taken for dead (ms). */
+export const WATCH_GRACE_MS = 60_000;
+
+/**
+ * A Watch that cannot hang: the wait for the server's first answer is bounded by the request
+ * timeout (lib/kube/clients.ts), the server is asked to end the watch after `timeoutSeconds` (the
+ * ListWatch then resumes from the last resourceVersion, no relist), and a watch still open
+ * WATCH_GRACE_MS after that — a silent, half-dead connection — is aborted, which restarts the
+ * informer. Timers are real time: they bound a connection, not the sandbox's scenario. With a
+ * projection, the ListWatch gets only the projection of each object (ERROR/BOOKMARK as they are).
+ */
+class BoundedWatch<T extends KubernetesObject> extends Watch {
+  constructor(kc: KubeConfig, private readonly project?: (o: T) => T) {
+    // client-node's Watch builds its fetch from config.applyToFetchOptions: this one adds node-fetch's
+    // `timeout`, which covers the wait for the response headers only, never the stream after them.
+    const bounded = Object.create(kc) as KubeConfig;
+    const headerTimeout = requestTimeoutOf(kc);
+    bounded.applyToFetchOptions = async (opts) => ({ ...(await kc.applyToFetchOptions(opts)), timeout: headerTimeout }) as Awaited<ReturnType<KubeConfig['applyToFetchOptions']>>;
+    super(bounded);
+  }
+
+  override async watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
+    const seconds = Math.floor(WATCH_TIMEOUT_MIN_S * (1 + Math.random()));
+    let deadline: TimerHandle | undefined;
+    const project = this.project;
+    const controller = await super.watch(path, { ...queryParams, timeoutSeconds: seconds, allowWatchBookmarks: true },
+      project ? (phase, obj, wobj) => callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : project(obj as T), wobj) : callback,
+      (err) => { deadline?.cancel(); done(err); });
+    if (!controller.signal.aborted) deadline = realClock().setTimeout(() => controller.abort(), seconds * 1000 + WATCH_GRACE_MS);
+    return controller;
   }
 }
 
