@@ -8,7 +8,8 @@ import { loadLimitsTable } from '../lib/limits.ts';
 import { DEFAULT_POLICY } from '../lib/enipool/types.ts';
 import { AWS_NODE_DESCRIPTION_PREFIX, AWS_NODE_INSTANCE_TAG, OWNER_VALUE, TAG_AWS_NODE_NO_MANAGE, TAG_CLUSTER, TAG_INSTANCE, TAG_OWNER } from '../lib/keys.ts';
 import { ec2Client, startEc2Sim, type Ec2Sim, type Ec2SimOptions } from '../sim/ec2/index.ts';
-import { clientTokenFor, Ec2Api } from '../allocator/ec2/client.ts';
+import { clientTokenFor, Ec2Api, type Ec2ApiOptions } from '../allocator/ec2/client.ts';
+import { Ec2ApiError } from '../allocator/ec2/errors.ts';
 import { Ec2Engine } from '../allocator/ec2/engine.ts';
 import { LeakCollector } from '../allocator/ec2/gc.ts';
 import { deficitRange } from '../allocator/ec2/policy.ts';
@@ -24,7 +25,7 @@ const MUTATING = new Set(['AssignPrivateIpAddresses', 'UnassignPrivateIpAddresse
 const ZONE = 'us-east-1a';
 const CNI_TAG = { 'kubernetes.io/role/cni': '1' };
 
-async function setup(o: { sim?: Partial<Ec2SimOptions>; fraction?: number; overrides?: Record<string, BucketSpec>; subnetTtlMs?: number; speed?: number } = {}) {
+async function setup(o: { sim?: Partial<Ec2SimOptions>; fraction?: number; overrides?: Record<string, BucketSpec>; subnetTtlMs?: number; speed?: number; api?: Partial<Ec2ApiOptions> } = {}) {
   const clock = new ScaledClock(o.speed ?? 50);
   const sim = await startEc2Sim({ clock, throttle: { disabled: true }, ...o.sim });
   sims.push(sim);
@@ -33,7 +34,7 @@ async function setup(o: { sim?: Partial<Ec2SimOptions>; fraction?: number; overr
   const ec2 = ec2Client(sim.endpoint, { maxAttempts: 1 });
   const registry = new Registry();
   const limiter = new Ec2RateLimiter({ clock, fraction: o.fraction ?? 1, overrides: o.overrides, registry, random: () => 0.5, backoffBaseMs: 500 });
-  const api = new Ec2Api({ ec2, limiter, clock, registry, limitsTable: loadLimitsTable(), subnetTtlMs: o.subnetTtlMs });
+  const api = new Ec2Api({ ec2, limiter, clock, registry, limitsTable: loadLimitsTable(), subnetTtlMs: o.subnetTtlMs, ...o.api });
   const engine = new Ec2Engine({ api, clock, clusterName: 'test-cluster', pollMs: 200 });
   const node = (instanceType = 'm5.large', extra: Partial<NodeRef> = {}, subnetId = nodeSubnet): NodeRef => {
     const r = sim.admin.runInstance({ instanceType, subnetId, securityGroups: ['sg-0123456789abcdef0'] });
@@ -324,6 +325,32 @@ test('eventual consistency: a NotFound right after create is retried (attach), a
   const r2 = await engine.grow(n2, 4);
   assert.ok(r2.error);
   assert.equal(sim.admin.listEnis().length, before, 'the ENI created for n2 was deleted, not leaked until GC');
+});
+
+test('describe retries are bounded: a DescribeNetworkInterfaces that keeps failing (transient or throttled) reaches its callers after the retries', async () => {
+  const { api, sim, node } = await setup({ api: { maxDescribeRetries: 3 } });
+  for (const code of ['InternalError', 'RequestLimitExceeded']) {
+    const n = node();
+    sim.admin.clearFaults();
+    sim.admin.injectFault('DescribeNetworkInterfaces', { code, probability: 1 });
+    sim.admin.resetCallStats();
+    await assert.rejects(api.instanceEnis(n.instanceID, { maxAgeMs: 0 }),
+      (e: unknown) => e instanceof Ec2ApiError && e.code === code && e.resource.instanceId === n.instanceID, code);
+    const s = sim.admin.callStats().DescribeNetworkInterfaces!;
+    assert.equal(s.errors + s.throttled, 1 + 3, `${code}: one call and three retries, then the error (${JSON.stringify(s)})`);
+  }
+  sim.admin.clearFaults();
+});
+
+test('eventual-consistency retries are bounded by a count as well as the window', async () => {
+  const { api, sim, nodeSubnet } = await setup({ api: { maxConsistencyRetries: 2, consistencyWindowMs: 3_600_000 } });
+  const eni = await api.createEni({ subnetId: nodeSubnet, securityGroups: [], description: 'test', tags: {} });
+  sim.admin.injectFault('DescribeNetworkInterfaces', { code: 'InvalidNetworkInterfaceID.NotFound', probability: 1 });
+  sim.admin.resetCallStats();
+  // Within the (hour-long) window a NotFound on an ENI we created is retried — twice, then taken as gone.
+  assert.equal(await api.getEni(eni.id, { expectExists: true }), undefined);
+  assert.equal(sim.admin.callStats().DescribeNetworkInterfaces!.errors, 1 + 2);
+  sim.admin.clearFaults();
 });
 
 test('ClientTokens: one per logical request, the same on every attempt (trunk association and disassociation derive theirs)', async () => {

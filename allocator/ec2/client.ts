@@ -55,6 +55,13 @@ export interface Ec2ApiOptions {
    * being taken as "gone" (clock ms, default 20 s).
    */
   consistencyWindowMs?: number;
+  /**
+   * How often one describe is retried after a transient failure or a throttle before its callers get
+   * the error (default 5), and how often a NotFound inside the consistency window is retried (default
+   * 10): with either failure lasting, the reconcile fails and its queue backs off instead of waiting.
+   */
+  maxDescribeRetries?: number;
+  maxConsistencyRetries?: number;
 }
 
 /**
@@ -115,7 +122,10 @@ export class Ec2Api {
   private readonly instanceCache: LRUCache<string, { at: number; enis: EniInfo[] }>;
   /** Bumped by every mutation of an instance: a describe begun before it must not refill the cache. Outlives any describe. */
   private readonly generation: LRUCache<string, number>;
-  private readonly pending = new Map<string, { priority: Priority; waiters: Deferred<EniInfo[]>[] }>();
+  /** Instances waiting for a coalesced describe; `failures`: attempts of theirs that failed and were retried. */
+  private readonly pending = new Map<string, { priority: Priority; waiters: Deferred<EniInfo[]>[]; failures: number }>();
+  private readonly maxDescribeRetries: number;
+  private readonly maxConsistencyRetries: number;
   private workers = 0;
 
   private readonly subnetCache = new Map<string, { at: number; subnets: SubnetInfo[] }>();
@@ -138,6 +148,8 @@ export class Ec2Api {
     this.batchSize = o.describeBatch ?? 100;
     this.concurrency = o.describeConcurrency ?? 4;
     this.consistencyWindowMs = o.consistencyWindowMs ?? 20_000;
+    this.maxDescribeRetries = o.maxDescribeRetries ?? 5;
+    this.maxConsistencyRetries = o.maxConsistencyRetries ?? 10;
     this.instanceCache = boundedCache(o.clock, { max: CACHE_MAX_INSTANCES, ttlMs: Math.max(this.describeTtlMs, 60_000) });
     this.generation = boundedCache(o.clock, { max: CACHE_MAX_INSTANCES, ttlMs: 600_000 });
     this.created = boundedCache(o.clock, { max: 10_000, ttlMs: this.consistencyWindowMs });
@@ -181,7 +193,7 @@ export class Ec2Api {
         }
         if (err.kind === 'notfound' && o.expectExists) {
           // A resource we just created may not be visible yet: NotFound then means "wait", not "gone".
-          const wait = this.consistencyWait(ref, notVisible);
+          const wait = notVisible < this.maxConsistencyRetries ? this.consistencyWait(ref, notVisible) : undefined;
           if (wait !== undefined) {
             notVisible++;
             this.log?.info({ action, ...ref, waitMs: wait, attempt: notVisible }, 'EC2 does not see a resource we just created yet; retrying');
@@ -225,7 +237,7 @@ export class Ec2Api {
         p.waiters.push({ resolve, reject });
         if (PRIO_RANK[priority] < PRIO_RANK[p.priority]) p.priority = priority;
       } else {
-        this.pending.set(instanceId, { priority, waiters: [{ resolve, reject }] });
+        this.pending.set(instanceId, { priority, waiters: [{ resolve, reject }], failures: 0 });
       }
       if (this.workers < this.concurrency) { this.workers++; void this.describeWorker(); }
     }));
@@ -265,17 +277,20 @@ export class Ec2Api {
           done();
           const err = toEc2Error(e, 'DescribeNetworkInterfaces', {});
           this.calls?.inc({ action: 'DescribeNetworkInterfaces', outcome: err.kind });
-          if (err.kind === 'throttle' || err.kind === 'transient') {
+          const retry = err.kind === 'throttle' || err.kind === 'transient';
+          if (retry) {
             if (err.kind === 'throttle') this.limiter.throttled('DescribeNetworkInterfaces');
             else await this.clock.sleep(200);
-            // Put them back; they go out with the next token.
-            for (const [id, p] of batch) {
-              const q = this.pending.get(id);
-              if (q) q.waiters.push(...p.waiters); else this.pending.set(id, p);
-            }
-            continue;
           }
+          // Put back the ones with retries left (they go out with the next token); the rest fail.
+          const failed: typeof batch = [];
           for (const [id, p] of batch) {
+            if (!retry || p.failures >= this.maxDescribeRetries) { failed.push([id, p]); continue; }
+            p.failures++;
+            const q = this.pending.get(id);
+            if (q) { q.waiters.push(...p.waiters); q.failures = Math.max(q.failures, p.failures); } else this.pending.set(id, p);
+          }
+          for (const [id, p] of failed) {
             const named = new Ec2ApiError(err.kind, err.code, 'DescribeNetworkInterfaces', { instanceId: id }, err.message, { cause: e });
             for (const w of p.waiters) w.reject(named);
           }
