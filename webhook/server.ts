@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/log.ts';
 import { clientAuth, TLS_SERVER_DEFAULTS, createJsonApp, jsonErrorHandler, listen, validationMessage, type Listening } from '../lib/http.ts';
-import { makeClients } from '../lib/kube/clients.ts';
+import { apiClient, makeClients } from '../lib/kube/clients.ts';
 import { isNotFound } from '../lib/kube/errors.ts';
 import { informersLive, startInformer, errText, type ResilientInformer } from '../lib/kube/informer.ts';
 import { ENIPoolClient } from '../lib/enipool/client.ts';
@@ -292,7 +292,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   const synced = async () => { await Promise.all(informers.map((i) => i.synced())); };
   // Listening already; ready once every informer synced: only then does the apiserver learn of us.
   const registration = o.register ? startRegistration({
-    api: o.kubeConfig.makeApiClient(AdmissionregistrationV1Api), name: o.register.name, manifest: o.register.manifest, caFile: o.register.caFile,
+    api: apiClient(o.kubeConfig, AdmissionregistrationV1Api), name: o.register.name, manifest: o.register.manifest, caFile: o.register.caFile,
     servingCert: () => pair.cert, clock, logger, intervalMs: o.register.intervalMs ?? 30_000,
   }, synced()) : undefined;
   return {
