@@ -1,6 +1,5 @@
 // `eni-ipam extender`: the composition root. Reads flags (or ENI_IPAM_EXTENDER_* env), builds the
 // Kubernetes client, starts the ENIPool informer and serves /filter and /prioritize.
-import { readFileSync } from 'node:fs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { realClock } from '../lib/clock.ts';
 import { BRANCH_FLAGS, KUBE_FLAGS, LOG_FLAGS, SERVE_FLAGS, TLS_FLAGS, parseCommandLine, usageError, type CommandSpec } from '../lib/flags.ts';
@@ -24,9 +23,10 @@ export const SPEC = {
     'no-pool-policy': { kind: 'string', choices: ['pass', 'fail'], default: DEFAULT_EXTENDER_CONFIG.noPoolPolicy, help: 'verdict for nodes without an ENIPool' },
     ...BRANCH_FLAGS(DEFAULT_EXTENDER_CONFIG.branchResource, DEFAULT_EXTENDER_CONFIG.branchPodsNeedIP),
     'body-limit': { kind: 'string', metavar: 'SIZE', default: DEFAULT_EXTENDER_CONFIG.bodyLimit, help: 'request body cap' },
+    'cert-poll': { kind: 'duration', min: 1, default: 10_000, help: 'how often the TLS files are checked for renewal (reloaded without a restart)' },
     ...LOG_FLAGS,
   },
-  notes: 'With --tls-cert-file and --tls-key-file it serves HTTPS; without, HTTP.',
+  notes: 'With --tls-cert-file and --tls-key-file it serves HTTPS; without, HTTP. The TLS files (and --client-ca-file) are reloaded when they change.',
 } as const satisfies CommandSpec;
 
 export async function main(argv: string[]): Promise<number> {
@@ -49,7 +49,8 @@ export async function main(argv: string[]): Promise<number> {
     limitsTable: loadLimitsTable(),
     host: f.host,
     port: f.port,
-    tls: certFile && keyFile ? { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), clientCA: f['client-ca-file'] ? readFileSync(f['client-ca-file'], 'utf8') : undefined } : undefined,
+    tls: certFile && keyFile ? { certFile, keyFile, ...(f['client-ca-file'] ? { clientCAFile: f['client-ca-file'] } : {}) } : undefined,
+    certPollMs: f['cert-poll'],
     config: {
       prefix: f.prefix,
       noPoolPolicy: f['no-pool-policy'] as NoPoolPolicy,

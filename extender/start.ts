@@ -7,7 +7,8 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../lib/clock.ts';
 import { ENIPoolClient } from '../lib/enipool/client.ts';
 import { ENIPOOL_PLURAL, GROUP, VERSION, type ENIPool } from '../lib/enipool/types.ts';
-import { clientAuth, listen } from '../lib/http.ts';
+import { watchCertFiles, readPemPair, type CertWatcher, type PemPair } from '../lib/certreload.ts';
+import { clientAuth, listen, TLS_SERVER_DEFAULTS } from '../lib/http.ts';
 import { startInformer, type ResilientInformer } from '../lib/kube/informer.ts';
 import type { LimitsTable } from '../lib/limits.ts';
 import type { Logger } from '../lib/log.ts';
@@ -26,8 +27,13 @@ export interface StartExtenderOptions {
   limitsTable?: LimitsTable;
   host?: string;
   port?: number;
-  /** HTTPS with this pair; with clientCA, callers must present a certificate it signed (mutual TLS). */
-  tls?: { cert: string; key: string; clientCA?: string };
+  /**
+   * HTTPS with this pair; with clientCA, callers must present a certificate it signed (mutual TLS).
+   * As files, they are reloaded when they change (every certPollMs), without a restart.
+   */
+  tls?: { cert: string; key: string; clientCA?: string } | { certFile: string; keyFile: string; clientCAFile?: string };
+  /** How often TLS files are checked for changes (clock ms; default 10 s). */
+  certPollMs?: number;
   config?: Partial<ExtenderConfig>;
 }
 
@@ -37,6 +43,8 @@ export interface RunningExtender {
   /** What goes into KubeSchedulerConfiguration extenders[].urlPrefix. */
   urlPrefix: string;
   index: PoolIndex;
+  /** Checks the TLS files now (tests); true when a new set was loaded. */
+  reloadCerts(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -74,19 +82,33 @@ export async function startExtender(o: StartExtenderOptions): Promise<RunningExt
     index = w.index;
     informer = w.informer;
   }
-  const app = createExtenderApp({ index, config, logger: o.logger, registry: o.registry, requireClientCert: !!o.tls?.clientCA });
+  const t = o.tls;
+  const files = t && 'certFile' in t ? { certFile: t.certFile, keyFile: t.keyFile, ...(t.clientCAFile ? { caFile: t.clientCAFile } : {}) } : undefined;
+  const mutual = !!t && ('certFile' in t ? !!t.clientCAFile : !!t.clientCA);
+  const app = createExtenderApp({ index, config, logger: o.logger, registry: o.registry, requireClientCert: mutual });
   let srv;
+  let watcher: CertWatcher | undefined;
   try {
-    srv = await listen(app, { host: o.host, port: o.port, tls: o.tls ? { cert: o.tls.cert, key: o.tls.key, ...clientAuth(o.tls.clientCA) } : undefined });
+    const pair: PemPair | undefined = !t ? undefined : 'certFile' in t ? await readPemPair(files!) : { cert: t.cert, key: t.key, ...(t.clientCA ? { ca: t.clientCA } : {}) };
+    srv = await listen(app, { host: o.host, port: o.port, tls: pair ? { cert: pair.cert, key: pair.key, ...clientAuth(pair.ca) } : undefined });
+    if (files) {
+      const server = srv.server as import('node:https').Server;
+      // setSecureContext replaces the whole context: keep the TLS policy and the client CA.
+      watcher = await watchCertFiles({ ...files, clock: o.clock, logger: o.logger, intervalMs: o.certPollMs ?? 10_000,
+        onChange: (p) => server.setSecureContext({ minVersion: TLS_SERVER_DEFAULTS.minVersion, ciphers: TLS_SERVER_DEFAULTS.ciphers, cert: p.cert, key: p.key, ...(p.ca ? { ca: p.ca } : {}) }) });
+    }
   } catch (err) {
+    await srv?.close();
     await informer?.stop();
     throw new Error(`extender cannot listen on ${o.host ?? '127.0.0.1'}:${o.port ?? 0}: ${(err as Error).message}`, { cause: err });
   }
-  o.logger.info({ url: srv.url, prefix: config.prefix, noPoolPolicy: config.noPoolPolicy }, 'extender listening');
+  const listening = srv;
+  o.logger.info({ url: listening.url, prefix: config.prefix, noPoolPolicy: config.noPoolPolicy }, 'extender listening');
   return {
-    url: srv.url,
-    urlPrefix: `${srv.url}${normalisePrefix(config.prefix)}`,
+    url: listening.url,
+    urlPrefix: `${listening.url}${normalisePrefix(config.prefix)}`,
     index,
-    close: async () => { await informer?.stop(); await srv.close(); },
+    reloadCerts: () => watcher?.check() ?? Promise.resolve(false),
+    close: async () => { watcher?.stop(); await informer?.stop(); await listening.close(); },
   };
 }

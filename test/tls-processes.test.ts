@@ -1,10 +1,12 @@
 // The webhook and the extender as the chart runs them (`bin/eni-ipam.js <role>` processes with the
 // certificate files on disk): with --client-ca-file, a caller without the client certificate is
-// refused on the verbs (401) while the probes stay open, and one with it is served.
+// refused on the verbs (401) while the probes stay open, and one with it is served. And rotation:
+// new serving pairs and a new client CA written over the files (as a Secret update does) are served
+// and enforced by the same processes, without a restart.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,10 +57,14 @@ function startRole(args: string[]): Promise<{ url: string; proc: ChildProcess }>
 }
 
 function call(url: string, o: { method?: string; body?: string; cert?: CertPair } = {}): Promise<{ status: number; body: string; issuer?: string }> {
+  return callWith(url, serverCA.certPem, o);
+}
+
+function callWith(url: string, ca: string, o: { method?: string; body?: string; cert?: CertPair } = {}): Promise<{ status: number; body: string; issuer?: string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = https.request({
-      hostname: u.hostname, port: u.port, path: u.pathname, method: o.method ?? 'GET', ca: serverCA.certPem, agent: false,
+      hostname: u.hostname, port: u.port, path: u.pathname, method: o.method ?? 'GET', ca, agent: false,
       headers: { 'content-type': 'application/json' }, ...(o.cert ? { cert: o.cert.certPem, key: o.cert.keyPem } : {}),
     }, (res) => {
       let body = '';
@@ -101,4 +107,42 @@ test('extender --client-ca-file: the same on its verbs', async () => {
   assert.equal((await call(`${prefix}/filter`, { method: 'POST', body: extenderArgs })).status, 401);
   assert.equal((await call(`${prefix}/filter`, { method: 'POST', body: extenderArgs, cert: stranger })).status, 401);
   assert.equal((await call(`${prefix}/filter`, { method: 'POST', body: extenderArgs, cert: apiserver })).status, 200);
+});
+
+test('rotation without a restart: both roles serve the new certificate and enforce the new client CA (--cert-poll)', async () => {
+  const rot = join(dir, 'rotating');
+  await mkdir(rot, { recursive: true });
+  const write = async (ca: CertPair, client: CertPair) => {
+    await writeCertFiles(rot, { ca, serving: makeServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }) });
+    await writeFile(join(rot, 'client-ca.crt'), client.certPem);
+  };
+  const clientCA2 = makeCA({ commonName: 'tls-processes client CA 2' });
+  const apiserver2 = makeClientCert(clientCA2, { commonName: 'kube-apiserver (renewed CA)' });
+  await write(serverCA, clientCA);
+  const files = ['--tls-cert-file', join(rot, 'tls.crt'), '--tls-key-file', join(rot, 'tls.key'), '--client-ca-file', join(rot, 'client-ca.crt'), '--cert-poll', '200ms'];
+  const hook = await startRole(['webhook', ...files]);
+  const ext = await startRole(['extender', '--prefix', '/scheduler', ...files]);
+  const verbs = [{ url: `${hook.url}/mutate/pod`, body: podReview }, { url: `${ext.url}/scheduler/filter`, body: extenderArgs }];
+  for (const v of verbs) {
+    await waitFor(`${v.url} ready`, async () => (await call(v.url.replace(/\/(mutate\/pod|scheduler\/filter)$/, '/readyz'))).status === 200);
+    const r = await call(v.url, { method: 'POST', body: v.body, cert: apiserver });
+    assert.deepEqual([r.status, r.issuer], [200, 'tls-processes server CA'], v.url);
+  }
+  // The Secret is renewed: a new serving CA and pair, and a new client CA.
+  const serverCA2 = makeCA({ commonName: 'tls-processes server CA 2' });
+  await write(serverCA2, clientCA2);
+  const trustBoth = `${serverCA.certPem}${serverCA2.certPem}`;
+  const callBoth = (url: string, o: { method?: string; body?: string; cert?: CertPair }) => callWith(url, trustBoth, o);
+  for (const v of verbs) {
+    const r = await waitFor(`${v.url} to serve the renewed certificate`, async () => {
+      const x = await callBoth(v.url, { method: 'POST', body: v.body, cert: apiserver2 });
+      return x.issuer === 'tls-processes server CA 2' && x.status === 200 ? x : undefined;
+    }, 30_000, 100);
+    assert.equal(r.status, 200);
+    // The old client CA no longer opens the verbs.
+    assert.equal((await callBoth(v.url, { method: 'POST', body: v.body, cert: apiserver })).status, 401, `${v.url}: a client certificate of the replaced CA`);
+  }
+  assert.equal(hook.proc.exitCode, null, 'the webhook was not restarted');
+  assert.equal(ext.proc.exitCode, null, 'the extender was not restarted');
+  assert.ok(hook.proc.pid && ext.proc.pid);
 });

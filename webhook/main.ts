@@ -94,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     kubeConfig: loadKubeConfig({ kubeconfig: v.kubeconfig, server: v.server, insecure: v['insecure-skip-tls-verify'], timeoutMs: v['kube-timeout'] }),
     clock, logger, registry,
     tls: { certFile: v['tls-cert-file'], keyFile: v['tls-key-file'] },
-    clientCA: v['client-ca-file'] ? await readFile(v['client-ca-file'], 'utf8') : undefined,
+    clientCAFile: v['client-ca-file'],
     port: v.port,
     host: v.host,
     certPollMs: v['cert-poll'],

@@ -14,7 +14,7 @@ import { ENIPoolClient } from '../lib/enipool/client.ts';
 import { ENIPOOL_PLURAL, GROUP, SGP_PLURAL, VERSION, type ENIPool, type SecurityGroupPolicy } from '../lib/enipool/types.ts';
 import { BRANCH_RESOURCE } from '../lib/keys.ts';
 import { handleBinding, type BindingConfig, type BindingDeps } from './binding.ts';
-import { watchCertFiles, readPemPair, type CertWatcher, type PemPair } from './certreload.ts';
+import { watchCertFiles, readPemPair, type CertWatcher, type PemPair } from '../lib/certreload.ts';
 import { webhookMetrics, type WebhookMetrics } from './metrics.ts';
 import { handlePod, podSecurityGroups, type PodCreateConfig, type PodCreateDeps, type PodLike } from './pod.ts';
 import type { ManifestOptions } from './manifest.ts';
@@ -89,6 +89,8 @@ export interface WebhookOptions {
    * refused at the TLS handshake (self-managed control planes: the admission kubeconfig).
    */
   clientCA?: string;
+  /** The same from a file, reloaded with the serving pair (needs tls.certFile). */
+  clientCAFile?: string;
   port?: number;
   host?: string;
   /** How often cert files are checked for changes (clock ms; default 10 s). */
@@ -263,7 +265,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
     logger, registry: o.registry, metrics, bodyLimit: o.bodyLimit, ready: allSynced,
     // Not live when an informer cannot list or watch for a while: a restart gets fresh connections,
     // where a live-but-blind webhook would keep deciding from a cache that no longer moves.
-    live: () => informersLive(informers, ['pods', 'enipools', 'securitygrouppolicies', 'namespaces', 'serviceaccounts'], clock.now(), o.livenessStallMs ?? 120_000), requireClientCert: !!o.clientCA,
+    live: () => informersLive(informers, ['pods', 'enipools', 'securitygrouppolicies', 'namespaces', 'serviceaccounts'], clock.now(), o.livenessStallMs ?? 120_000), requireClientCert: !!(o.clientCA || o.clientCAFile),
     pod: (r) => handlePod(r, podDeps),
     binding: (r) => handleBinding(r, bindDeps),
   });
@@ -272,14 +274,18 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   let watcher: CertWatcher | undefined;
   let srv: Listening | undefined;
   try {
-    pair = 'certFile' in o.tls ? await readPemPair(o.tls) : { cert: o.tls.cert, key: o.tls.key };
-    srv = await listen(app, { host: o.host, port: o.port, tls: { cert: pair.cert, key: pair.key, ...clientAuth(o.clientCA) } });
+    if (o.clientCAFile && !('certFile' in o.tls)) throw new Error('clientCAFile needs tls.certFile and tls.keyFile');
+    const tls = o.tls;
+    const files = 'certFile' in tls ? { ...tls, ...(o.clientCAFile ? { caFile: o.clientCAFile } : {}) } : undefined;
+    pair = 'certFile' in tls ? await readPemPair(files!) : { cert: tls.cert, key: tls.key };
+    const clientCA = () => pair.ca ?? o.clientCA;
+    srv = await listen(app, { host: o.host, port: o.port, tls: { cert: pair.cert, key: pair.key, ...clientAuth(clientCA()) } });
     const server = srv.server as import('node:https').Server;
-    if ('certFile' in o.tls) {
+    if (files) {
       watcher = await watchCertFiles({
-        ...o.tls, clock, logger, intervalMs: o.certPollMs ?? 10_000,
+        ...files, clock, logger, intervalMs: o.certPollMs ?? 10_000,
         // The new context keeps the TLS policy and the client CA: setSecureContext replaces it whole.
-        onChange: (p) => { pair = p; server.setSecureContext({ minVersion: TLS_SERVER_DEFAULTS.minVersion, ciphers: TLS_SERVER_DEFAULTS.ciphers, cert: p.cert, key: p.key, ...(o.clientCA ? { ca: o.clientCA } : {}) }); metrics.certReloads.inc(); },
+        onChange: (p) => { pair = p; const ca = clientCA(); server.setSecureContext({ minVersion: TLS_SERVER_DEFAULTS.minVersion, ciphers: TLS_SERVER_DEFAULTS.ciphers, cert: p.cert, key: p.key, ...(ca ? { ca } : {}) }); metrics.certReloads.inc(); },
       });
     }
   } catch (err) {

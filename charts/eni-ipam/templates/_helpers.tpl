@@ -83,3 +83,32 @@ topologySpreadConstraints:
     labelSelector:
       matchLabels: {{- include "eni-ipam.selectorLabels" . | nindent 8 }}
 {{- end -}}
+
+{{- /*
+Helm-generated TLS Secrets (webhook and extender) are renewed by `helm upgrade` once they are within
+renewBeforeDays of their end: each carries its end in the annotation eni-ipam.io/not-after. Returns
+"reuse" or "renew" for the Secret named .name (dict: ctx, name, renewBeforeDays). `helm template`
+has no cluster to look in, so it always renders a fresh pair.
+*/}}
+{{- define "eni-ipam.tlsRenewal" -}}
+{{- $existing := lookup "v1" "Secret" .ctx.Release.Namespace .name -}}
+{{- if not $existing -}}renew
+{{- else -}}
+{{- $notAfter := index ($existing.metadata.annotations | default dict) "eni-ipam.io/not-after" -}}
+{{- if not $notAfter -}}reuse
+{{- else if lt (sub (toDate "2006-01-02T15:04:05Z07:00" $notAfter).Unix (mul (int .renewBeforeDays) 86400)) now.Unix -}}renew
+{{- else -}}reuse
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- define "eni-ipam.notAfter" -}}{{ now | dateModify (printf "+%dh" (mul (int .) 24)) | date "2006-01-02T15:04:05Z07:00" }}{{- end -}}
+{{- /* The first certificate of a PEM bundle (the previous CA kept beside a new one). */}}
+{{- define "eni-ipam.firstCert" -}}{{ regexFind "(?s)-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----" . }}{{- end -}}
+{{- /* Changes exactly when the extender's TLS Secret is (re)generated: its current end, or "renewed". */}}
+{{- define "eni-ipam.extenderTLSGeneration" -}}
+{{- $name := printf "%s-extender-tls" (include "eni-ipam.fullname" .) -}}
+{{- if eq (include "eni-ipam.tlsRenewal" (dict "ctx" . "name" $name "renewBeforeDays" .Values.extender.tls.renewBeforeDays)) "reuse" -}}
+{{- index ((lookup "v1" "Secret" .Release.Namespace $name).metadata.annotations | default dict) "eni-ipam.io/not-after" | default "kept" -}}
+{{- else -}}renewed {{ now | date "2006-01-02T15:04" }}
+{{- end -}}
+{{- end -}}

@@ -1,24 +1,25 @@
-// Serving-certificate reload without a restart: polls the cert and key files on the injected Clock
-// (stat follows symlinks, so Kubernetes Secret volume swaps are seen too) and hands a new pair to
-// the server once both files parse and match. A half-written pair is skipped and retried next poll.
+// TLS file reload without a restart (webhook and extender): polls the serving cert and key files,
+// and the client CA file when there is one, on the injected Clock (stat follows symlinks, so
+// Kubernetes Secret volume swaps are seen too) and hands the new set to the server once the files
+// parse and the key matches the certificate. A half-written pair is skipped and retried next poll.
 import { createSecureContext } from 'node:tls';
 import { readFile, stat } from 'node:fs/promises';
-import type { Clock, TimerHandle } from '../lib/clock.ts';
-import type { Logger } from '../lib/log.ts';
+import type { Clock, TimerHandle } from './clock.ts';
+import type { Logger } from './log.ts';
 
-export interface CertFilePaths { certFile: string; keyFile: string }
-export interface PemPair { cert: string; key: string }
+export interface CertFilePaths { certFile: string; keyFile: string; /** client CA (mutual TLS) */ caFile?: string }
+export interface PemPair { cert: string; key: string; ca?: string }
 
 export async function readPemPair(p: CertFilePaths): Promise<PemPair> {
-  const [cert, key] = await Promise.all([readFile(p.certFile, 'utf8'), readFile(p.keyFile, 'utf8')]);
-  // Throws when either is not PEM or the key does not belong to the certificate.
-  createSecureContext({ cert, key });
-  return { cert, key };
+  const [cert, key, ca] = await Promise.all([readFile(p.certFile, 'utf8'), readFile(p.keyFile, 'utf8'), p.caFile ? readFile(p.caFile, 'utf8') : undefined]);
+  // Throws when any is not PEM or the key does not belong to the certificate.
+  createSecureContext({ cert, key, ...(ca !== undefined ? { ca } : {}) });
+  return { cert, key, ...(ca !== undefined ? { ca } : {}) };
 }
 
 async function signature(p: CertFilePaths): Promise<string> {
-  const [c, k] = await Promise.all([stat(p.certFile), stat(p.keyFile)]);
-  return `${c.ino}:${c.size}:${c.mtimeMs}|${k.ino}:${k.size}:${k.mtimeMs}`;
+  const files = [p.certFile, p.keyFile, ...(p.caFile ? [p.caFile] : [])];
+  return (await Promise.all(files.map((f) => stat(f)))).map((s) => `${s.ino}:${s.size}:${s.mtimeMs}`).join('|');
 }
 
 export interface CertWatcher {
