@@ -10,6 +10,7 @@ import { bodyMessage, isConflict, isNotFound } from '../../lib/kube/errors.ts';
 import type { EniInfo, SubnetInfo } from '../ec2/types.ts';
 import type { NodeContext } from './context.ts';
 import { podENIAnnotation } from './decide.ts';
+import { mustStop } from '../crash.ts';
 
 /**
  * Branch ENIs of one node worked on at once. Kept at 1: with 8, the branch-Job acceptance test
@@ -73,13 +74,13 @@ export class BranchENIs {
       const made = eni;
       const cidr = subnets.find((s) => s.id === made.subnetId)?.cidr ?? pool.status!.enis.find((e) => e.subnetID === made.subnetId)?.subnetCIDR ?? '';
       let kept = false;
-      pool = (await this.c.write(name, 'record-branch-eni', pool, (fresh) => {
+      pool = (await this.compensated(() => this.c.write(name, 'record-branch-eni', pool, (fresh) => {
         const s = fresh.status!.branches[uid];
         kept = Boolean(s && s.state === 'pending' && (!s.eniID || s.eniID === made.id));
         if (!kept || s!.eniID === made.id) return false;
         Object.assign(s!, { eniID: made.id, ip: made.primaryIp, mac: made.mac, subnetCIDR: cidr });
         return true;
-      })) ?? pool;
+      }), () => d.engine.deleteBranch(made.id, { onStep: this.c.step }))) ?? pool;
       if (!kept) { await d.engine.deleteBranch(made.id, { onStep: this.c.step }); return pool; }
       slot = pool.status!.branches[uid]!;
     }
@@ -99,6 +100,8 @@ export class BranchENIs {
       assoc ??= await d.engine.associateBranch(eniId, trunkId, slot.vlanID!, { onStep: this.c.step });
       const associationId = assoc;
       let kept = false;
+      // A failed record leaves the slot pending with its ENI: the next run finds the association
+      // in EC2 (the ENI is in use) and records it, so nothing is undone here.
       pool = (await this.c.write(name, 'record-association', pool, (fresh) => {
         const s = fresh.status!.branches[uid];
         kept = Boolean(s && s.state === 'pending' && s.eniID === eniId);
@@ -121,6 +124,23 @@ export class BranchENIs {
       this.annotatedNow.add(uid);
     }
     return pool;
+  }
+
+  /**
+   * Runs a status write that records an EC2 object just made; when the write fails for any reason
+   * but a crash or lost leadership (CAS retries used up while other branch creations of the node
+   * write the same ENIPool, the API unreachable), the object is removed again before the error
+   * propagates, so it cannot leak. After a crash the successor finds it by its pod-UID tag.
+   */
+  private async compensated<T>(write: () => Promise<T>, undo: () => Promise<unknown>): Promise<T> {
+    try {
+      return await write();
+    } catch (e) {
+      if (!mustStop(e)) {
+        await undo().catch((u: unknown) => this.c.log.warn({ err: u instanceof Error ? u.message : String(u) }, 'compensation failed; the leak collector deletes the ENI'));
+      }
+      throw e;
+    }
   }
 
   /** Pods annotated by create() during the current reconcile (the final pass skips them). */

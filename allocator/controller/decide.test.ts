@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { applyGrow, consumeDemand, decide, freeVlan, podENIAnnotation, podGoneReason, recordPrefixFallback, type DecideConfig, type Observation, type PodView } from './decide.ts';
 import { DEFAULT_POLICY, emptyStatus, type ENIPool, type ENIPoolStatus, type IPEntry } from '../../lib/enipool/types.ts';
 import type { EniInfo, Limits } from '../ec2/types.ts';
+import { countBranches } from '../../lib/enipool/capacity.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -204,6 +205,28 @@ test('branch slots: vlan assignment, create, annotate, cooldown, deleting', () =
   // Without a trunk, nothing is created.
   const noTrunk = decide(pool(status), obs({ enis: [eni('eni-0', 0, ips(8))], pods }), CFG);
   assert.deepEqual(noTrunk.branchCreate, []);
+});
+
+test('branch reuse: a cooled-down ENI goes to the next bound pod with the same groups, which is annotated; warm slots are not in use for admission', () => {
+  const enis = [eni('eni-0', 0, ips(8)), eni('eni-t', 1, [], { interfaceType: 'trunk' })];
+  const podRef = (u: string) => ({ uid: u, namespace: 'ns', name: u });
+  const status: Partial<ENIPoolStatus> = { branches: {
+    old: { state: 'cooldown', pod: podRef('old'), securityGroups: ['sg-x'], since: iso(T0 - 60_000), until: iso(T0), vlanID: 4, eniID: 'eni-old', ip: '10.0.9.9', mac: '02:aa', subnetCIDR: '10.0.0.0/16', associationID: 'trunk-assoc-old' },
+    other: { state: 'cooldown', pod: podRef('other'), securityGroups: ['sg-y'], since: iso(T0 - 60_000), until: iso(T0), vlanID: 5, eniID: 'eni-other', ip: '10.0.9.8', mac: '02:bb', subnetCIDR: '10.0.0.0/16', associationID: 'trunk-assoc-other' },
+    next: { state: 'pending', pod: podRef('next'), securityGroups: ['sg-x'], since: iso(T0 - 10) },
+  } };
+  const pods: PodView[] = [{ uid: 'old', name: 'old', namespace: 'ns', nodeName: 'n1', phase: 'Succeeded' }, { uid: 'next', name: 'next', namespace: 'ns', nodeName: 'n1', phase: 'Pending' }];
+  const d = decide(pool(status), obs({ enis, pods }), CFG);
+  const s = d.status.branches;
+  assert.equal(s.old, undefined, 'the warm slot is gone: its ENI moved');
+  assert.deepEqual({ state: s.next!.state, eni: s.next!.eniID, vlan: s.next!.vlanID }, { state: 'attached', eni: 'eni-old', vlan: 4 });
+  assert.deepEqual(d.branchReuse, [{ from: 'old', to: 'next', eniID: 'eni-old' }]);
+  assert.deepEqual(d.branchCreate, []);
+  assert.deepEqual(d.annotate, ['next']);
+  assert.equal(s.other!.state, 'warm', 'no pod for its groups: kept warm');
+  assert.deepEqual(d.branchDelete, []);
+  const c = countBranches(d.status);
+  assert.deepEqual({ inUse: c.inUse, warm: c.warm }, { inUse: 1, warm: 1 });
 });
 
 test('pod-eni annotation has the VPC CNI shape', () => {

@@ -9,13 +9,15 @@
 //   cooldown  → free        at `until`
 //   free      → releasing   chosen as excess continuously for releaseDelay (excessSince tracks it)
 //   releasing → (removed)   after UnassignPrivateIpAddresses succeeded (reconciler), or when EC2 no longer has it
-// Branch slots: pending → (vlan, ENI, association) → attached → cooldown → deleting → (removed).
+// Branch slots: pending → (vlan, ENI, association) → attached → cooldown → warm → (handed to the next
+// pod with the same groups: attached) or deleting → (removed); see branch-plan.ts.
 import type { EniInfo, Limits, SubnetInfo } from '../ec2/types.ts';
 import { chooseRelease, type EniUsage } from '../ec2/enis.ts';
 import { deficitRange, excess, type PoolCounts } from '../ec2/policy.ts';
 import { countIPs, effectiveCapacity, poolCapacity } from '../../lib/enipool/capacity.ts';
 import { isAttached, isOurs, isPodENI, isTrunk } from '../../lib/enipool/eni.ts';
 import { formatPodENI } from '../../lib/keys.ts';
+import { BRANCH_WARM_KEEP, planBranches } from './branch-plan.ts';
 import type { BranchSlot, Condition, ENIEntry, ENIPool, ENIPoolStatus, IPEntry, SubnetStatus } from '../../lib/enipool/types.ts';
 import { emptyStatus } from '../../lib/enipool/types.ts';
 import { chooseReleaseUnits, effectiveMode, prefixAddresses, unitsFor, type AddressMode } from '../../lib/enipool/prefix.ts';
@@ -92,6 +94,8 @@ export interface Decision {
   annotate: string[];
   /** Slots in `deleting`. */
   branchDelete: string[];
+  /** Warm branch ENIs handed to a pending pod by this decision (no EC2 call; branch-plan.ts). */
+  branchReuse: { from: string; to: string; eniID: string }[];
   /** Our pod ENIs attached without DeleteOnTermination (a crash between attach and modify). */
   fixDeleteOnTermination: { eniId: string; attachmentId: string }[];
   /** Clock ms until something time-based is due (cooldown end, release delay, grace). */
@@ -135,12 +139,7 @@ export function podENIAnnotation(slot: BranchSlot): string | undefined {
   return formatPodENI([{ eniId: slot.eniID, ifAddress: slot.mac, privateIp: slot.ip, vlanId: slot.vlanID, subnetCidr: slot.subnetCIDR, associationID: slot.associationID ?? '' }]);
 }
 
-/** Lowest VLAN ID in 1..max not held by any slot. */
-export function freeVlan(branches: Record<string, BranchSlot>, max: number): number | undefined {
-  const used = new Set(Object.values(branches).map((b) => b.vlanID).filter((v): v is number => v !== undefined));
-  for (let v = 1; v <= max; v++) if (!used.has(v)) return v;
-  return undefined;
-}
+export { freeVlan } from './branch-plan.ts';
 
 function eniEntry(e: EniInfo, subnets: readonly SubnetInfo[], prev?: ENIEntry): ENIEntry {
   const cidr = subnets.find((s) => s.id === e.subnetId)?.cidr ?? prev?.subnetCIDR ?? '';
@@ -246,7 +245,7 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   const dueAt = (t: number) => { if (Number.isFinite(t)) due = Math.max(1, Math.min(due, t - now)); };
 
   const d: Decision = {
-    status, changed: false, wantTrunk: false, missing: [], markedReleasing: [], branchCreate: [], annotate: [], branchDelete: [],
+    status, changed: false, wantTrunk: false, missing: [], markedReleasing: [], branchCreate: [], annotate: [], branchDelete: [], branchReuse: [],
     fixDeleteOnTermination: [], requeueAfterMs: cfg.resyncMs, counts: { total: 0, free: 0, used: 0, releasing: 0, unmetDemand: 0, instanceCapacity: 0 },
   };
 
@@ -376,7 +375,7 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   const pc = poolCapacity({ ...pool, status });
   if (pc.ip.growOnENIs + pc.ip.growNewENIs === 0 && pc.ip.growBlocker) status.capacity.cannotGrow = { reason: pc.ip.growBlocker.cls, message: pc.ip.growBlocker.text };
 
-  // 5. Branch slots.
+  // 5. Branch slots: pods gone → cooldown; then reuse, the warm set and creation (branch-plan.ts).
   const maxVlan = Math.min(MAX_VLAN, Math.max(obs.limits.branchENI, 1));
   const branchCooldownMs = policy.branchCooldownSeconds * 1000;
   const trunkReady = Boolean(status.trunkENI);
@@ -391,19 +390,19 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
         dueAt(ms(slot.since) + graceMs);
       }
     }
-    if (slot.state === 'pending' && trunkReady && obs.pod(uid)?.nodeName === node) {
-      if (slot.vlanID === undefined) {
-        const v = freeVlan(status.branches, maxVlan);
-        if (v !== undefined) slot.vlanID = v;
-      }
-      if (slot.vlanID !== undefined) d.branchCreate.push(uid);
-    }
+    if (slot.state === 'cooldown' && ms(slot.until) > now) dueAt(ms(slot.until));
+  }
+  const plan = planBranches({
+    branches: status.branches, now, limit: Math.max(0, obs.limits.branchENI), maxVlan, trunkReady, boundHere: (uid) => obs.pod(uid)?.nodeName === node,
+    keep: BRANCH_WARM_KEEP, idleMs: policy.releaseDelaySeconds * 1000,
+  });
+  if (plan.dueAt !== undefined) dueAt(plan.dueAt);
+  d.branchCreate = plan.create;
+  d.branchReuse = plan.handedOver;
+  for (const [uid, slot] of Object.entries(status.branches)) {
     if (slot.state === 'attached') {
       const want = podENIAnnotation(slot);
       if (want && obs.pod(uid)?.podENI !== want) d.annotate.push(uid);
-    }
-    if (slot.state === 'cooldown') {
-      if (!(ms(slot.until) > now)) { slot.state = 'deleting'; slot.since = iso(now); delete slot.until; } else dueAt(ms(slot.until));
     }
     if (slot.state === 'deleting') d.branchDelete.push(uid);
   }

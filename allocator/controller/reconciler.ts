@@ -82,6 +82,10 @@ export class NodeReconciler {
     });
     if (!pool) return {};
     this.countTransitions(decision);
+    for (const r of decision.branchReuse) {
+      const slot = pool.status?.branches[r.to];
+      if (slot) this.d.events.record({ apiVersion: 'v1', kind: 'Pod', name: slot.pod.name, namespace: slot.pod.namespace, uid: r.to }, 'Normal', 'BranchENIReused', `warm branch ENI ${r.eniID} (VLAN ${slot.vlanID}) on node ${name}, cooled down after its last pod`);
+    }
     if (decision.missing.length) this.c.event(pool, 'Warning', 'IPMissingInEC2', `reserved IPs are not assigned in EC2 any more: ${decision.missing.join(', ')}`);
 
     const errors: Error[] = [];

@@ -87,12 +87,17 @@ export function countIPs(status: Pick<ENIPoolStatus, 'ips'> | undefined): IPCoun
   return c;
 }
 
-export interface BranchCounts { inUse: number; active: number; cooling: number; deleting: number }
+export interface BranchCounts { inUse: number; active: number; cooling: number; deleting: number; warm: number }
 
-/** Branch slots by state; every slot not yet deleted counts against the instance's branch limit. */
+/**
+ * Branch slots by state. Every slot not yet deleted counts against the instance's branch limit,
+ * except `warm` ones: their ENI serves the next pod (same groups) or is deleted to make room for
+ * one, so the allocator keeps EC2's limit for them (branch-plan.ts).
+ */
 export function countBranches(status: Pick<ENIPoolStatus, 'branches'> | undefined): BranchCounts {
-  const c: BranchCounts = { inUse: 0, active: 0, cooling: 0, deleting: 0 };
+  const c: BranchCounts = { inUse: 0, active: 0, cooling: 0, deleting: 0, warm: 0 };
   for (const b of Object.values(status?.branches ?? {})) {
+    if (b.state === 'warm') { c.warm++; continue; }
     c.inUse++;
     if (b.state === 'attached' || b.state === 'pending') c.active++;
     else if (b.state === 'cooldown') c.cooling++;

@@ -105,7 +105,11 @@ export interface ENIEntry {
   primary?: boolean;
 }
 
-export type BranchState = 'pending' | 'attached' | 'cooldown' | 'deleting';
+/**
+ * `warm`: the pod is gone and its cooldown over; the ENI stays associated, free for the next pod of the
+ * node with the same security groups (allocator/controller/branch-plan.ts). Not counted as in use.
+ */
+export type BranchState = 'pending' | 'attached' | 'cooldown' | 'warm' | 'deleting';
 
 export interface BranchSlot {
   state: BranchState;

@@ -11,7 +11,7 @@ import { ec2Split } from './split.ts';
 
 interface PodTrack {
   uid: string; key: string; createdMs: number; boundMs?: number; ipMs?: number; node?: string;
-  hostNetwork: boolean; finished: boolean; deletedMs?: number; stuckSinceMs?: number; stuckMs: number; everStuck: boolean;
+  hostNetwork: boolean; finished: boolean; succeededMs?: number; deletedMs?: number; stuckSinceMs?: number; stuckMs: number; everStuck: boolean;
   /** What the pod carried last time we saw it, to say why it has no IP. */
   why?: string;
   /** status.podIP (not for host-network pods). */
@@ -95,6 +95,7 @@ export class Recorder {
     }
     const phase = p.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') { t.finished = true; this.closeStuck(t, now); }
+    if (phase === 'Succeeded' && t.succeededMs === undefined) t.succeededMs = now;
     if (deleted) { t.deletedMs = now; this.closeStuck(t, now); }
   }
 
@@ -241,8 +242,14 @@ export class Recorder {
       }
     }
     const createToIp = censoredLatency(ttIp, withoutIp);
+    // Job throughput: completions over the window from the first pod's creation to the last success.
+    const done = [...this.pods.values()].filter((t) => t.succeededMs !== undefined);
+    const firstMs = Math.min(...[...this.pods.values()].map((t) => t.createdMs));
+    const lastMs = Math.max(...done.map((t) => t.succeededMs!));
+    const completionsPerMinute = done.length && lastMs > firstMs ? round((done.length * 60_000) / (lastMs - firstMs), 2) : undefined;
     return {
-      pods: { created: this.pods.size, bound, running, succeeded, pendingAtEnd, stuck, stuckAtEnd, stuckSecondsTotal: round(stuckTotal / 1000, 1), stuckSecondsMax: round(stuckMax / 1000, 1), bindRefused: this.bindRefused.size },
+      pods: { created: this.pods.size, bound, running, succeeded, pendingAtEnd, stuck, stuckAtEnd, stuckSecondsTotal: round(stuckTotal / 1000, 1), stuckSecondsMax: round(stuckMax / 1000, 1), bindRefused: this.bindRefused.size,
+        ...(completionsPerMinute !== undefined ? { completionsPerMinute } : {}) },
       timeToIp: {
         count: ttIp.length, withoutIp, never: withoutIp, goneBeforeIp,
         p50Seconds: createToIp.p50Seconds, p99Seconds: createToIp.p99Seconds,

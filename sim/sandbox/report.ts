@@ -23,6 +23,8 @@ export interface RunReport {
     stuck: number; stuckAtEnd: number; stuckSecondsTotal: number; stuckSecondsMax: number;
     /** Pods refused at binding at least once (eni-ipam keeps them pending instead of stuck). */
     bindRefused: number;
+    /** Pods succeeded per minute, from the first pod's creation to the last success (Job throughput). */
+    completionsPerMinute?: number;
   };
   /**
    * Time to IP over every pod, censored: a live pod that never got an IP counts as "never" (beyond
@@ -84,6 +86,11 @@ export const MUTATING = new Set([
   'AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses', 'CreateTags', 'DeleteTags', 'AssociateTrunkInterface', 'DisassociateTrunkInterface',
 ]);
 
+/** Mutating EC2 calls per pod that succeeded (Job churn's cost in EC2 calls). */
+export function mutatingPerSucceeded(r: RunReport): number {
+  return r.pods.succeeded ? r.ec2.mutatingCalls / r.pods.succeeded : NaN;
+}
+
 export function invariantViolations(r: RunReport): number {
   return r.invariants.reduce((a, i) => a + i.violations, 0);
 }
@@ -118,6 +125,10 @@ export function summaryTable(runs: RunReport[]): string {
     ['peak subnet utilisation', (r) => r.subnets.map((s) => `${s.name} ${(s.peakUtilisation * 100).toFixed(0)}%`).join(', ')],
     ['pods per node (min / max at peak)', (r) => { const v = r.nodes.map((n) => n.peakInUse); return v.length ? `${Math.min(...v)} / ${Math.max(...v)}` : '-'; }],
     ['fragmented subnets (free, no /28)', (r) => r.subnets.filter((s) => (s.freeAtEnd ?? 0) >= 16 && s.freePrefixesAtEnd === 0).map((s) => `${s.name} (${s.freeAtEnd} free)`).join(', ') || 'none'],
+    ...(runs.some((r) => r.pods.succeeded > 0) ? [
+      ['pods succeeded per minute', (r: RunReport) => fmt(r.pods.completionsPerMinute, 2)],
+      ['mutating EC2 calls per succeeded pod', (r: RunReport) => (r.pods.succeeded ? fmt(mutatingPerSucceeded(r), 2) : '-')],
+    ] as [string, (r: RunReport) => string][] : []),
     ['EC2 calls (mutating)', (r) => `${r.ec2.totalCalls} (${r.ec2.mutatingCalls})`],
     ['mutating EC2 calls per node', (r) => (r.nodes.length ? fmt(r.ec2.mutatingCalls / r.nodes.length, 1) : '-')],
     ['EC2 throttled', (r) => fmt(r.ec2.throttled)],
