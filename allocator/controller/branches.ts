@@ -13,11 +13,12 @@ import { podENIAnnotation } from './decide.ts';
 import { mustStop } from '../crash.ts';
 
 /**
- * Branch ENIs of one node worked on at once. Kept at 1: with 8, the branch-Job acceptance test
- * leaked a branch ENI now and then under CPU contention (a create whose slot record lost the CAS
- * race); until that path compensates, one at a time is the correct setting.
+ * Branch ENIs of one node worked on at once. A node's first burst of security-group pods waits for
+ * all of its ENIs (later pods mostly get warm ones, branch-plan.ts), so they are made side by side.
+ * Safe because a create whose record write fails (CAS retries used up by its siblings) deletes its
+ * ENI again (compensated below); at 8 without that, the branch-Job test leaked one now and then.
  */
-export const BRANCH_CONCURRENCY = 1;
+export const BRANCH_CONCURRENCY = 4;
 
 /** Runs fn over items with at most `limit` in flight; results in input order. */
 export async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
