@@ -1,7 +1,8 @@
 // pods/binding CREATE admission: reserve one concrete IP (and a branch slot for branch-ENI pods) on
 // the target node's ENIPool and put the allocation into the Binding's annotations, which the
 // apiserver copies onto the Pod in the same write that sets spec.nodeName.
-import { ANN_ALLOCATION, ANN_SECURITY_GROUPS, formatAllocation, formatSecurityGroups, isSystemAnnotation } from '../lib/keys.ts';
+import { ANN_ALLOCATION, ANN_POD_ENI, ANN_SECURITY_GROUPS, formatAllocation, formatSecurityGroups, isSystemAnnotation } from '../lib/keys.ts';
+import { podENIAnnotation } from '../lib/enipool/branch.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/log.ts';
 import { podNeed } from '../lib/enipool/need.ts';
@@ -101,6 +102,9 @@ function allowWith(uid: string, binding: BindingLike, r: Extract<ReserveOutcome,
   if (!r.allocation && groups.length === 0) return allowPlain(uid, binding, warnings);
   const ours: Record<string, string> = {};
   if (r.allocation) ours[ANN_ALLOCATION] = formatAllocation(r.allocation);
+  // A warm branch ENI handed over at this binding: the pod carries it from its first write on node.
+  const podENI = r.branch?.state === 'attached' ? podENIAnnotation(r.branch) : undefined;
+  if (podENI) ours[ANN_POD_ENI] = podENI;
   // The groups the branch ENI gets, as resolved now; the pod's CREATE-time annotation is informational.
   if (groups.length > 0) ours[ANN_SECURITY_GROUPS] = formatSecurityGroups(groups);
   return allow(uid, { patch: bindingPatch(binding, ours), warnings });

@@ -19,6 +19,7 @@
 //      warm ENIs (not-kept first, least recently warmed first) → deleting; they are created once
 //      those are gone (the delete's pool write requeues the node).
 import type { BranchSlot } from '../../lib/enipool/types.ts';
+import { groupKey, handOver, warmMatch } from '../../lib/enipool/branch.ts';
 
 /** Warm branch ENIs a node keeps with no pod waiting (for its most-used security-group sets). */
 export const BRANCH_WARM_KEEP = 2;
@@ -58,10 +59,7 @@ export interface BranchPlan {
 const ms = (s: string | undefined): number => (s ? Date.parse(s) : NaN);
 const iso = (t: number): string => new Date(t).toISOString();
 
-/** A security-group set as a comparable key (order and duplicates do not matter). */
-export function groupKey(groups: readonly string[]): string {
-  return [...new Set(groups)].sort().join(',');
-}
+export { groupKey } from '../../lib/enipool/branch.ts';
 
 /** The slot's ENI exists and is associated with the trunk: it can serve a pod as is. */
 function complete(s: BranchSlot): boolean {
@@ -94,16 +92,10 @@ export function planBranches(i: BranchPlanInput): BranchPlan {
   const waiting = () => Object.entries(branches).filter(([u, s]) => s.state === 'pending' && !s.eniID && i.trunkReady && i.boundHere(u)).sort(bySince);
   const warm = () => Object.entries(branches).filter(([, s]) => s.state === 'warm').sort(bySince);
   for (const [uid, s] of waiting()) {
-    const key = groupKey(s.securityGroups);
-    const match = warm().find(([, w]) => groupKey(w.securityGroups) === key);
-    if (!match) continue;
-    const [from, w] = match;
-    branches[uid] = {
-      state: 'attached', pod: s.pod, securityGroups: s.securityGroups, since: iso(now),
-      eniID: w.eniID!, ip: w.ip!, mac: w.mac!, vlanID: w.vlanID!, associationID: w.associationID!, subnetCIDR: w.subnetCIDR!,
-    };
-    delete branches[from];
-    plan.handedOver.push({ from, to: uid, eniID: w.eniID! });
+    const from = warmMatch(branches, s.securityGroups);
+    if (!from) continue;
+    const slot = handOver({ branches }, from, s.pod, s.securityGroups, iso(now));
+    plan.handedOver.push({ from, to: uid, eniID: slot.eniID! });
   }
 
   // 3. The warm set: most-used group sets first.

@@ -16,7 +16,6 @@ import { chooseRelease, type EniUsage } from '../ec2/enis.ts';
 import { deficitRange, excess, type PoolCounts } from '../ec2/policy.ts';
 import { countIPs, effectiveCapacity, poolCapacity } from '../../lib/enipool/capacity.ts';
 import { isAttached, isOurs, isPodENI, isTrunk } from '../../lib/enipool/eni.ts';
-import { formatPodENI } from '../../lib/keys.ts';
 import { BRANCH_WARM_KEEP, planBranches } from './branch-plan.ts';
 import type { BranchSlot, Condition, ENIEntry, ENIPool, ENIPoolStatus, IPEntry, SubnetStatus } from '../../lib/enipool/types.ts';
 import { emptyStatus } from '../../lib/enipool/types.ts';
@@ -133,11 +132,8 @@ export function notBoundHere(o: Pick<Observation, 'pod'>, uid: string, node: str
   return p !== undefined && p.nodeName !== node;
 }
 
-/** The pod-eni annotation value (AWS VPC CNI format: a JSON array with one entry per branch). */
-export function podENIAnnotation(slot: BranchSlot): string | undefined {
-  if (!slot.eniID || !slot.ip || !slot.mac || slot.vlanID === undefined || !slot.subnetCIDR) return undefined;
-  return formatPodENI([{ eniId: slot.eniID, ifAddress: slot.mac, privateIp: slot.ip, vlanId: slot.vlanID, subnetCidr: slot.subnetCIDR, associationID: slot.associationID ?? '' }]);
-}
+export { podENIAnnotation } from '../../lib/enipool/branch.ts';
+import { podENIAnnotation } from '../../lib/enipool/branch.ts';
 
 export { freeVlan } from './branch-plan.ts';
 

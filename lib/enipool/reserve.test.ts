@@ -84,6 +84,21 @@ test('reserveAll: a batch never gives one IP to two pods, and the same pod twice
   assert.equal(new Set(holders).size, holders.length);
 });
 
+test('reserveAll: a warm branch ENI of the same groups goes to the pod at binding (attached, no EC2 call); other groups get a pending slot', () => {
+  const warm = (uid: string, groups: string[], since: string, vlan: number): BranchSlot => ({ state: 'warm', pod: pod(uid), securityGroups: groups, since, eniID: `eni-${uid}`, ip: `10.0.9.${vlan}`, mac: `02:00:00:00:00:0${vlan}`, vlanID: vlan, associationID: `trunk-assoc-${uid}`, subnetCIDR: '10.0.8.0/21' });
+  const p = pool({}, { branchLimit: 3 });
+  p.status!.branches = { old: warm('old', ['sg-b', 'sg-a'], T0, 1), older: warm('older', ['sg-a', 'sg-b'], '2025-12-31T00:00:00.000Z', 2), other: warm('other', ['sg-c'], T0, 3) };
+  const out = reserveAll(p, [{ pod: pod('u1'), ip: false, branch: { securityGroups: ['sg-a', 'sg-b'] } }, { pod: pod('u2'), ip: false, branch: { securityGroups: ['sg-d'] } }], T1);
+  const [r1, r2] = out.results;
+  assert.ok(r1!.ok && r1!.branch?.state === 'attached');
+  assert.deepEqual({ eni: r1!.branch!.eniID, vlan: r1!.branch!.vlanID, pod: r1!.branch!.pod.uid, since: r1!.branch!.since }, { eni: 'eni-older', vlan: 2, pod: 'u1', since: T1 }, 'the ENI warm longest');
+  const b = out.pool!.status!.branches;
+  assert.equal(b.older, undefined, 'the ENI left its warm slot in the same write');
+  assert.equal(b.old!.state, 'warm');
+  assert.ok(r2!.ok && r2!.branch?.state === 'pending', 'no warm ENI with those groups: a pending slot for the allocator');
+  assert.equal(b.other!.state, 'warm');
+});
+
 test('reserveAll: branch pods take a pending slot within the limit; all or nothing', () => {
   const sg = { securityGroups: ['sg-a', 'sg-b'] };
   // 2 of 3 slots in use, 1 free IP.

@@ -4,6 +4,7 @@
 import type { AllocationAnnotation } from '../keys.ts';
 import { branchSlotsAllowed, countIPs } from './capacity.ts';
 import { branchInUse } from './summary.ts';
+import { handOver, warmMatch } from './branch.ts';
 import { packingRank, prefixUsage } from './prefix.ts';
 import type { BranchSlot, ENIEntry, ENIPool, ENIPoolStatus, PodRef } from './types.ts';
 
@@ -155,8 +156,14 @@ export function reserveInStatus(pool: Pick<ENIPool, 'spec' | 'status' | 'metadat
   }
 
   if (req.branch && !slot) {
-    slot = { state: 'pending', pod: { ...req.pod }, securityGroups: [...req.branch.securityGroups], since: nowISO };
-    status.branches[uid] = slot;
+    // A warm branch ENI of the same groups (its last pod gone for a whole cooldown) goes to the pod
+    // now, in this CAS: the Binding can carry its pod-eni annotation and no EC2 call is needed.
+    const warm = warmMatch(status.branches, req.branch.securityGroups);
+    if (warm) slot = handOver(status, warm, req.pod, req.branch.securityGroups, nowISO);
+    else {
+      slot = { state: 'pending', pod: { ...req.pod }, securityGroups: [...req.branch.securityGroups], since: nowISO };
+      status.branches[uid] = slot;
+    }
   }
 
   return { ok: true, existing, ip, allocation: ip ? allocationFor(status, ip) : undefined, branch: slot };
