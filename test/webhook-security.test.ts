@@ -99,3 +99,18 @@ test('a pod no SecurityGroupPolicy selects gets no branch ENI slot; a Binding\'s
   const web = await admin.readNamespacedPod({ name: 'web', namespace: NS });
   assert.equal(web.metadata!.annotations!['eni-ipam.io/security-groups'], 'sg-0abc');
 });
+
+test('a warm branch ENI of the pod\'s groups is handed over at binding and its pod-eni annotation rides on the Binding (a forged one is replaced)', async () => {
+  const warm = { state: 'warm' as const, pod: { uid: 'gone-uid', namespace: NS, name: 'gone' }, securityGroups: ['sg-0abc'], since: new Date(Date.now() - 1000).toISOString(),
+    eniID: 'eni-0warm00000000001', ip: '10.0.9.7', mac: '02:00:00:00:09:07', vlanID: 7, associationID: 'trunk-assoc-0warm', subnetCIDR: '10.0.8.0/21' };
+  await env.sim.store.mutate<ENIPool>('enipools.eni-ipam.io', NODE, (p) => ({ ...p, status: { ...p.status!, branches: { ...p.status!.branches, 'gone-uid': warm } } }), { status: true, admit: false });
+  await alice.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'web2', labels: { app: 'web' } }, spec: branchSpec } });
+  await admin.createNamespacedPodBinding({ name: 'web2', namespace: NS, body: { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'web2', annotations: { 'vpc.amazonaws.com/pod-eni': '[{"eniId":"eni-forged"}]' } }, target: { kind: 'Node', name: NODE } } });
+  const web2 = await admin.readNamespacedPod({ name: 'web2', namespace: NS });
+  const podEni = JSON.parse(web2.metadata!.annotations!['vpc.amazonaws.com/pod-eni']!) as { eniId: string; privateIp: string; vlanId: number; associationID: string }[];
+  assert.deepEqual(podEni.map((e) => [e.eniId, e.privateIp, e.vlanId, e.associationID]), [['eni-0warm00000000001', '10.0.9.7', 7, 'trunk-assoc-0warm']]);
+  const branches = env.sim.store.get<ENIPool>('enipools.eni-ipam.io', NODE)!.status!.branches;
+  assert.equal(branches['gone-uid'], undefined, 'the warm slot gave its ENI up in the same write');
+  const slot = branches[web2.metadata!.uid!];
+  assert.deepEqual({ state: slot?.state, eni: slot?.eniID }, { state: 'attached', eni: 'eni-0warm00000000001' });
+});
