@@ -17,6 +17,7 @@ import { deficitRange, excess, type PoolCounts } from '../ec2/policy.ts';
 import { countIPs, effectiveCapacity, poolCapacity } from '../../lib/enipool/capacity.ts';
 import { isAttached, isOurs, isPodENI, isTrunk } from '../../lib/enipool/eni.ts';
 import { BRANCH_WARM_KEEP, planBranches } from './branch-plan.ts';
+import { podENIAnnotation } from '../../lib/enipool/branch.ts';
 import type { BranchSlot, Condition, ENIEntry, ENIPool, ENIPoolStatus, IPEntry, SubnetStatus } from '../../lib/enipool/types.ts';
 import { emptyStatus } from '../../lib/enipool/types.ts';
 import { chooseReleaseUnits, effectiveMode, prefixAddresses, unitsFor, type AddressMode } from '../../lib/enipool/prefix.ts';
@@ -132,8 +133,7 @@ export function notBoundHere(o: Pick<Observation, 'pod'>, uid: string, node: str
   return p !== undefined && p.nodeName !== node;
 }
 
-export { podENIAnnotation } from '../../lib/enipool/branch.ts';
-import { podENIAnnotation } from '../../lib/enipool/branch.ts';
+export { podENIAnnotation };
 
 export { freeVlan } from './branch-plan.ts';
 
