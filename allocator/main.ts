@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { realClock } from '../lib/clock.ts';
-import { KUBE_FLAGS, LOG_FLAGS, SERVE_FLAGS, parseCommandLine, type CommandSpec } from '../lib/flags.ts';
+import { KUBE_FLAGS, LOG_FLAGS, SERVE_FLAGS, SHUTDOWN_FLAGS, parseCommandLine, type CommandSpec } from '../lib/flags.ts';
 import { createJsonApp, listen } from '../lib/http.ts';
 import { loadKubeConfig } from '../lib/kube/clients.ts';
 import { createLogger } from '../lib/log.ts';
@@ -54,6 +54,7 @@ export const SPEC = {
     'events-namespace': { kind: 'string', metavar: 'NS', default: DEFAULT_CONFIG.eventsNamespace, help: 'namespace for events about nodes and ENIPools' },
     'node-metrics': { kind: 'string', choices: ['top', 'all', 'off'], default: DEFAULT_CONFIG.nodeMetrics, help: 'per-node accounting series: top (bounded: at most 3N nodes), all (8 series per node), off' },
     'node-metrics-top': { kind: 'int', min: 0, default: DEFAULT_CONFIG.nodeMetricsTop, help: 'N of --node-metrics top: nodes per ranking (most idle, most owed, most branch slots)' },
+    ...SHUTDOWN_FLAGS,
     ...SERVE_FLAGS(8081),
     ...LOG_FLAGS,
   },
@@ -115,7 +116,8 @@ export async function main(argv: string[]): Promise<number> {
   const app = createJsonApp({ bodyLimit: '16kb', logger, registry, ready: () => ready, live: () => running.live() });
   const srv = await listen(app, { host: f.host, port: f.port });
   logger.info({ url: srv.url, identity: running.config.identity, cluster: running.config.clusterName }, 'allocator started; campaigning for the lease');
-  const shutdown = () => { logger.info('shutting down: handing the lease back'); void running.stop().then(() => exit(0)); };
+  // Reconciles in flight finish (up to --shutdown-grace), then the lease is handed back.
+  const shutdown = () => { logger.info('shutting down: finishing reconciles, then handing the lease back'); void running.stop({ drainMs: f['shutdown-grace'] }).then(() => exit(0)); };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
   const code = await done;

@@ -74,8 +74,11 @@ export interface RunningAllocator {
   gcPass(): Promise<{ deleted: string[]; marked: string[] }>;
   /** Resolves when no node is waiting or being reconciled. */
   idle(): Promise<void>;
-  /** Graceful: finish running reconciles, hand the lease back, stop informers. */
-  stop(): Promise<void>;
+  /**
+   * Graceful: take no new work; with `drainMs`, reconciles running now may finish for that long
+   * (clock ms) before the rest is fenced; then hand the lease back and stop the informers.
+   */
+  stop(o?: { drainMs?: number }): Promise<void>;
   /** Like a crash: fence at once (no further EC2 or API mutation), keep the lease until it expires. */
   kill(): Promise<void>;
 }
@@ -140,6 +143,7 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   let leadingSince = 0;
   let killed = false;
   let stopping = false;
+  let lost = false;
   const alive = () => leading && !killed && !stopping;
 
   const blocks = new SubnetBlockCounter(api, clock, config.subnetTtlMs * 6);
@@ -237,7 +241,9 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   const onStarted = () => {
     void (async () => {
       await synced();
-      if (killed || stopping) return;
+      // The lease may have been lost while the informers were still listing (150,000 pods take
+      // minutes): the queue is stopped for good then, and main.ts is exiting.
+      if (killed || stopping || lost) return;
       leading = true;
       leadingSince = clock.now();
       metrics.leader.set(1);
@@ -264,6 +270,7 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
     leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs,
     onStartedLeading: onStarted,
     onStoppedLeading: (reason) => {
+      lost = true;
       void halt().then(() => o.onLostLease?.(reason));
     },
   });
@@ -294,7 +301,15 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
       return accountingSnapshot({ pools: poolList, subnets: accountedSubnets });
     },
     idle: () => queue.idle(),
-    stop: async () => {
+    stop: async (s = {}) => {
+      if ((s.drainMs ?? 0) > 0 && alive()) {
+        // No new keys (the queue stops taking them), no timers; what runs keeps its fence open.
+        for (const t of timers.splice(0)) t.cancel();
+        let deadline: TimerHandle | undefined;
+        const passed = new Promise<void>((r) => { deadline = clock.setTimeout(r, s.drainMs!); });
+        await Promise.race([queue.stop(), passed]);
+        deadline?.cancel();
+      }
       stopping = true;
       await halt();
       await elector.stop({ release: true });

@@ -242,6 +242,11 @@ export const TLS_FLAGS = {
   'tls-key-file': { kind: 'string', metavar: 'FILE', help: 'serving key (PEM)' },
 } as const satisfies Record<string, FlagDef>;
 
+/** On SIGTERM: how long work in flight may finish; below the pod's terminationGracePeriodSeconds (30 s by default). */
+export const SHUTDOWN_FLAGS = {
+  'shutdown-grace': { kind: 'duration', min: 0, default: 20_000, help: 'on SIGTERM, how long work in flight may finish before it is cut (0 = at once)' },
+} as const satisfies Record<string, FlagDef>;
+
 export const LOG_FLAGS = {
   'log-level': { kind: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'log level' },
 } as const satisfies Record<string, FlagDef>;

@@ -7,6 +7,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Registry } from 'prom-client';
 import type { Logger } from './log.ts';
+import { realClock, type Clock } from './clock.ts';
 
 export interface JsonAppOptions {
   /** Maximum request body, e.g. '1mb'. Larger bodies get 413. */
@@ -96,7 +97,14 @@ export interface Listening {
   url: string;
   port: number;
   server: http.Server | https.Server;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections at once. With `drainMs`, requests in flight may finish for that long
+   * (their connections then close; idle keep-alive connections close at once); whatever is still
+   * running at the deadline is cut. Without, every connection is cut now.
+   */
+  close(o?: { drainMs?: number; clock?: Clock }): Promise<void>;
+  /** Requests being handled now. */
+  inFlight(): number;
 }
 
 /**
@@ -146,13 +154,27 @@ export async function listen(
   });
   const port = (server.address() as AddressInfo).port;
   const scheme = o.tls ? 'https' : 'http';
+  // Requests in flight, so a draining close knows when the last one answered.
+  let inFlight = 0;
+  let draining = false;
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight++;
+    // While draining, a keep-alive client is told to go elsewhere for its next request.
+    if (draining && !res.headersSent) res.setHeader('Connection', 'close');
+    // Closed on the next turn: by then the connection of the last answer counts as idle.
+    res.once('close', () => { inFlight--; if (draining && inFlight === 0) setImmediate(() => server.closeIdleConnections()); });
+  });
   return {
     url: `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     server,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections?.();
+    inFlight: () => inFlight,
+    close: (c = {}) => new Promise<void>((resolve) => {
+      const drainMs = c.drainMs ?? 0;
+      draining = true;
+      const cut = drainMs > 0 ? (c.clock ?? realClock()).setTimeout(() => server.closeAllConnections(), drainMs) : undefined;
+      server.close(() => { cut?.cancel(); resolve(); });
+      if (drainMs > 0) server.closeIdleConnections(); else server.closeAllConnections();
     }),
   };
 }

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { stringify } from 'yaml';
 import { realClock } from '../lib/clock.ts';
-import { BRANCH_FLAGS, KUBE_FLAGS, LOG_FLAGS, SERVE_FLAGS, TLS_FLAGS, parseCommandLine, usageError, type CommandSpec } from '../lib/flags.ts';
+import { BRANCH_FLAGS, KUBE_FLAGS, LOG_FLAGS, SERVE_FLAGS, SHUTDOWN_FLAGS, TLS_FLAGS, parseCommandLine, usageError, type CommandSpec } from '../lib/flags.ts';
 import { createLogger } from '../lib/log.ts';
 import { loadKubeConfig } from '../lib/kube/clients.ts';
 import { BRANCH_RESOURCE } from '../lib/keys.ts';
@@ -31,6 +31,7 @@ export const SPEC = {
     'scheduler-namespace-label': { kind: 'string', metavar: 'KEY[=VALUE]', help: 'namespaces whose pods get --scheduler-name' },
     'cert-poll': { kind: 'duration', min: 1, default: 10_000, help: 'how often the certificate files are checked for renewal' },
     'cas-attempts': { kind: 'int', min: 1, max: 100, default: 8, help: 'compare-and-swap attempts per reservation write' },
+    ...SHUTDOWN_FLAGS,
     'system-users': { kind: 'list', metavar: 'USER,USER', help: 'usernames allowed to change eni-ipam.io/* and vpc.amazonaws.com/pod-eni on existing pods: eni-ipam\'s own service accounts, e.g. system:serviceaccount:eni-ipam:eni-ipam-allocator (default: nobody)' },
     ...LOG_FLAGS,
     'webhook-configuration': { kind: 'string', metavar: 'NAME', help: 'once ready (informers synced, serving), fill in this existing MutatingWebhookConfiguration: its two webhooks and the caBundle from --ca-file, kept so every --registration-interval (the flags below shape it)' },
@@ -119,6 +120,7 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  await hook.close();
+  // New connections are refused at once; reviews in flight (a binding waiting for its pool) finish.
+  await hook.close({ drainMs: v['shutdown-grace'] });
   return 0;
 }

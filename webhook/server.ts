@@ -121,7 +121,11 @@ export interface Webhook {
   reloadCerts(): Promise<boolean>;
   /** With `register`: the registration (resolves once written; check() runs one pass now). */
   registration?: Registration;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections; with `drainMs`, reviews in flight (a binding waiting for its pool to
+   * grow included) may finish for that long before their connections are cut. Then the informers stop.
+   */
+  close(o?: { drainMs?: number }): Promise<void>;
 }
 
 export const DEFAULT_POD_CONFIG: PodCreateConfig = { maxSecurityGroupsPerENI: 5, branchResource: BRANCH_RESOURCE, systemUsers: [] };
@@ -307,11 +311,13 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
     synced,
     reloadCerts: () => watcher?.check() ?? Promise.resolve(false),
     ...(registration ? { registration } : {}),
-    close: async () => {
+    close: async (c = {}) => {
       registration?.stop();
       watcher?.stop();
-      for (const set of waiters.values()) for (const w of set) w();
-      await listening.close();
+      // Draining, a waiting binding keeps waiting for its pool (the informers still run); without a
+      // drain it is woken to answer now.
+      if (!c.drainMs) for (const set of waiters.values()) for (const w of set) w();
+      await listening.close({ drainMs: c.drainMs, clock });
       await Promise.all(informers.map((i) => i.stop()));
     },
   };
