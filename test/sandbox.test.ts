@@ -70,6 +70,16 @@ const EXPECT: Record<string, (runs: Record<PolicyName, RunReport>) => void> = {
     assert.ok(a.p50Seconds !== null && a.p50Seconds < 60, `eni-ipam p50 wait after the subnet freed: ${a.p50Seconds} s`);
     assert.ok(cni.afterCapacity!.waiting > 0, 'the baseline had pods waiting too');
   },
+  'eni-limit-packing': ({ 'eni-ipam': ours }) => {
+    // Issue 10's acceptance: extender, webhook and allocator agree on 18 pod IPs per m5.large, so no
+    // pod is bound where it cannot get an address, and a binding is refused only for a pod that
+    // arrived while its node was still filling (growing its pool, or creating the trunk and branch
+    // ENIs): at most the 30 web pods of the scale-up at 60 s and the 18 security-group pods. The 6 web
+    // pods beyond 3 x 18 stay pending with the extender's reason instead of being bound and refused.
+    assert.equal(ours.pods.stuck, 0, `eni-ipam stuck pods: ${ours.stuckExamples.join('; ')}`);
+    assert.ok(ours.pods.bindRefused <= 30 + 18, `bindings refused: ${ours.pods.bindRefused}`);
+    assert.equal(ours.pods.bound, ours.pods.created - 6, `bound ${ours.pods.bound} of ${ours.pods.created}: all but the 6 that do not fit`);
+  },
   'branch-eni-jobs': ({ 'eni-ipam': ours, 'aws-vpc-cni': cni }) => {
     // The incident: pods placed where the branch slots are still cooling down hang for good. eni-ipam
     // never places a pod without a slot (invariant 3); a cooled-down branch ENI is handed to the next
