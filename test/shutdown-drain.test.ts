@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
-import { CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { ScaledClock } from '../lib/clock.ts';
 import { bodyMessage } from '../lib/kube/errors.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
@@ -12,7 +12,7 @@ import { atWatermark, listPools, startEnv, waitFor } from './allocator-helpers.t
 
 /** A bind of a new pod onto `node` (its promise) once the webhook has asked for one more IP there. */
 async function waitingBind(env: WebhookEnv, node: string, name: string): Promise<{ pending: Promise<unknown>; custom: CustomObjectsApi }> {
-  const core = env.kc.makeApiClient((await import('@kubernetes/client-node')).CoreV1Api);
+  const core = env.kc.makeApiClient(CoreV1Api);
   await env.sim.store.create<V1Pod>('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers: [{ name: 'c' }] } }, { namespace: 'default', admit: false });
   const pending = core.createNamespacedPodBinding({ name, namespace: 'default', body: { apiVersion: 'v1', kind: 'Binding', metadata: { name }, target: { kind: 'Node', name: node } } });
   pending.catch(() => undefined);
