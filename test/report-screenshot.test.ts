@@ -29,7 +29,7 @@ function report(policy: PolicyName, stuck: number): RunReport {
     timeToIp: { count: 120 - stuck, withoutIp: stuck, never: stuck, goneBeforeIp: 0, p50Seconds: 2.5, p99Seconds: stuck ? null : 14 },
     idleReservedIPs: { peak: policy === 'aws-vpc-cni' ? 600 : 40, atEnd: 20 },
     subnets: [{ id: 'subnet-1', name: 'pods-a', cidr: '10.0.0.0/22', usable: 1019, peakUsed: 500, peakUtilisation: 0.49 }],
-    nodes: [{ name: 'ip-10-0-0-10', instanceType: 'm6a.32xlarge', peakReserved: 98, peakInUse: 3 }],
+    nodes: [{ name: 'ip-10-0-0-10', instanceType: 'm6a.32xlarge', peakReserved: 98, peakInUse: 3, endReserved: 90, endInUse: 1 }],
     ec2: { calls: { AssignPrivateIpAddresses: { ok: 10, errors: policy === 'aws-vpc-cni' ? 4 : 0, throttled: 0 } }, totalCalls: 14, mutatingCalls: 14, throttled: 0 },
     invariants: policy === 'eni-ipam' ? [{ id: 1, name: 'no IP reserved twice', checks: 10, violations: 0, examples: [] }] : [],
     launches: { failedNodes: 0, attempts: 0 },

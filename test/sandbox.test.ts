@@ -60,6 +60,19 @@ const EXPECT: Record<string, (runs: Record<PolicyName, RunReport>) => void> = {
     // ipamd has no fallback: the pods bound to the fragmented node never get an address.
     assert.ok(cni.pods.stuck > 0, `aws-vpc-cni stuck pods: ${cni.pods.stuck}`);
   },
+  'big-nodes': ({ 'eni-ipam': ours, 'aws-vpc-cni': cni }) => {
+    // Issue 16: a node that can never take another pod (its one pod holds most of its CPU) keeps at
+    // most 1 idle address, however large the policy's warm target; the baseline's warm ENIs on those
+    // nodes drain the shared subnet and the small group's pods hang.
+    const big = ours.nodes.filter((n) => n.instanceType === 'm6a.32xlarge');
+    assert.equal(big.length, 6, JSON.stringify(ours.nodes));
+    for (const n of big) {
+      assert.equal(n.endInUse, 1, `${n.name} runs its one pod`);
+      assert.ok(n.endReserved - n.endInUse <= 1, `${n.name}: ${n.endReserved - n.endInUse} idle addresses at the end (1 pod fits)`);
+    }
+    assert.equal(ours.pods.stuck, 0, `eni-ipam stuck pods: ${ours.stuckExamples.join('; ')}`);
+    assert.ok(cni.pods.stuck > 0, `the baseline should reproduce the incident (stuck pods: ${cni.pods.stuck})`);
+  },
   'capacity-after-rejection': ({ 'eni-ipam': ours, 'aws-vpc-cni': cni }) => {
     // Pods were turned away while the subnet was full; nothing in the cluster changes when it frees
     // addresses, so only the allocator's node labels get kube-scheduler to retry them (no 5-minute wait).

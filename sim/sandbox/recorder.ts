@@ -44,7 +44,7 @@ export class Recorder {
   private readonly series: RunReport['series'] = { pods: [], subnetUtilisation: [], ips: [], subnetAddresses: [] };
   private lastSplit: Record<string, Record<AddressState, number>> = {};
   private readonly peakUsed = new Map<string, number>();
-  private readonly nodePeaks = new Map<string, { instanceType: string; reserved: number; inUse: number }>();
+  private readonly nodePeaks = new Map<string, { instanceType: string; reserved: number; inUse: number; endReserved: number; endInUse: number }>();
   private peakIdle = 0;
   private lastIdle = 0;
   private allHaveIpAtMs?: number;
@@ -160,8 +160,9 @@ export class Recorder {
       const held = heldByInstance.get(instanceId) ?? 0;
       const used = inUseByNode.get(n.metadata.name) ?? 0;
       reserved += held; inUse += used;
-      const peak = this.nodePeaks.get(n.metadata.name) ?? { instanceType: n.metadata.labels?.['node.kubernetes.io/instance-type'] ?? '?', reserved: 0, inUse: 0 };
+      const peak = this.nodePeaks.get(n.metadata.name) ?? { instanceType: n.metadata.labels?.['node.kubernetes.io/instance-type'] ?? '?', reserved: 0, inUse: 0, endReserved: 0, endInUse: 0 };
       peak.reserved = Math.max(peak.reserved, held); peak.inUse = Math.max(peak.inUse, used);
+      peak.endReserved = held; peak.endInUse = used;
       this.nodePeaks.set(n.metadata.name, peak);
     }
     this.series.ips.push([tSec, reserved, inUse]);
@@ -262,7 +263,7 @@ export class Recorder {
         // Prefix delegation: free addresses with no free aligned /28 is fragmentation.
         freeAtEnd: this.ec2.subnetFree(s.id), freePrefixesAtEnd: this.ec2.subnetFreePrefixes(s.id),
       })),
-      nodes: [...this.nodePeaks.entries()].map(([name, p]) => ({ name, instanceType: p.instanceType, peakReserved: p.reserved, peakInUse: p.inUse })),
+      nodes: [...this.nodePeaks.entries()].map(([name, p]) => ({ name, instanceType: p.instanceType, peakReserved: p.reserved, peakInUse: p.inUse, endReserved: p.endReserved, endInUse: p.endInUse })),
       series: this.series,
       stuckExamples,
     };

@@ -9,7 +9,7 @@ function run(policy: RunReport['policy'], violations = 0): RunReport {
     timeToIp: { count: 10, withoutIp: 0, p50Seconds: 1.5, p99Seconds: 4 },
     idleReservedIPs: { peak: 20, atEnd: 5 },
     subnets: [{ id: 'subnet-1', name: 'pods', cidr: '10.0.0.0/24', usable: 251, peakUsed: 100, peakUtilisation: 100 / 251 }],
-    nodes: [{ name: 'node-big', instanceType: 'm6a.32xlarge', peakReserved: 98, peakInUse: 3 }, { name: 'node-small', instanceType: 'm5.large', peakReserved: 9, peakInUse: 8 }],
+    nodes: [{ name: 'node-big', instanceType: 'm6a.32xlarge', peakReserved: 98, peakInUse: 3, endReserved: 90, endInUse: 1 }, { name: 'node-small', instanceType: 'm5.large', peakReserved: 9, peakInUse: 8, endReserved: 9, endInUse: 8 }],
     ec2: { calls: {}, totalCalls: 5, mutatingCalls: 3, throttled: 0 },
     invariants: [{ id: 1, name: 'no IP reserved twice', checks: 5, violations, examples: violations ? ['10.0.0.9 held by a and b'] : [] }],
     series: { pods: [[0, 5, 0, 0], [60, 0, 1, 8]], subnetUtilisation: [[0, 0.1], [60, 0.4]], ips: [[0, 10, 2], [60, 20, 8]],

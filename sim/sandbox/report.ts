@@ -56,7 +56,8 @@ export interface RunReport {
     /** Free addresses and free aligned /28 blocks at the end (free addresses with no free /28 is fragmentation). */
     freeAtEnd?: number; freePrefixesAtEnd?: number;
   }[];
-  nodes: { name: string; instanceType: string; peakReserved: number; peakInUse: number }[];
+  /** Per node: the peaks over the run, and the last sample (addresses held for pods and pods using one). */
+  nodes: { name: string; instanceType: string; peakReserved: number; peakInUse: number; endReserved: number; endInUse: number }[];
   ec2: { calls: Record<string, { ok: number; throttled: number; errors: number }>; totalCalls: number; mutatingCalls: number; throttled: number };
   invariants: InvariantResult[];
   /** Time series: [t seconds, value...] */
