@@ -94,3 +94,23 @@ test('filter reply memo: reused while outcomes and reasons hold, rebuilt when a 
   idx.upsert(mkPool({ enis: [['eni-0', 0, SN, { reserved: 9 }], ['eni-1', 1, SN, { reserved: 9 }], ['eni-2', 2, SN, { reserved: 9 }]] }, 'b'));
   assert.deepEqual(JSON.parse(reply()).NodeNames, []);
 });
+
+test('prioritize reply memo: reused while every score holds, rebuilt when one moves', () => {
+  const idx = new CapacityIndex();
+  const withFree = (free: number) => mkPool({ enis: [['eni-0', 0, SN, { free, reserved: 9 - free }]] }, 'a');
+  idx.upsert(withFree(3));
+  const resolver = new NameResolver(idx);
+  const pod: ExtenderPod = { spec: { containers: [{}] } };
+  const cfg: DecideConfig = { branchResource: 'x', branchPodsNeedIP: true, noPoolPolicy: 'pass' };
+  const reply = () => prioritizeReplyJSON(resolver.resolve(['a', 'b']), 1);
+  const first = reply();
+  assert.equal(reply(), first, 'same scores: the same reply');
+  assert.deepEqual(JSON.parse(first), prioritizeNodes(pod, ['a', 'b'], idx, cfg));
+  let moved = false;
+  for (const free of [0, 1, 2, 4, 5, 6, 7, 8, 9]) {
+    idx.upsert(withFree(free));
+    assert.deepEqual(JSON.parse(reply()), prioritizeNodes(pod, ['a', 'b'], idx, cfg), `free ${free}`);
+    if (JSON.parse(reply())[0].Score !== JSON.parse(first)[0].Score) moved = true;
+  }
+  assert.ok(moved, 'some pool change moved the score, and the reply followed it');
+});

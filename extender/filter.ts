@@ -79,6 +79,8 @@ export interface ResolvedList {
   membership: number;
   /** Last filter reply per need code and no-pool policy, with the per-node outcomes it was built from. */
   replies: Map<string, CachedReply>;
+  /** Last prioritize reply per need code: its bytes, each node's score and where its field is. */
+  scoreReplies: ({ scores: Float64Array; at: Uint32Array; bytes: Buffer } | undefined)[];
 }
 
 interface CachedReply {
@@ -86,7 +88,8 @@ interface CachedReply {
   outcome: Uint8Array;
   /** The reason literal each rejected node was reported with. */
   reasons: (string | undefined)[];
-  json: string;
+  /** The reply, encoded once (a request sends these bytes as they are). */
+  bytes: Buffer;
   rejected: Partial<Record<ReasonClass, number>>;
 }
 
@@ -109,7 +112,7 @@ export class NameResolver {
         return c;
       }
     }
-    const r: ResolvedList = { names, quoted: names.map((n) => JSON.stringify(n)), slots: names.map((n) => this.index.slot(n)), membership: m, replies: new Map() };
+    const r: ResolvedList = { names, quoted: names.map((n) => JSON.stringify(n)), slots: names.map((n) => this.index.slot(n)), membership: m, replies: new Map(), scoreReplies: [] };
     this.cache.unshift(r);
     if (this.cache.length > this.keep) this.cache.length = this.keep;
     return r;
@@ -126,18 +129,23 @@ const NO_POOL_REASON_JSON = JSON.stringify(NO_POOL_REASON);
  * reply for the same list and need is reused when a pass over the holders finds every node's outcome
  * and reason unchanged; otherwise it is rebuilt.
  */
-export function filterReplyJSON(r: ResolvedList, code: 0 | 1 | 2 | 3, cfg: DecideConfig, rejected: Partial<Record<ReasonClass, number>>): string {
+export function filterReply(r: ResolvedList, code: 0 | 1 | 2 | 3, cfg: DecideConfig, rejected: Partial<Record<ReasonClass, number>>): Buffer {
   const key = `${code}${cfg.noPoolPolicy}`;
   const cached = r.replies.get(key);
   if (cached && unchanged(r, code, cached)) {
     for (const [cls, n] of Object.entries(cached.rejected) as [ReasonClass, number][]) rejected[cls] = (rejected[cls] ?? 0) + n;
-    return cached.json;
+    return cached.bytes;
   }
   const own: Partial<Record<ReasonClass, number>> = {};
-  const json = buildFilterReply(r, code, cfg, own);
-  r.replies.set(key, { ...snapshot(r, code), json, rejected: own });
+  const bytes = Buffer.from(buildFilterReply(r, code, cfg, own), 'utf8');
+  r.replies.set(key, { ...snapshot(r, code), bytes, rejected: own });
   for (const [cls, n] of Object.entries(own) as [ReasonClass, number][]) rejected[cls] = (rejected[cls] ?? 0) + n;
-  return json;
+  return bytes;
+}
+
+/** filterReply as a string (tests). */
+export function filterReplyJSON(r: ResolvedList, code: 0 | 1 | 2 | 3, cfg: DecideConfig, rejected: Partial<Record<ReasonClass, number>>): string {
+  return filterReply(r, code, cfg, rejected).toString('utf8');
 }
 
 function outcomeOf(s: NodeSlot | undefined, bit: number): number {
@@ -198,13 +206,62 @@ function buildFilterReply(r: ResolvedList, code: 0 | 1 | 2 | 3, cfg: DecideConfi
   return `{"Nodes":null,"NodeNames":[${passed.join(',')}],"FailedNodes":{${failed.join(',')}},"FailedAndUnresolvableNodes":{${unres.join(',')}},"Error":""}`;
 }
 
-/** The HostPriorityList JSON: every node, in input order. */
-export function prioritizeReplyJSON(r: ResolvedList, code: 0 | 1 | 2 | 3): string {
-  const n = r.quoted.length;
-  const parts: string[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const score = code === 0 ? 0 : (r.slots[i]?.entry.scores[code] ?? 0);
-    parts[i] = `{"Host":${r.quoted[i]},"Score":${score}}`;
+/**
+ * The HostPriorityList JSON: every node, in input order, as bytes. Scores are integers 0–10, so each
+ * is written in a fixed two-byte field ("7 " or "10"; JSON allows the space): the previous reply for
+ * the same list and need is kept, a request compares each node's score with its field, and when some
+ * moved (under pool churn, a few) a copy is patched in place — no string per node, no join. The old
+ * buffer is never written again (a response may still be sending it).
+ */
+export function prioritizeReply(r: ResolvedList, code: 0 | 1 | 2 | 3): Buffer {
+  const n = r.slots.length;
+  let c = r.scoreReplies[code];
+  if (c) {
+    let next: Buffer | undefined;
+    for (let i = 0; i < n; i++) {
+      const score = scoreOf(r.slots[i], code);
+      if (score === c.scores[i]) continue;
+      if (!fixedWidth(score)) { c = undefined; break; }
+      next ??= Buffer.from(c.bytes);
+      next.write(scoreField(score), c.at[i]!, 'latin1');
+      c.scores[i] = score;
+    }
+    if (c) {
+      if (next) c.bytes = next;
+      return c.bytes;
+    }
   }
-  return `[${parts.join(',')}]`;
+  const scores = new Float64Array(n);
+  const parts: string[] = new Array<string>(n);
+  let fixed = true;
+  for (let i = 0; i < n; i++) {
+    const score = scoreOf(r.slots[i], code);
+    scores[i] = score;
+    fixed &&= fixedWidth(score);
+    parts[i] = `{"Host":${r.quoted[i]},"Score":${fixed ? scoreField(score) : score}}`;
+  }
+  const bytes = Buffer.from(`[${parts.join(',')}]`, 'utf8');
+  if (!fixed) { r.scoreReplies[code] = undefined; return bytes; }
+  // Byte offset of each score field: the end of its piece less `NN}`.
+  const at = new Uint32Array(n);
+  let off = 1;
+  for (let i = 0; i < n; i++) {
+    off += Buffer.byteLength(parts[i]!, 'utf8');
+    at[i] = off - 3;
+    off += 1;
+  }
+  r.scoreReplies[code] = { scores, at, bytes };
+  return bytes;
+}
+
+/** prioritizeReply as a string (tests). */
+export function prioritizeReplyJSON(r: ResolvedList, code: 0 | 1 | 2 | 3): string {
+  return prioritizeReply(r, code).toString('utf8');
+}
+
+function fixedWidth(score: number): boolean { return Number.isInteger(score) && score >= 0 && score <= 99; }
+function scoreField(score: number): string { return score < 10 ? `${score} ` : String(score); }
+
+function scoreOf(s: NodeSlot | undefined, code: number): number {
+  return code === 0 ? 0 : (s?.entry.scores[code] ?? 0);
 }

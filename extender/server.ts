@@ -4,12 +4,13 @@
 // are scanned, not parsed whole (extender/scan.ts), under a shared byte budget (extender/body.ts).
 import type { Express, Request, Response } from 'express';
 import { ByteBudget, HttpError, readBody } from './body.ts';
+import { parseNamesOnly } from './names-body.ts';
 import { scanExtenderArgs, type Span } from './scan.ts';
 import type { Registry } from 'prom-client';
 import { compileValidator, createJsonApp, jsonErrorHandler, makeAjv, validationMessage } from '../lib/http.ts';
 import type { Logger } from '../lib/log.ts';
 import { filterNodes, prioritizeNodes, type DecideConfig } from './filter.ts';
-import { filterReplyJSON, NameResolver, prioritizeReplyJSON } from './filter.ts';
+import { filterReply, NameResolver, prioritizeReply } from './filter.ts';
 import { extenderMetrics } from './metrics.ts';
 import { needCode, podNeed } from '../lib/enipool/need.ts';
 import { podName } from './need.ts';
@@ -84,13 +85,24 @@ export function createExtenderApp(o: { index: PoolIndex; config: ExtenderConfig;
   // kube-scheduler never revalidates; hashing a 250 kB reply for an ETag is pure waste.
   app.set('etag', false);
   const resolver = new NameResolver(index);
-  const sendJSON = (res: Response, body: string) => { res.type('application/json').send(body); };
+  const sendJSON = (res: Response, body: string | Buffer) => { res.type('application/json').send(body); };
 
   const reject = (res: Response, verb: string, t0: number, status: number, error: string) => {
     logger.debug({ verb, status, error }, 'rejected extender request');
     if (!res.headersSent) res.status(status).json({ error });
     metrics.duration.observe({ verb, code: String(status) }, (performance.now() - t0) / 1000);
   };
+
+  /** Schema and mode checks of the small parts; undefined after answering 400. */
+  function checked(small: Record<string, unknown>, res: Response, verb: string, t0: number): Parsed | undefined {
+    if (!validate(small)) { reject(res, verb, t0, 400, validationMessage(validate)); return undefined; }
+    const args = small as unknown as ExtenderArgs;
+    if (args.NodeNames == null && args.Nodes == null) {
+      reject(res, verb, t0, 400, 'ExtenderArgs needs NodeNames (nodeCacheCapable: true) or Nodes (nodeCacheCapable: false); both are null');
+      return undefined;
+    }
+    return { args, names: args.NodeNames ?? [] };
+  }
 
   /** Reads, scans and validates the body; undefined after answering 4xx. */
   async function parse(req: Request, res: Response, verb: string, t0: number): Promise<Parsed | undefined> {
@@ -100,6 +112,13 @@ export function createExtenderApp(o: { index: PoolIndex; config: ExtenderConfig;
     } catch (e) {
       reject(res, verb, t0, e instanceof HttpError ? e.status : 400, (e as Error).message);
       return undefined;
+    }
+    // Names-only bodies (the chart's mode) in one native parse; everything else through the scanner.
+    const fast = parseNamesOnly(buf);
+    if (fast) {
+      const small = { Pod: fast.Pod, NodeNames: fast.NodeNames, Nodes: fast.Nodes } as Record<string, unknown>;
+      for (const k of Object.keys(small)) if (small[k] === undefined) delete small[k];
+      return checked(small, res, verb, t0);
     }
     try {
       const scanned = scanExtenderArgs(buf);
@@ -116,15 +135,10 @@ export function createExtenderApp(o: { index: PoolIndex; config: ExtenderConfig;
         Nodes: scanned.nodes === undefined ? undefined : scanned.nodes === null ? null : { items: [] },
       }) as Record<string, unknown>;
       for (const k of Object.keys(small)) if (small[k] === undefined) delete small[k];
-      if (!validate(small)) { reject(res, verb, t0, 400, validationMessage(validate)); return undefined; }
-      const args = small as unknown as ExtenderArgs;
-      if (args.NodeNames == null && args.Nodes == null) {
-        reject(res, verb, t0, 400, 'ExtenderArgs needs NodeNames (nodeCacheCapable: true) or Nodes (nodeCacheCapable: false); both are null');
-        return undefined;
-      }
-      if (args.NodeNames != null) return { args, names: args.NodeNames };
+      const p = checked(small, res, verb, t0);
+      if (!p || p.args.NodeNames != null) return p;
       const list = scanned.nodes!;
-      return { args, names: list.items.map((n) => n.name), list: { rest: list.rest, items: list.items.map((n) => n.span), buf } };
+      return { args: p.args, names: list.items.map((n) => n.name), list: { rest: list.rest, items: list.items.map((n) => n.span), buf } };
     } catch (e) {
       if (e instanceof HttpError) reject(res, verb, t0, e.status, e.message);
       else reject(res, verb, t0, 400, `request body is not valid JSON for ExtenderArgs: ${(e as Error).message}`);
@@ -159,7 +173,7 @@ export function createExtenderApp(o: { index: PoolIndex; config: ExtenderConfig;
       res.json(result);
     } else if (!p.list) {
       const rejected: Partial<Record<string, number>> = {};
-      const body = filterReplyJSON(resolver.resolve(names), needCode(podNeed(args.Pod, config)), config, rejected);
+      const body = filterReply(resolver.resolve(names), needCode(podNeed(args.Pod, config)), config, rejected);
       sendJSON(res, body);
       let out = 0;
       for (const [cls, n] of Object.entries(rejected)) { metrics.filteredOut.inc({ reason: cls }, n!); out += n!; }
@@ -186,7 +200,7 @@ export function createExtenderApp(o: { index: PoolIndex; config: ExtenderConfig;
 
   app.post(`${prefix}/prioritize`, verb('prioritize', (p, res, t0) => {
     if (!p.list) {
-      sendJSON(res, prioritizeReplyJSON(resolver.resolve(p.names), needCode(podNeed(p.args.Pod, config))));
+      sendJSON(res, prioritizeReply(resolver.resolve(p.names), needCode(podNeed(p.args.Pod, config))));
     } else {
       const scores: HostPriority[] = prioritizeNodes(p.args.Pod, p.names, index, config);
       res.json(scores);
