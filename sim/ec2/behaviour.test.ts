@@ -239,3 +239,16 @@ test('latency profile: a call answers after its action latency of clock time, ji
   for (const t of took) assert.ok(t >= 900, `DescribeSubnets took ${t} clock ms`);
   assert.ok(new Set(took.map((t) => Math.round(t / 10))).size > 1, `jitter: ${took.join(', ')}`);
 });
+
+test('secondary VPC CIDR blocks: subnets may use them; overlap, bad ranges and a sixth block are refused', async () => {
+  const { sim, vpc, ec2 } = await setup();
+  assert.throws(() => sim.admin.createSubnet({ vpcId: vpc, cidr: '10.1.0.0/16', zone: 'us-east-1a' }), /outside VPC/);
+  sim.admin.addVpcCidr(vpc, '10.1.0.0/16');
+  const s2 = sim.admin.createSubnet({ vpcId: vpc, cidr: '10.1.0.0/16', zone: 'us-east-1a' });
+  const d = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [s2] }));
+  assert.equal(d.Subnets?.[0]?.CidrBlock, '10.1.0.0/16');
+  assert.throws(() => sim.admin.addVpcCidr(vpc, '10.1.128.0/17'), /overlaps 10.1.0.0\/16/);
+  assert.throws(() => sim.admin.addVpcCidr(vpc, '10.2.0.0/15'), /invalid/);
+  for (const c of ['10.2.0.0/16', '10.3.0.0/16', '10.4.0.0/16']) sim.admin.addVpcCidr(vpc, c);
+  assert.throws(() => sim.admin.addVpcCidr(vpc, '10.5.0.0/16'), /limit is 5/);
+});

@@ -106,6 +106,7 @@ export class Ec2SimCore {
     const s = this.state;
     return {
       createVpc: (cidr) => s.createVpc(cidr),
+      addVpcCidr: (vpcId, cidr) => s.addVpcCidr(vpcId, cidr),
       createSubnet: (o) => s.createSubnet(o),
       createSecurityGroup: (name) => s.createSecurityGroup(name),
       runInstance: (o) => { const r = s.runInstance(o); return { instanceId: r.instanceId, primaryEniId: r.primaryEniId, zone: r.zone, privateIp: r.privateIp }; },

@@ -19,7 +19,8 @@ export interface StateOptions {
   seed?: number;
 }
 
-interface Vpc { id: string; cidr: string; defaultSg: string; tags: Record<string, string> }
+/** `extraCidrs`: secondary IPv4 blocks (AssociateVpcCidrBlock), each /16../28 like the primary. */
+interface Vpc { id: string; cidr: string; extraCidrs?: string[]; defaultSg: string; tags: Record<string, string> }
 
 /** Internal ENI: the public view plus when the pending transition completes. */
 interface Eni extends SimEni { transitionAt?: number; clientToken?: string; visibleAt?: number }
@@ -241,6 +242,18 @@ export class Ec2State {
     return id;
   }
 
+  /** A secondary IPv4 block (AssociateVpcCidrBlock): EC2 allows 5 per VPC by default, none overlapping. */
+  addVpcCidr(vpcId: string, cidr: string): void {
+    const vpc = this.vpc(vpcId);
+    const c = parseCidr(cidr);
+    if (!c || c.prefixLen < 16 || c.prefixLen > 28) throw new Ec2Error('InvalidParameterValue', `Value (${cidr}) for parameter cidrBlock is invalid: need an aligned /16../28 IPv4 CIDR`);
+    const blocks = [vpc.cidr, ...(vpc.extraCidrs ?? [])];
+    if (blocks.length >= 5) throw new Ec2Error('CidrLimitExceeded', `VPC ${vpcId} already has ${blocks.length} IPv4 CIDR blocks (the default limit is 5)`);
+    const clash = blocks.find((b) => cidrOverlaps(parseCidr(b)!, c));
+    if (clash) throw new Ec2Error('InvalidVpc.Range', `The CIDR '${cidr}' overlaps ${clash} of VPC ${vpcId}`);
+    vpc.extraCidrs = [...(vpc.extraCidrs ?? []), formatCidr(c)];
+  }
+
   createSecurityGroup(_name: string): string {
     const id = this.newId('sg', (x) => this.securityGroups.has(x));
     this.securityGroups.add(id);
@@ -251,7 +264,8 @@ export class Ec2State {
     const vpc = this.vpc(o.vpcId);
     const c = parseCidr(o.cidr);
     if (!c || c.prefixLen < 16 || c.prefixLen > 28) throw new Ec2Error('InvalidSubnet.Range', `The CIDR '${o.cidr}' is invalid: subnets are aligned /16../28 blocks`);
-    if (!cidrContains(parseCidr(vpc.cidr)!, c)) throw new Ec2Error('InvalidSubnet.Range', `The CIDR '${o.cidr}' is outside VPC ${vpc.id} (${vpc.cidr})`);
+    const blocks = [vpc.cidr, ...(vpc.extraCidrs ?? [])];
+    if (!blocks.some((b) => cidrContains(parseCidr(b)!, c))) throw new Ec2Error('InvalidSubnet.Range', `The CIDR '${o.cidr}' is outside VPC ${vpc.id} (${blocks.join(', ')})`);
     for (const s of this.subnets.values()) {
       if (s.vpcId === vpc.id && cidrOverlaps(parseCidr(s.cidr)!, c)) throw new Ec2Error('InvalidSubnet.Conflict', `The CIDR '${o.cidr}' conflicts with subnet ${s.id} (${s.cidr})`);
     }

@@ -128,6 +128,8 @@ export interface Ec2SimOptions {
 
 export interface Ec2SimAdmin {
   createVpc(cidr: string): string;
+  /** A secondary IPv4 block for the VPC (AssociateVpcCidrBlock; up to 5 blocks, none overlapping). */
+  addVpcCidr(vpcId: string, cidr: string): void;
   createSubnet(o: { vpcId: string; cidr: string; zone: string; tags?: Record<string, string> }): string;
   createSecurityGroup?(name: string): string;
   runInstance(o: { instanceType: string; subnetId: string; securityGroups?: string[]; tags?: Record<string, string> }): { instanceId: string; primaryEniId: string; zone: string; privateIp: string };
