@@ -74,20 +74,48 @@ export async function startEnv(o: { speed?: number; ec2?: Partial<Ec2SimOptions>
       return { name: nodeName, instanceId: r.instanceId };
     },
     async start(s = {}) {
-      const a = await startAllocator({
+      const identity = s.identity ?? `alloc-${++ids}`;
+      // At 20x the production lease timings are fractions of a second of real time (renew deadline
+      // 10 s of clock = 0.5 s), so a loaded machine makes a leader miss its deadline and step down.
+      // Tests get the production timings' real length at up to 4x; tests about leadership run slower
+      // or set their own (the exact protocol is checked on a ManualClock in test/leader.test.ts).
+      const k = Math.max(1, clock.speed / 4);
+      const launch = () => startAllocator({
         kubeConfig: s.kubeConfig ?? kube.kubeConfig(), ec2: ec2Client(ec2.endpoint), clock, logger: s.identity ? logger.child({ id: s.identity }) : logger,
-        onStep: s.onStep, onLostLease: s.onLostLease, livenessStallMs: s.livenessStallMs,
+        onStep: s.onStep, livenessStallMs: s.livenessStallMs,
+        // Unless the test watches for it, a lost lease restarts the allocator, as kubelet restarts the
+        // process that exits on it (allocator/main.ts); the test's handle follows the new one.
+        onLostLease: s.onLostLease ?? ((reason) => {
+          logger.warn({ identity, reason }, 'test allocator lost its lease; restarting it');
+          restarts = restarts.then(async () => {
+            const dead = current;
+            if (dead.killed) return;
+            await dead.kill().catch(() => undefined);
+            current = await launch();
+            allocators.push(current);
+          }).catch(() => undefined);
+        }),
         config: {
-          clusterName: CLUSTER, identity: s.identity ?? `alloc-${++ids}`, defaultPolicy: FAST_POLICY, subnetTags: CNI_TAG,
+          clusterName: CLUSTER, identity, defaultPolicy: FAST_POLICY, subnetTags: CNI_TAG,
           resyncIntervalMs: 10_000, gcIntervalMs: 0, ec2PollMs: 200, retryBaseMs: 200, retryMaxMs: 5_000, concurrency: 16, ec2BudgetFraction: 1,
+          leaseDurationMs: 15_000 * k, renewDeadlineMs: 10_000 * k, retryPeriodMs: 2_000,
           // These tests wait for each node's trunk before reserving branch slots; on-demand trunks are
           // covered by decide.test.ts and the sandbox's branch scenarios.
           trunkOnDemand: false,
           ...s.config,
         },
       });
-      allocators.push(a);
-      return a;
+      let restarts: Promise<void> = Promise.resolve();
+      let current: RunningAllocator & { killed?: boolean } = await launch();
+      allocators.push(current);
+      const handle = new Proxy({} as RunningAllocator, {
+        get: (_t, key) => {
+          if (key === 'kill') return async () => { await restarts; const c = current; c.killed = true; await c.kill(); };
+          const v = (current as unknown as Record<string | symbol, unknown>)[key];
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(current) : v;
+        },
+      });
+      return handle;
     },
     mutatingCalls: () => Object.entries(ec2.admin.callStats()).filter(([a]) => MUTATING.has(a)).reduce((x, [, s]) => x + s.ok, 0),
     leaked: () => ec2.admin.listEnis().filter((e) => e.tags[TAG_CLUSTER] === CLUSTER && e.tags[TAG_OWNER] === OWNER_VALUE && e.status === 'available').map((e) => e.id),

@@ -146,8 +146,28 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
     clusterName: ctx.clusterName, defaultPolicy: eniIpamPolicy(ctx.scenario), subnetTags: { 'kubernetes.io/role/cni': '1' },
     gcIntervalMs, leaseNamespace: 'kube-system', ec2BudgetScale: ctx.throttleScale,
   };
-  let allocator: RunningAllocator = await startAllocator({ kubeConfig: kube.kubeConfig(), ec2: ec2Client(ctx.ec2.endpoint), clock, logger: logger.child({ c: 'allocator' }), config: { ...allocatorConfig, identity: 'sandbox-0' } });
+  // A leader that misses its renew deadline (a starved machine) steps down and, in production, exits
+  // for kubelet to restart it (allocator/main.ts). The sandbox does the same in-process, and says so.
   let generation = 0;
+  let lostLeases = 0;
+  let stopping = false;
+  let restarting: Promise<void> = Promise.resolve();
+  const launch = (): Promise<RunningAllocator> => startAllocator({
+    kubeConfig: kube.kubeConfig(), ec2: ec2Client(ctx.ec2.endpoint), clock, logger: logger.child({ c: 'allocator' }), config: { ...allocatorConfig, identity: `sandbox-${generation}` },
+    onLostLease: (reason) => {
+      if (stopping) return;
+      lostLeases++;
+      logger.warn({ reason, generation }, 'allocator lost its lease; restarting it as kubelet would');
+      restarting = restarting.then(() => restart()).catch((err: unknown) => { logger.error({ err }, 'allocator restart failed'); });
+    },
+  });
+  const restart = async (): Promise<void> => {
+    await allocator.stop();
+    if (stopping) return;
+    generation++;
+    allocator = await launch();
+  };
+  let allocator: RunningAllocator = await launch();
   const scheduler: SandboxScheduler = kube.startScheduler({ clock, logger: logger.child({ c: 'scheduler' }), config: {
     // As docs/extender.md wires it: the IP filter for every pod, and a verb-less entry that takes the
     // branch marker resource away from the scheduler's own fit.
@@ -189,8 +209,9 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
     onNodeJoined: () => undefined,
     onNodeLeaving: () => undefined,
     restartAllocator: async () => {
-      await allocator.stop();
-      allocator = await startAllocator({ kubeConfig: kube.kubeConfig(), ec2: ec2Client(ctx.ec2.endpoint), clock, logger: logger.child({ c: 'allocator' }), config: { ...allocatorConfig, identity: `sandbox-${++generation}` } });
+      const done = restarting.then(() => restart());
+      restarting = done.catch(() => undefined);
+      await done;
     },
     probeBadInput: async () => {
       const results: ProbeResult[] = [];
@@ -209,10 +230,15 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
     },
     endpoints: () => ({ webhook: webhook.url, extender: extender.urlPrefix, 'allocator-metrics': `${metricsSrv.url}/metrics` }),
     // Prefix delegation: which nodes fell back to secondary IPs because no /28 could be carved.
-    notes: () => kube.store.list<{ metadata: { name: string }; status?: { prefixFallback?: { subnets: string[] } } }>({ group: 'eni-ipam.io', resource: 'enipools' }).items
-      .filter((p) => p.status?.prefixFallback)
-      .map((p) => `prefix fallback on ${p.metadata.name}: no aligned /28 in ${p.status!.prefixFallback!.subnets.join(', ')}; it adds secondary IPs (ENIPool condition PrefixFallback)`),
+    notes: () => [
+      ...kube.store.list<{ metadata: { name: string }; status?: { prefixFallback?: { subnets: string[] } } }>({ group: 'eni-ipam.io', resource: 'enipools' }).items
+        .filter((p) => p.status?.prefixFallback)
+        .map((p) => `prefix fallback on ${p.metadata.name}: no aligned /28 in ${p.status!.prefixFallback!.subnets.join(', ')}; it adds secondary IPs (ENIPool condition PrefixFallback)`),
+      ...(lostLeases ? [`the allocator missed its lease renew deadline ${lostLeases} time(s) (machine starved) and was restarted, as kubelet restarts the exiting process`] : []),
+    ],
     stop: async () => {
+      stopping = true;
+      await restarting;
       refusals.stop();
       await metricsSrv.close();
       poolWatch.stop();
