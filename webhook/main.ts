@@ -35,6 +35,7 @@ export const SPEC = {
     'system-users': { kind: 'list', metavar: 'USER,USER', help: 'usernames allowed to change eni-ipam.io/* and vpc.amazonaws.com/pod-eni on existing pods: eni-ipam\'s own service accounts, e.g. system:serviceaccount:eni-ipam:eni-ipam-allocator (default: nobody)' },
     ...LOG_FLAGS,
     'webhook-configuration': { kind: 'string', metavar: 'NAME', help: 'once ready (informers synced, serving), fill in this existing MutatingWebhookConfiguration: its two webhooks and the caBundle from --ca-file, kept so every --registration-interval (the flags below shape it)' },
+    'pod-match-conditions': { kind: 'boolean', default: true, help: 'with --webhook-configuration: give the pods webhook a matchCondition generated from the SecurityGroupPolicies, so pod CREATEs with nothing to do are not sent (needs Kubernetes 1.28+; false = every pod is sent)' },
     'registration-interval': { kind: 'duration', min: 1000, default: 30_000, help: 'how often --webhook-configuration is re-checked and rewritten when it drifted or the CA changed' },
     'print-manifest': { kind: 'boolean', help: 'print the MutatingWebhookConfiguration and exit (shaped by the flags below)' },
     'ca-file': { kind: 'string', metavar: 'FILE', help: 'CA (PEM) that signed the serving certificate: the caBundle' },
@@ -99,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
     port: v.port,
     host: v.host,
     certPollMs: v['cert-poll'],
-    ...(v['webhook-configuration'] ? { register: { name: v['webhook-configuration'], manifest: manifestOptions, caFile: v['ca-file']!, intervalMs: v['registration-interval'] } } : {}),
+    ...(v['webhook-configuration'] ? { register: { name: v['webhook-configuration'], manifest: manifestOptions, caFile: v['ca-file']!, intervalMs: v['registration-interval'], podMatchConditions: v['pod-match-conditions'] } } : {}),
     maxCASAttempts: v['cas-attempts'],
     pod: {
       maxSecurityGroupsPerENI: v['max-security-groups'],

@@ -2,6 +2,9 @@
 // Pods: CREATE and UPDATE (and pods/status UPDATE, which can also change annotations) → /mutate/pod;
 // pods/binding: CREATE → /mutate/binding. Both exclude the webhook's own
 // namespace and kube-system so the webhook can always be (re)scheduled, even when it is down.
+// The pods webhook carries the matchConditions webhook/conditions.ts generates from the
+// SecurityGroupPolicies, when given: ordinary pod CREATEs are then not sent at all.
+import type { MatchCondition } from './conditions.ts';
 
 export interface ManifestOptions {
   /** https://host:port of the webhook (url mode), or a Service reference. */
@@ -20,6 +23,14 @@ export interface ManifestOptions {
   /** pods/binding failure policy (default Fail: invariant 3, no pod bound without a reservation). */
   failurePolicy?: 'Fail' | 'Ignore';
   name?: string;
+  /** The pods webhook's matchConditions (webhook/conditions.ts); absent = every matching request is sent. */
+  podMatchConditions?: MatchCondition[];
+  /** Pod operations sent (default CREATE and UPDATE; the sandbox sends CREATE only). */
+  podOperations?: ('CREATE' | 'UPDATE')[];
+  /** The pods webhook's timeout (default timeoutSeconds, at most 5). */
+  podTimeoutSeconds?: number;
+  /** Whether the pods/binding webhook is included (default true; the sandbox's AWS CNI model has none). */
+  bindingWebhook?: boolean;
 }
 
 export const NAMESPACE_OPT_OUT_LABEL = 'eni-ipam.io/webhook';
@@ -46,15 +57,16 @@ export function webhookConfiguration(o: ManifestOptions): Record<string, unknown
       {
         name: 'pods.eni-ipam.io',
         clientConfig: client('/mutate/pod'),
-        rules: [{ operations: ['CREATE', 'UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods', 'pods/status'], scope: 'Namespaced' }],
+        rules: [{ operations: o.podOperations ?? ['CREATE', 'UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: (o.podOperations ?? ['UPDATE']).includes('UPDATE') ? ['pods', 'pods/status'] : ['pods'], scope: 'Namespaced' }],
+        ...(o.podMatchConditions ? { matchConditions: o.podMatchConditions } : {}),
         failurePolicy: o.podFailurePolicy ?? 'Fail',
         sideEffects: 'None',
-        timeoutSeconds: Math.min(timeoutSeconds, 5),
+        timeoutSeconds: o.podTimeoutSeconds ?? Math.min(timeoutSeconds, 5),
         namespaceSelector: namespaceSelector(),
         admissionReviewVersions: ['v1'],
         reinvocationPolicy: 'Never',
       },
-      {
+      ...(o.bindingWebhook === false ? [] : [{
         name: 'binding.eni-ipam.io',
         clientConfig: client('/mutate/binding'),
         rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods/binding'], scope: 'Namespaced' }],
@@ -63,7 +75,7 @@ export function webhookConfiguration(o: ManifestOptions): Record<string, unknown
         timeoutSeconds,
         namespaceSelector: namespaceSelector(),
         admissionReviewVersions: ['v1'],
-      },
+      }]),
     ],
   };
 }

@@ -9,6 +9,7 @@ import { matchesSelector, type Labels } from '../lib/labels.ts';
 import type { LabelSelector, SecurityGroupPolicy } from '../lib/enipool/types.ts';
 import { allow, deny, diffPatch, type AdmissionResponse, type AdmissionReview, type PatchOp } from './review.ts';
 import { needsServiceAccount, resolveSecurityGroups, type SGResolution } from './security-groups.ts';
+import { candidatePolicies, createNeedsWork } from './conditions.ts';
 
 export interface PodCreateConfig {
   /** Most groups one ENI can carry (EC2 default 5, raisable to 16). */
@@ -80,7 +81,8 @@ function addBranchResource(pod: PodLike, resource: string): void {
 export async function podSecurityGroups(ns: string, pod: PodLike, deps: Pick<PodCreateDeps, 'listPolicies' | 'serviceAccountLabels'>): Promise<SGResolution> {
   const policies = deps.listPolicies(ns);
   let saLabels: Labels | null = {};
-  if (needsServiceAccount(ns, policies)) {
+  // The service account is looked up only when a policy that could still select the pod needs it.
+  if (needsServiceAccount(ns, candidatePolicies(ns, pod.metadata?.labels ?? {}, policies))) {
     const sa = pod.spec?.serviceAccountName || pod.spec?.serviceAccount || 'default';
     saLabels = await deps.serviceAccountLabels(ns, sa);
   }
@@ -128,8 +130,12 @@ export async function handlePodCreate(review: AdmissionReview, deps: PodCreateDe
   const ns = req.namespace || pod.metadata?.namespace || 'default';
 
   const cfg = deps.config;
-  const warnings: string[] = [];
   const before = annotationsOf(pod);
+  // Ordinary pods (nothing to strip, no policy that could select them, no scheduler to set): no
+  // lookup and no patch. The configuration's matchCondition keeps most of them from being sent at all.
+  const s = pod.spec;
+  if (!createNeedsWork({ labels: pod.metadata?.labels, annotations: before, hostNetwork: s?.hostNetwork, schedulerName: s?.schedulerName }, ns, deps.listPolicies(ns), cfg)) return allow(req.uid);
+  const warnings: string[] = [];
   const after: Record<string, string> = { ...(before ?? {}) };
   // hostNetwork pods too: nothing may arrive carrying an address or groups it did not get from us.
   for (const k of Object.keys(after)) {

@@ -7,7 +7,8 @@
 // again when either drifted (a `helm upgrade --force`, an edit, a rotated CA). A rotated CA is
 // written together with the previous one, so replicas still serving the old certificate keep
 // working until they reload. It never creates the object: a webhook racing `helm uninstall` must not
-// resurrect a configuration whose webhook is gone.
+// resurrect a configuration whose webhook is gone. The pods webhook's matchConditions come from the
+// SecurityGroupPolicies (webhook/conditions.ts): a policy change asks for a check at once (poke).
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { PatchStrategy, setHeaderOptions, type AdmissionregistrationV1Api } from '@kubernetes/client-node';
@@ -16,6 +17,7 @@ import type { Logger } from '../lib/log.ts';
 import { isNotFound } from '../lib/kube/errors.ts';
 import { errText } from '../lib/kube/informer.ts';
 import { webhookConfiguration, type ManifestOptions } from './manifest.ts';
+import type { MatchCondition } from './conditions.ts';
 
 export interface RegisterOptions {
   api: AdmissionregistrationV1Api;
@@ -23,7 +25,11 @@ export interface RegisterOptions {
   name: string;
   manifest: Omit<ManifestOptions, 'caBundle' | 'name'>;
   /** PEM file of the CA(s) that sign the serving certificate: the caBundle. */
-  caFile: string;
+  caFile?: string;
+  /** Or the PEM itself (the sandbox, whose CA lives in memory). */
+  caPem?: string;
+  /** The pods webhook's matchConditions as of now; absent = none written (every pod is sent). */
+  podMatchConditions?: () => MatchCondition[];
   /** The serving certificate in use now (PEM); the bundle must verify it before anything is written. */
   servingCert: () => string;
   clock: Clock;
@@ -37,6 +43,8 @@ export interface Registration {
   registered: Promise<void>;
   /** Checks now (tests); resolves with what it did. */
   check(): Promise<'written' | 'unchanged' | 'waiting'>;
+  /** Something the configuration is built from changed: check now, or again right after a check in flight. */
+  poke(): void;
   stop(): void;
 }
 
@@ -51,8 +59,12 @@ export function bundleVerifies(bundle: readonly string[], certPem: string): bool
   return bundle.some((ca) => { const c = new X509Certificate(ca); return cert.checkIssued(c) && cert.verify(c.publicKey); });
 }
 
-/** `want` holds in `have`: every field `want` sets is equal there (the apiserver adds defaults). */
+/**
+ * `want` holds in `have`: every field `want` sets is equal there (the apiserver adds defaults). An
+ * empty list holds where the field is absent: the apiserver drops empty lists.
+ */
 export function covers(want: unknown, have: unknown): boolean {
+  if (Array.isArray(want) && want.length === 0 && have === undefined) return true;
   if (Array.isArray(want)) return Array.isArray(have) && have.length === want.length && want.every((w, i) => covers(w, have[i]));
   if (want && typeof want === 'object') {
     if (!have || typeof have !== 'object') return false;
@@ -70,10 +82,11 @@ export function startRegistration(o: RegisterOptions, ready: Promise<void>): Reg
   let resolveRegistered!: () => void;
   const registered = new Promise<void>((r) => { resolveRegistered = r; });
   let busy: Promise<'written' | 'unchanged' | 'waiting'> | undefined;
+  let again = false;
 
   const once = async (): Promise<'written' | 'unchanged' | 'waiting'> => {
     if (!isReady || stopped) return 'waiting';
-    const current = pemCertificates(await readFile(o.caFile, 'utf8'));
+    const current = pemCertificates(o.caPem ?? await readFile(o.caFile ?? '', 'utf8'));
     if (current.length === 0) { o.logger.warn({ caFile: o.caFile }, 'CA file holds no certificate; webhook configuration not written'); return 'waiting'; }
     if (!bundleVerifies(current, o.servingCert())) {
       // Mid-rotation (the CA file changed before the serving pair was reloaded, or the other way round).
@@ -85,7 +98,8 @@ export function startRegistration(o: RegisterOptions, ready: Promise<void>): Reg
     if (fileCerts.length && fileCerts.join('') !== current.join('')) prior = fileCerts;
     fileCerts = current;
     const bundle = Buffer.from([...new Set([...current, ...prior])].join('')).toString('base64');
-    const want = webhookConfiguration({ ...o.manifest, caBundle: bundle, name: o.name });
+    const podMatchConditions = o.podMatchConditions?.();
+    const want = webhookConfiguration({ ...o.manifest, caBundle: bundle, name: o.name, ...(podMatchConditions ? { podMatchConditions } : {}) });
     let live: { webhooks?: unknown[] };
     try {
       live = await o.api.readMutatingWebhookConfiguration({ name: o.name }) as { webhooks?: unknown[] };
@@ -103,8 +117,16 @@ export function startRegistration(o: RegisterOptions, ready: Promise<void>): Reg
     busy ??= once().catch((err: unknown) => {
       o.logger.warn({ configuration: o.name, err: errText(err) }, 'webhook configuration not written; retrying');
       return 'waiting' as const;
-    }).finally(() => { busy = undefined; });
+    }).finally(() => {
+      busy = undefined;
+      if (again) { again = false; void check(); }
+    });
     return busy;
+  };
+  const poke = (): void => {
+    if (!isReady || stopped) return;
+    if (busy) again = true;
+    else void check();
   };
   let timer: TimerHandle | undefined;
   void ready.then(() => {
@@ -113,5 +135,5 @@ export function startRegistration(o: RegisterOptions, ready: Promise<void>): Reg
     void check();
     timer = o.clock.setInterval(() => { void check(); }, o.intervalMs);
   });
-  return { registered, check, stop: () => { stopped = true; timer?.cancel(); } };
+  return { registered, check, poke, stop: () => { stopped = true; timer?.cancel(); } };
 }

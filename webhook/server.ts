@@ -19,6 +19,7 @@ import { webhookMetrics, type WebhookMetrics } from './metrics.ts';
 import { handlePod, podSecurityGroups, type PodCreateConfig, type PodCreateDeps, type PodLike } from './pod.ts';
 import type { ManifestOptions } from './manifest.ts';
 import { startRegistration, type Registration } from './register.ts';
+import { podMatchConditions } from './conditions.ts';
 import { PoolReserver } from './reserver.ts';
 import { deny, isAdmissionReview, reviewResponse, type AdmissionResponse, type AdmissionReview } from './review.ts';
 
@@ -109,7 +110,14 @@ export interface WebhookOptions {
    * exist; its webhooks and caBundle (from caFile) are written after the informers synced and the
    * listener serves, and kept so every intervalMs (clock ms, default 30 s).
    */
-  register?: { name: string; manifest: Omit<ManifestOptions, 'caBundle' | 'name'>; caFile: string; intervalMs?: number };
+  register?: {
+    name: string; manifest: Omit<ManifestOptions, 'caBundle' | 'name'>; caFile?: string; caPem?: string; intervalMs?: number;
+    /**
+     * Write the pods webhook's matchConditions from the SecurityGroupPolicies (default true), so
+     * ordinary pod CREATEs are not sent; rewritten whenever a policy changes (webhook/conditions.ts).
+     */
+    podMatchConditions?: boolean;
+  };
 }
 
 export interface Webhook {
@@ -301,10 +309,19 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   const listening = srv;
   const synced = async () => { await Promise.all(informers.map((i) => i.synced())); };
   // Listening already; ready once every informer synced: only then does the apiserver learn of us.
-  const registration = o.register ? startRegistration({
-    api: apiClient(o.kubeConfig, AdmissionregistrationV1Api), name: o.register.name, manifest: o.register.manifest, caFile: o.register.caFile,
-    servingCert: () => pair.cert, clock, logger, intervalMs: o.register.intervalMs ?? 30_000,
+  const reg = o.register;
+  const registration = reg ? startRegistration({
+    api: apiClient(o.kubeConfig, AdmissionregistrationV1Api), name: reg.name,
+    // Neither a URL nor a Service: the URL this process listens on (tests, the sandbox; port 0 included).
+    manifest: reg.manifest.url || reg.manifest.service ? reg.manifest : { ...reg.manifest, url: listening.url },
+    ...(reg.caFile !== undefined ? { caFile: reg.caFile } : {}), ...(reg.caPem !== undefined ? { caPem: reg.caPem } : {}),
+    ...(reg.podMatchConditions !== false ? { podMatchConditions: () => podMatchConditions(sgps.list() as SecurityGroupPolicy[], podCfg) } : {}),
+    servingCert: () => pair.cert, clock, logger, intervalMs: reg.intervalMs ?? 30_000,
   }, synced()) : undefined;
+  if (registration && reg?.podMatchConditions !== false) {
+    // A new or changed policy must reach the apiserver's copy quickly: pods it selects are only sent once it has.
+    for (const ev of ['add', 'update', 'delete'] as const) sgps.on(ev, () => registration.poke());
+  }
   return {
     url: listening.url,
     port: listening.port,

@@ -8,7 +8,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { LimitsTable } from '../../lib/limits.ts';
 import { limitsFor } from '../../lib/limits.ts';
-import { caBundle, makeCA, makeServingCert } from '../../lib/certs.ts';
+import { makeCA, makeServingCert } from '../../lib/certs.ts';
 import { ANN_ALLOCATION, ANN_POD_ENI, ANN_SECURITY_GROUPS, BRANCH_RESOURCE, parseAllocation, parsePodENI } from '../../lib/keys.ts';
 import { DEFAULT_POLICY, ENIPOOL_PLURAL, GROUP, VERSION as ENIPOOL_VERSION, type ENIPool, type ENIPoolStatus, type WarmPoolPolicy } from '../../lib/enipool/types.ts';
 import { countIPs } from '../../lib/enipool/capacity.ts';
@@ -91,27 +91,27 @@ export function dataplaneAddress(pod: PodLike, pool: ENIPoolStatus | undefined):
 const needsBranch = (p: PodLike) => p.spec.containers.some((c) => c.resources?.requests?.[BRANCH_RESOURCE] !== undefined || c.resources?.limits?.[BRANCH_RESOURCE] !== undefined);
 const runSeconds = (p: PodLike) => { const v = p.metadata.annotations?.[ANN_RUN_SECONDS]; return v ? Number(v) * 1000 : undefined; };
 
-async function registerWebhooks(kube: KubeBackend, o: { url: string; caBundle: string; binding: boolean }): Promise<void> {
-  // The sandbox clock runs faster than real time and admission timeouts are measured on it: use the
-  // apiserver's maximum so a busy machine does not turn into webhook timeouts.
-  const common = { admissionReviewVersions: ['v1'], sideEffects: 'NoneOnDryRun', timeoutSeconds: 30, matchPolicy: 'Equivalent' };
-  const webhooks = [
-    { ...common, name: 'pods.eni-ipam.io', failurePolicy: 'Fail', clientConfig: { url: `${o.url}/mutate/pod`, caBundle: o.caBundle },
-      rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }] },
-  ];
-  if (o.binding) webhooks.push({ ...common, name: 'bindings.eni-ipam.io', failurePolicy: 'Fail', clientConfig: { url: `${o.url}/mutate/binding`, caBundle: o.caBundle },
-    rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods/binding'], scope: 'Namespaced' }] });
-  await kube.store.create('mutatingwebhookconfigurations', { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'eni-ipam' }, webhooks });
-}
-
 async function startWebhookTls(ctx: PolicyContext, binding: boolean, bindWaitMs: number): Promise<{ webhook: Webhook; admitter: MutatingAdmitter }> {
   const ca = makeCA({ commonName: 'eni-ipam sandbox CA' });
   const serving = makeServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-  const webhook = await startWebhook({ kubeConfig: ctx.kube.kubeConfig(), clock: ctx.clock, logger: ctx.logger.child({ c: 'webhook' }), tls: { cert: serving.certPem, key: serving.keyPem }, binding: { bindWaitMs, allowUnmanagedNodes: false } });
-  await webhook.synced();
   const admitter = new MutatingAdmitter({ clock: ctx.clock, logger: ctx.logger.child({ c: 'admission' }) });
   ctx.kube.setAdmitter(admitter);
-  await registerWebhooks(ctx.kube, { url: webhook.url, caBundle: caBundle(ca), binding });
+  // As the chart does: the configuration exists, empty; the webhook fills it in once ready, with the
+  // matchConditions generated from the SecurityGroupPolicies (webhook/conditions.ts), and rewrites it
+  // when a policy changes.
+  await ctx.kube.store.create('mutatingwebhookconfigurations', { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'eni-ipam' }, webhooks: [] });
+  const webhook = await startWebhook({
+    kubeConfig: ctx.kube.kubeConfig(), clock: ctx.clock, logger: ctx.logger.child({ c: 'webhook' }), tls: { cert: serving.certPem, key: serving.keyPem }, binding: { bindWaitMs, allowUnmanagedNodes: false },
+    register: {
+      name: 'eni-ipam', caPem: ca.certPem, intervalMs: 30_000,
+      // The sandbox clock runs faster than real time and admission timeouts are measured on it: the
+      // apiserver's maximum, so a busy machine does not turn into webhook timeouts. Pod UPDATEs are
+      // not sent: the kubelet stand-in's status writes would only add load no peer carries.
+      manifest: { namespace: 'eni-ipam', timeoutSeconds: 30, podTimeoutSeconds: 30, podOperations: ['CREATE'], bindingWebhook: binding },
+    },
+  });
+  await webhook.synced();
+  await webhook.registration!.registered;
   return { webhook, admitter };
 }
 

@@ -3,7 +3,8 @@
 //   has(object.metadata.labels) && 'app' in object.metadata.labels
 //   !(request.namespace in ['kube-system', 'kube-public'])
 // Supported: null/bool/int/float/string literals, lists, identifiers, `.field`, `[index]`, has(),
-// size(), string startsWith/endsWith/contains/matches, `!`, unary `-`, comparison, `in`, `&&`,
+// size(), the exists()/all() macros over lists and map keys, string startsWith/endsWith/contains/
+// matches, `!`, unary `-`, comparison, `in`, `&&`,
 // `||`, `?:`, parentheses. Anything else is a parse error, which the caller treats as an
 // evaluation error (failurePolicy decides), the same as CEL's runtime errors.
 
@@ -240,6 +241,7 @@ function call(n: Extract<Node, { k: 'call' }>, vars: Record<string, unknown>): u
     const o = evaluate(a.obj, vars);
     return isMap(o) && Object.prototype.hasOwnProperty.call(o, a.field) && o[a.field] !== undefined && o[a.field] !== null;
   }
+  if ((n.fn === 'exists' || n.fn === 'all') && n.target) return quantifier(n, vars);
   const target = n.target ? evaluate(n.target, vars) : undefined;
   const args = n.args.map((x) => evaluate(x, vars));
   const str = (v: unknown): string => { if (typeof v !== 'string') throw new CelError(`no such overload: ${n.fn}`); return v; };
@@ -256,4 +258,25 @@ function call(n: Extract<Node, { k: 'call' }>, vars: Record<string, unknown>): u
     case 'matches': return new RegExp(str(args[0])).test(str(target));
     default: throw new CelError(`undeclared reference to '${n.fn}'`);
   }
+}
+
+/**
+ * `e.exists(x, p)` / `e.all(x, p)` over a list's elements or a map's keys. Like && and ||, a decisive
+ * element wins over another element's error; otherwise the first error is raised.
+ */
+function quantifier(n: Extract<Node, { k: 'call' }>, vars: Record<string, unknown>): boolean {
+  const [v, pred] = n.args;
+  if (n.args.length !== 2 || !v || v.k !== 'id' || !pred) throw new CelError(`invalid argument to ${n.fn}() macro`);
+  const target = evaluate(n.target!, vars);
+  const items = Array.isArray(target) ? target : isMap(target) ? Object.keys(target) : undefined;
+  if (!items) throw new CelError(`no such overload: ${n.fn}`);
+  const decisive = n.fn === 'exists';
+  let err: unknown;
+  for (const item of items) {
+    try {
+      if (truth(evaluate(pred, { ...vars, [v.name]: item }), n.fn) === decisive) return decisive;
+    } catch (e) { err ??= e; }
+  }
+  if (err) throw err;
+  return !decisive;
 }
