@@ -13,7 +13,7 @@ import { caBundle, makeCA, makeServingCert, writeCertFiles, type CertPair } from
 import { silentLogger, type Logger } from '../lib/log.ts';
 import { crdManifests } from '../lib/enipool/crds.ts';
 import { API_VERSION, DEFAULT_POLICY, type ENIPool, type IPEntry } from '../lib/enipool/types.ts';
-import { startKubeSim, type KubeSim } from '../sim/kube/index.ts';
+import { startKubeSim, type AuditEvent, type KubeSim } from '../sim/kube/index.ts';
 import { MutatingAdmitter } from '../sim/kube/admission/index.ts';
 import { startWebhook, type Webhook, type WebhookOptions } from '../webhook/server.ts';
 import { webhookConfiguration } from '../webhook/manifest.ts';
@@ -37,10 +37,12 @@ export async function startWebhookEnv(o: {
   timeoutSeconds?: number;
   /** The admission chain's clock (its webhook timeouts): real time when the rest runs faster. */
   admitterClock?: Clock;
+  /** kube-sim's audit hook: every API request, as it arrives. */
+  audit?: (e: AuditEvent) => void;
 }): Promise<WebhookEnv> {
   const logger = o.logger ?? silentLogger();
   const admitter = new MutatingAdmitter({ clock: o.admitterClock ?? o.clock, logger });
-  const sim = await startKubeSim({ clock: o.clock, admitter, logger });
+  const sim = await startKubeSim({ clock: o.clock, admitter, logger, ...(o.audit ? { audit: o.audit } : {}) });
   for (const crd of crdManifests()) await sim.store.create('customresourcedefinitions.apiextensions.k8s.io', crd, { admit: false });
   const certDir = await mkdtemp(join(tmpdir(), 'eni-ipam-webhook-'));
   const ca = makeCA({ commonName: 'eni-ipam-test-ca' });

@@ -10,6 +10,7 @@ export interface WebhookMetrics {
   certReloads: Counter<never>;
   timeToReservation: Histogram<never>;
   refused: Counter<'reason'>;
+  apiReads: Counter<'resource'>;
 }
 
 export function webhookMetrics(registry: Registry | undefined): WebhookMetrics {
@@ -22,6 +23,7 @@ export function webhookMetrics(registry: Registry | undefined): WebhookMetrics {
     bindWait: new Histogram({ name: 'eni_ipam_webhook_bind_wait_seconds', help: 'Time bindings waited for a free IP, by outcome.', labelNames: ['outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers }),
     timeToReservation: new Histogram({ name: 'eni_ipam_pod_creation_to_reservation_seconds', help: 'Seconds from pod creation (metadata.creationTimestamp, 1 s resolution) to its IP or branch-slot reservation at binding.', buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600], registers }),
     refused: new Counter({ name: 'eni_ipam_webhook_bindings_refused_total', help: 'Bindings refused, by reason class (bad_request, pod_not_found, uid_conflict, not_pending, no_node, security_groups, no_pool, or the node capacity class: instance_limit, max_ips, subnet_exhausted, unmet_demand, branch_limit, branch_unsupported, no_trunk_slot, not_synced).', labelNames: ['reason'], registers }),
+    apiReads: new Counter({ name: 'eni_ipam_webhook_api_reads_total', help: 'Objects the webhook read from the API on an admission path because its caches did not have them (pods, enipools, nodes, serviceaccounts, namespaces); 0 in steady state.', labelNames: ['resource'], registers }),
     certReloads: new Counter({ name: 'eni_ipam_webhook_cert_reloads_total', help: 'Serving certificate reloads from files.', registers }),
   };
 }

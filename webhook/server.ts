@@ -198,6 +198,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
     serviceAccountLabels: async (ns, name) => {
       const cached = serviceAccounts.get(name, ns);
       if (cached) return cached.metadata?.labels ?? {};
+      metrics.apiReads.inc({ resource: 'serviceaccounts' });
       try {
         return (await clients.core.readNamespacedServiceAccount({ namespace: ns, name })).metadata?.labels ?? {};
       } catch (err) {
@@ -208,6 +209,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
     namespaceLabels: async (name) => {
       const cached = namespaces.get(name);
       if (cached) return cached.metadata?.labels ?? {};
+      metrics.apiReads.inc({ resource: 'namespaces' });
       try {
         return (await clients.core.readNamespace({ name })).metadata?.labels ?? {};
       } catch (err) {
@@ -223,6 +225,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   const nodeExists = async (node: string): Promise<boolean> => {
     const at = nodeSeen.get(node);
     if (at !== undefined && clock.now() - at < 30_000) return true;
+    metrics.apiReads.inc({ resource: 'nodes' });
     try {
       await clients.core.readNode({ name: node });
       if (nodeSeen.size > 20_000) nodeSeen.clear();
@@ -254,6 +257,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
     getPod: async (ns, name, uid) => {
       const cached = pods.get(name, ns) as PodLike | undefined;
       if (cached && (!uid || cached.metadata?.uid === uid)) return cached;
+      metrics.apiReads.inc({ resource: 'pods' });
       try {
         return (await clients.core.readNamespacedPod({ namespace: ns, name })) as PodLike;
       } catch (err) {
@@ -262,7 +266,12 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
       }
     },
     securityGroups: (ns, pod) => podSecurityGroups(ns, pod, podDeps),
-    getPool: async (node) => (poolInf.get(node) as ENIPool | undefined) ?? pools.get(node),
+    getPool: async (node) => {
+      const cached = poolInf.get(node) as ENIPool | undefined;
+      if (cached) return cached;
+      metrics.apiReads.inc({ resource: 'enipools' });
+      return pools.get(node);
+    },
     reserve: (node, req, opt) => reserver.reserve(node, req, opt),
     waitForPoolChange,
     onWait: (ms, outcome) => metrics.bindWait.observe({ outcome }, ms / 1000),
