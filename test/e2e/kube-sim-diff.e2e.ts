@@ -18,6 +18,8 @@ import { MutatingAdmitter } from '../../sim/kube/admission/mutating.ts';
 import { allow, startTestWebhook, testPKI, type TestWebhookServer } from '../../sim/kube/admission/testkit.ts';
 import { startControlPlane, type ControlPlane } from '../../sim/real-kube/control-plane.ts';
 import { toolPath } from '../tools.ts';
+import { podMatchConditions } from '../../webhook/conditions.ts';
+import type { SecurityGroupPolicy } from '../../lib/enipool/types.ts';
 
 /** What kube-sim knowingly does differently from kube-apiserver, by case name (checked below). */
 export const KUBE_SIM_DIFFERENCES: Readonly<Record<string, string>> = {
@@ -90,6 +92,7 @@ let cp: ControlPlane | undefined;
 let sim: KubeSim | undefined;
 let admitter: MutatingAdmitter | undefined;
 let hook: TestWebhookServer | undefined;
+let hookCA = '';
 let real: Target;
 let fake: Target;
 
@@ -104,8 +107,10 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'eni-ipam-kdiff-'));
   const clock = realClock();
   const pki = testPKI(['localhost']);
-  hook = await startTestWebhook(pki.serving, (review) => {
+  hookCA = pki.caBundle;
+  hook = await startTestWebhook(pki.serving, (review, req) => {
     const r = review.request;
+    if (req.url?.startsWith('/cond')) return allow(review);
     if (r.subResource === 'binding') {
       if (String(r.name).startsWith('deny-')) {
         return { json: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: r.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: `no free IP on node ${r.object.target.name}` } } } };
@@ -447,6 +452,52 @@ diff('admission: the pod CREATE webhook mutates; pods/binding copies the webhook
     again: statusOf(again), denied: statusOf(denied),
     dry: [dry.status, dryPod.body.spec?.nodeName ?? null], missing: [missing.status, missing.body.reason],
   };
+});
+
+diff('admission: the pod webhook\'s generated matchCondition sends exactly the pods with something to do', async (t) => {
+  // eni-ipam's condition (webhook/conditions.ts) evaluated by each apiserver's CEL: which dry-run pod
+  // CREATEs reach a webhook carrying it. Its configuration sorts before "kdiff", whose webhook
+  // replaces the annotations map.
+  const policy = (ns: string, name: string, spec: Partial<SecurityGroupPolicy['spec']>): SecurityGroupPolicy =>
+    ({ apiVersion: 'eni-ipam.io/v1alpha1', kind: 'SecurityGroupPolicy', metadata: { namespace: ns, name }, spec: { securityGroups: { groupIds: ['sg-1'] }, ...spec } });
+  const matchConditions = podMatchConditions([
+    policy(NS, 'db', { podSelector: { matchLabels: { role: 'db-client' } } }),
+    policy(NS, 'teams', { podSelector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['web'] }, { key: 'team', operator: 'Exists' }] } }),
+    policy('elsewhere', 'by-sa', { serviceAccountSelector: { matchLabels: { role: 'x' } } }),
+  ], {});
+  const path = `/cond-${t.name}`;
+  const cfg = await t.raw('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', {
+    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'aaa-kdiff-cond' },
+    webhooks: [{ name: 'cond.kdiff.io', clientConfig: { url: hook!.url(path), caBundle: hookCA }, matchConditions,
+      rules: [{ operations: ['CREATE', 'UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
+      namespaceSelector: { matchLabels: { 'kdiff/admission': 'on' } },
+      failurePolicy: 'Fail', sideEffects: 'None', admissionReviewVersions: ['v1'], timeoutSeconds: 5 }],
+  });
+  assert.equal(cfg.status, 201, `${t.name}: ${JSON.stringify(cfg.body)}`);
+  const sent = async (name: string, meta: Record<string, unknown>): Promise<boolean> => {
+    const from = hook!.calls.length;
+    const r = await t.raw('POST', `${podPath()}?dryRun=All`, pod(name, meta));
+    assert.equal(r.status, 201, `${t.name}: pod ${name}: ${JSON.stringify(r.body)}`);
+    // kube-apiserver appends ?timeout=5s to the URL.
+    return hook!.calls.slice(from).some((c) => c.url.split('?')[0] === path);
+  };
+  await eventually(`${t.name} loads the configuration`, () => sent('cond-canary', { labels: { role: 'db-client' } }));
+  const cases: Record<string, Record<string, unknown>> = {
+    plain: {},
+    'db-client': { labels: { role: 'db-client' } },
+    'other-role': { labels: { role: 'web' } },
+    'team-any-tier': { labels: { team: 'a' } },
+    'team-web-tier': { labels: { team: 'a', tier: 'web' } },
+    'spoofed-allocation': { annotations: { 'eni-ipam.io/allocation': '{}' } },
+    'spoofed-pod-eni': { annotations: { 'vpc.amazonaws.com/pod-eni': '[]' } },
+    'foreign-annotation': { annotations: { 'example.com/x': 'y' } },
+  };
+  const got: Record<string, boolean> = {};
+  for (const [name, meta] of Object.entries(cases)) got[name] = await sent(`cond-${name}`, meta);
+  assert.deepEqual(got, { plain: false, 'db-client': true, 'other-role': false, 'team-any-tier': true, 'team-web-tier': false,
+    'spoofed-allocation': true, 'spoofed-pod-eni': true, 'foreign-annotation': false }, t.name);
+  await t.raw('DELETE', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/aaa-kdiff-cond');
+  return got;
 });
 
 diff('server-side bookkeeping: managedFields and pod generation', async (t) => {
