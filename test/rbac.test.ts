@@ -97,7 +97,8 @@ const CODE_PATHS: { role: keyof typeof SA; verb: string; resource: string; file:
   { role: 'webhook', verb: 'get', resource: 'namespaces', file: 'webhook/server.ts', call: 'clients.core.readNamespace(' },
   { role: 'webhook', verb: 'get', resource: 'serviceaccounts', file: 'webhook/server.ts', call: 'clients.core.readNamespacedServiceAccount(' },
   { role: 'webhook', verb: 'get', resource: 'pods', file: 'webhook/server.ts', call: 'clients.core.readNamespacedPod(' },
-  { role: 'webhook', verb: 'get', resource: 'enipools', file: 'webhook/server.ts', call: '?? pools.get(node)' },
+  { role: 'webhook', verb: 'get', resource: 'enipools', file: 'webhook/server.ts', call: 'return pools.get(node);' },
+  { role: 'webhook', verb: 'get', resource: 'nodes', file: 'webhook/server.ts', call: 'clients.core.readNode(' },
   { role: 'allocator', verb: 'delete', resource: 'enipools', file: 'allocator/controller/node-gone.ts', call: 'd.pools.delete(name)' },
   { role: 'allocator', verb: 'patch', resource: 'events', file: 'lib/events.ts', call: 'core.patchNamespacedEvent(' },
 ];

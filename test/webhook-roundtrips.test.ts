@@ -2,7 +2,7 @@
 // through the real admission chain reads the pod, the ENIPool and the Node from the webhook's
 // caches and writes the pool once (compare-and-swap on the status). Only a pool changed behind the
 // webhook's back (the allocator's write the informer has not delivered yet) costs a re-read and a
-// second write; a node not seen for 30 s costs one Node GET.
+// second write.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
@@ -20,6 +20,7 @@ const audit: AuditEvent[] = [];
 let env: WebhookEnv;
 let core: CoreV1Api;
 const registry = new Registry();
+let conflictReads = 0;
 
 before(async () => {
   env = await startWebhookEnv({ clock: realClock(), registry, webhook: { binding: { bindWaitMs: 400 } }, audit: (e) => audit.push(e) });
@@ -72,13 +73,10 @@ async function bind(pod: V1Pod): Promise<AuditEvent[]> {
 test('an uncontended binding: pod, pool and node from the caches, one compare-and-swap write; a concurrent pool change costs one re-read', async () => {
   await createPool(env.sim, NODE, 10);
   const [a, b, c] = [await makePod('rt-a'), await makePod('rt-b'), await makePod('rt-c')];
-  const firstFrom = audit.length;
   await cachedByWebhook(a);
-  // The probe saw the node once; later binds onto it within 30 s read nothing.
-  assert.deepEqual(reads(audit.slice(firstFrom)).filter((r) => r.startsWith('nodes/')), [`nodes/${NODE}`], 'the first bind onto a node reads the Node once');
 
   const ea = await bind(a);
-  assert.deepEqual(reads(ea), [], 'no pod, pool or node read');
+  assert.deepEqual(reads(ea), [], 'no pod, pool or node read (Node existence comes from an informer of names)');
   assert.deepEqual(writes(ea), ['create pods/binding/rt-a', `update enipools/status/${NODE}`], 'the bind and one status write');
 
   // Right after our own write the informer may not have delivered it: the reserver starts from what
@@ -94,6 +92,7 @@ test('an uncontended binding: pod, pool and node from the caches, one compare-an
   const ips = { ...pool.status!.ips, '10.0.9.9': { eni: 'eni-0a1', state: 'free' as const, since: '2026-01-01T00:00:00Z' } };
   await env.sim.store.updateStatus<ENIPool>('enipools.eni-ipam.io', { ...pool, status: { ...pool.status!, ips } }, { admit: false });
   const ec = await bind(c);
+  conflictReads = reads(ec).length;
   assert.ok(reads(ec).every((r) => r === `enipools/${NODE}`) && reads(ec).length <= 1, `at most one pool re-read: ${reads(ec).join(', ')}`);
   const casWrites = writes(ec).filter((w) => w.startsWith('update enipools/status/')).length;
   assert.equal(casWrites, 1 + reads(ec).length, 'one write, plus one after each conflict');
@@ -102,7 +101,10 @@ test('an uncontended binding: pod, pool and node from the caches, one compare-an
   assert.ok(bound.metadata?.annotations?.['eni-ipam.io/allocation'], 'reserved and annotated');
 });
 
-test('the webhook counts what it had to read from the API: here only the one Node', async () => {
+test('eni_ipam_webhook_api_reads_total counts every read the caches could not serve', async () => {
   const m = await registry.getSingleMetric('eni_ipam_webhook_api_reads_total')!.get();
-  assert.deepEqual(m.values.map((v) => [v.labels.resource, v.value]), [['nodes', 1]]);
+  const counted = m.values.reduce((n, v) => n + v.value, 0);
+  // Every GET in the audit is the webhook's: cache misses (while the probes waited for the informers)
+  // and the compare-and-swap's re-read after the conflict above, which is not a cache miss.
+  assert.equal(counted, audit.filter((e) => e.verb === 'get').length - conflictReads);
 });

@@ -2,7 +2,7 @@
 // the wiring of informers, the ENIPool reserver and certificate reload (startWebhook).
 import type { Express } from 'express';
 import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
-import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Namespace, V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Namespace, V1Node, V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/log.ts';
@@ -161,7 +161,13 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   const namespaces = inf<V1Namespace>('/api/v1/namespaces', () => clients.core.listNamespace());
   // Service accounts are read on the pod CREATE hot path whenever a policy selects by them.
   const serviceAccounts = inf<V1ServiceAccount>('/api/v1/serviceaccounts', () => clients.core.listServiceAccountForAllNamespaces());
-  const informers = [pods, poolInf, sgps, namespaces, serviceAccounts];
+  // Nodes: only whether one exists (a binding's target), so the cache keeps names alone; without it
+  // a binding onto a node not bound to for a while cost a Node GET, i.e. nearly every one at 5,000 nodes.
+  const nodes = startInformer<V1Node>({
+    kubeConfig: o.kubeConfig, path: '/api/v1/nodes', list: (page) => clients.core.listNode(page ?? {}), pageSize: 500, clock, logger,
+    project: (n) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: n.metadata?.name, uid: n.metadata?.uid, resourceVersion: n.metadata?.resourceVersion } }),
+  });
+  const informers = [pods, poolInf, sgps, namespaces, serviceAccounts, nodes];
   const allSynced = () => informers.every((i) => i.hasSynced());
 
   // Bindings waiting for a free IP wake up when the node's pool changes.
@@ -219,17 +225,12 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
     },
   };
 
-  // Node existence, cached briefly: a binding must not cost an extra API call each, and a node that
-  // exists now is not deleted and recreated under the same name within seconds.
-  const nodeSeen = new Map<string, number>();
+  // Node existence from the informer; a node it has not delivered yet is asked for once.
   const nodeExists = async (node: string): Promise<boolean> => {
-    const at = nodeSeen.get(node);
-    if (at !== undefined && clock.now() - at < 30_000) return true;
+    if (nodes.get(node)) return true;
     metrics.apiReads.inc({ resource: 'nodes' });
     try {
       await clients.core.readNode({ name: node });
-      if (nodeSeen.size > 20_000) nodeSeen.clear();
-      nodeSeen.set(node, clock.now());
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -286,7 +287,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
     logger, registry: o.registry, metrics, bodyLimit: o.bodyLimit, ready: allSynced,
     // Not live when an informer cannot list or watch for a while: a restart gets fresh connections,
     // where a live-but-blind webhook would keep deciding from a cache that no longer moves.
-    live: () => informersLive(informers, ['pods', 'enipools', 'securitygrouppolicies', 'namespaces', 'serviceaccounts'], clock.now(), o.livenessStallMs ?? 120_000), requireClientCert: !!(o.clientCA || o.clientCAFile),
+    live: () => informersLive(informers, ['pods', 'enipools', 'securitygrouppolicies', 'namespaces', 'serviceaccounts', 'nodes'], clock.now(), o.livenessStallMs ?? 120_000), requireClientCert: !!(o.clientCA || o.clientCAFile),
     pod: (r) => handlePod(r, podDeps),
     binding: (r) => handleBinding(r, bindDeps),
   });
