@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION, type SecurityGroupPolicy } from '../lib/enipool/types.ts';
-import { candidatePolicies, createNeedsWork, podMatchConditions, selectorCel, SYSTEM_ANNOTATION_CEL, type CreateScope } from './conditions.ts';
+import { candidatePolicies, createNeedsWork, podMatchConditions, selectorCel, SYSTEM_ANNOTATION_CEL, SYSTEM_ANNOTATION_CHANGE_CEL, type CreateScope } from './conditions.ts';
 
 function sgp(ns: string, name: string, spec: Partial<SecurityGroupPolicy['spec']>, groups = ['sg-1']): SecurityGroupPolicy {
   return { apiVersion: API_VERSION, kind: 'SecurityGroupPolicy', metadata: { namespace: ns, name }, spec: { securityGroups: { groupIds: groups }, ...spec } };
@@ -55,24 +55,25 @@ test('selectorCel: label selectors as CEL over object.metadata.labels (table)', 
   for (const [sel, want] of cases) assert.equal(selectorCel(sel), want, JSON.stringify(sel));
 });
 
-test('podMatchConditions: UPDATEs and system annotations always sent; policies by namespace; coarser fallbacks past the limit', () => {
+test('podMatchConditions: system-annotation CREATEs and changes always sent; policies by namespace; coarser fallbacks past the limit', () => {
   const [c] = podMatchConditions(policies, {});
   assert.ok(c);
-  assert.equal(c.name, 'create-needs-eni-ipam');
-  assert.ok(c.expression.startsWith(`request.operation != 'CREATE' || ${SYSTEM_ANNOTATION_CEL} || `), c.expression);
+  assert.equal(c.name, 'needs-eni-ipam');
+  assert.ok(c.expression.startsWith(`request.operation == 'CREATE' ? (${SYSTEM_ANNOTATION_CEL} || `), c.expression);
+  assert.ok(c.expression.endsWith(`) : (request.operation != 'UPDATE' || ${SYSTEM_ANNOTATION_CHANGE_CEL})`), c.expression);
   assert.match(c.expression, /\(request\.namespace == 'team-a' && \(+has\(object\.metadata\.labels\) && 'app' in/);
-  assert.match(c.expression, /\|\| request\.namespace == 'team-b'$/, 'a service-account-only policy sends its whole namespace');
+  assert.match(c.expression, /\|\| request\.namespace == 'team-b'\) : /, 'a service-account-only policy sends its whole namespace');
   assert.doesNotMatch(c.expression, /team-c/, 'policies that select nothing send nothing');
   assert.deepEqual(podMatchConditions([...policies].reverse(), {}), [c], 'independent of the policies\' order');
-  assert.deepEqual(podMatchConditions([], {}), [{ name: c.name, expression: `request.operation != 'CREATE' || ${SYSTEM_ANNOTATION_CEL}` }], 'no policy: only spoofed annotations are sent');
-  assert.match(podMatchConditions([], sched)[0]!.expression, /\|\| \(!has\(object\.spec\.schedulerName\) \|\| object\.spec\.schedulerName in \['', 'default-scheduler'\]\)$/);
+  assert.deepEqual(podMatchConditions([], {}), [{ name: c.name, expression: `request.operation == 'CREATE' ? (${SYSTEM_ANNOTATION_CEL}) : (request.operation != 'UPDATE' || ${SYSTEM_ANNOTATION_CHANGE_CEL})` }], 'no policy: only spoofed annotations are sent');
+  assert.match(podMatchConditions([], sched)[0]!.expression, /\|\| \(!has\(object\.spec\.schedulerName\) \|\| object\.spec\.schedulerName in \['', 'default-scheduler'\]\)\) : /);
   const unsafe = sgp('team-d', 'quote', { podSelector: { matchLabels: { app: "it's" } } });
-  assert.match(podMatchConditions([unsafe], {})[0]!.expression, /\|\| request\.namespace == 'team-d'$/, 'a selector CEL cannot carry sends its namespace');
+  assert.match(podMatchConditions([unsafe], {})[0]!.expression, /\|\| request\.namespace == 'team-d'\) : /, 'a selector CEL cannot carry sends its namespace');
 
   const many = Array.from({ length: 200 }, (_, i) => sgp(`ns-${i % 20}`, `p${i}`, { podSelector: { matchLabels: { app: `app-${i}` } } }));
   const fine = podMatchConditions(many, {}, { maxLength: 1_000_000 })[0]!.expression;
   const coarse = podMatchConditions(many, {})[0]!.expression;
   assert.ok(fine.length > 16_384);
-  assert.match(coarse, /\|\| request\.namespace in \['ns-0', 'ns-1', 'ns-10', .*'ns-9'\]$/, 'past the limit: by namespace only');
+  assert.match(coarse, /\|\| request\.namespace in \['ns-0', 'ns-1', 'ns-10', [^\]]*'ns-9'\]\) : /, 'past the limit: by namespace only');
   assert.deepEqual(podMatchConditions(many, {}, { maxLength: 100 }), [], 'past even that: no condition, every pod is sent');
 });

@@ -86,7 +86,19 @@ export function selectorCel(sel: LabelSelector): string | undefined {
 /** The CEL for "carries a system annotation" (isSystemAnnotation, as a prefix and one key). */
 export const SYSTEM_ANNOTATION_CEL = `(has(object.metadata.annotations) && object.metadata.annotations.exists(k, k.startsWith(${lit(SYSTEM_ANNOTATION_PREFIX)}) || k == ${lit(ANN_POD_ENI)}))`;
 
-export const CREATE_CONDITION_NAME = 'create-needs-eni-ipam';
+const isSystemKey = (k: string) => `(${k}.startsWith(${lit(SYSTEM_ANNOTATION_PREFIX)}) || ${k} == ${lit(ANN_POD_ENI)})`;
+const NEW = 'object.metadata.annotations';
+const OLD = 'oldObject.metadata.annotations';
+/**
+ * The CEL for "an UPDATE adds, changes or removes a system annotation" (changedSystemAnnotations):
+ * the only UPDATEs the handler can deny. Bound pods carry eni-ipam.io/allocation, so without this
+ * every status write of every pod (the kubelet's) would be sent.
+ */
+export const SYSTEM_ANNOTATION_CHANGE_CEL =
+  `(has(${NEW}) && ${NEW}.exists(k, ${isSystemKey('k')} && !(has(${OLD}) && k in ${OLD} && ${OLD}[k] == ${NEW}[k])))` +
+  ` || (has(${OLD}) && ${OLD}.exists(k, ${isSystemKey('k')} && !(has(${NEW}) && k in ${NEW})))`;
+
+export const CREATE_CONDITION_NAME = 'needs-eni-ipam';
 
 /** Limits of the generated expression; beyond them it falls back to coarser forms. */
 export interface ConditionLimits {
@@ -96,8 +108,8 @@ export interface ConditionLimits {
 export const DEFAULT_CONDITION_LIMITS: ConditionLimits = { maxLength: 16_384 };
 
 /**
- * The pods webhook's matchConditions: UPDATEs are always sent (the system-annotation guard), a CREATE
- * only when createNeedsWork could say true. When a policy's selector cannot be expressed its whole
+ * The pods webhook's matchConditions: an UPDATE is sent only when it changes a system annotation (the
+ * guard), a CREATE only when createNeedsWork could say true. When a policy's selector cannot be expressed its whole
  * namespace is sent; when even the namespace list is too long there is no condition (every pod is
  * sent, as without this). Deterministic: the same policies give the same string in any order.
  */
@@ -112,11 +124,12 @@ export function podMatchConditions(policies: readonly SecurityGroupPolicy[], sco
   }
   const namespaces = [...byNs.keys()].sort();
   if (!namespaces.every((n) => SAFE.test(n) && n !== '')) return [];
-  const head = [`request.operation != 'CREATE'`, SYSTEM_ANNOTATION_CEL];
+  const head = [SYSTEM_ANNOTATION_CEL];
   if (scope.schedulerName && scope.schedulerNamespaceSelector) {
     head.push(`(!has(object.spec.schedulerName) || object.spec.schedulerName in ['', 'default-scheduler'])`);
   }
-  const build = (policyTerms: string[]) => ({ name: CREATE_CONDITION_NAME, expression: [...head, ...policyTerms].join(' || ') });
+  const build = (policyTerms: string[]) => ({ name: CREATE_CONDITION_NAME,
+    expression: `request.operation == 'CREATE' ? (${[...head, ...policyTerms].join(' || ')}) : (request.operation != 'UPDATE' || ${SYSTEM_ANNOTATION_CHANGE_CEL})` });
   const fine = build(namespaces.map((ns) => {
     const sels = byNs.get(ns)!;
     if (sels === 'all') return `request.namespace == ${lit(ns)}`;

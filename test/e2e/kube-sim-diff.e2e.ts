@@ -454,7 +454,7 @@ diff('admission: the pod CREATE webhook mutates; pods/binding copies the webhook
   };
 });
 
-diff('admission: the pod webhook\'s generated matchCondition sends exactly the pods with something to do', async (t) => {
+diff('admission: the pod webhook\'s generated matchCondition sends exactly the pod CREATEs and UPDATEs with something to do', async (t) => {
   // eni-ipam's condition (webhook/conditions.ts) evaluated by each apiserver's CEL: which dry-run pod
   // CREATEs reach a webhook carrying it. Its configuration sorts before "kdiff", whose webhook
   // replaces the annotations map.
@@ -496,8 +496,27 @@ diff('admission: the pod webhook\'s generated matchCondition sends exactly the p
   for (const [name, meta] of Object.entries(cases)) got[name] = await sent(`cond-${name}`, meta);
   assert.deepEqual(got, { plain: false, 'db-client': true, 'other-role': false, 'team-any-tier': true, 'team-web-tier': false,
     'spoofed-allocation': true, 'spoofed-pod-eni': true, 'foreign-annotation': false }, t.name);
+  // UPDATEs: sent only when they add, change or remove a system annotation.
+  const created = await t.raw('POST', podPath(), pod('cond-upd'));
+  assert.equal(created.status, 201, `${t.name}: ${JSON.stringify(created.body)}`);
+  const updates: Array<[string, Record<string, unknown>]> = [
+    ['add-allocation', { metadata: { annotations: { 'eni-ipam.io/allocation': 'x' } } }],
+    ['label-only', { metadata: { labels: { any: 'thing' } } }],
+    ['change-allocation', { metadata: { annotations: { 'eni-ipam.io/allocation': 'y' } } }],
+    ['foreign-annotation', { metadata: { annotations: { 'example.com/y': 'z' } } }],
+    ['remove-allocation', { metadata: { annotations: { 'eni-ipam.io/allocation': null } } }],
+  ];
+  const upd: Record<string, boolean> = {};
+  for (const [name, patch] of updates) {
+    const from = hook!.calls.length;
+    const r = await t.raw('PATCH', podPath('cond-upd'), patch, 'application/merge-patch+json');
+    assert.equal(r.status, 200, `${t.name}: update ${name}: ${JSON.stringify(r.body)}`);
+    upd[name] = hook!.calls.slice(from).some((c) => c.url.split('?')[0] === path);
+  }
+  assert.deepEqual(upd, { 'add-allocation': true, 'label-only': false, 'change-allocation': true, 'foreign-annotation': false, 'remove-allocation': true }, t.name);
+  await t.raw('DELETE', `${podPath('cond-upd')}?gracePeriodSeconds=0`);
   await t.raw('DELETE', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/aaa-kdiff-cond');
-  return got;
+  return { create: got, update: upd };
 });
 
 diff('server-side bookkeeping: managedFields and pod generation', async (t) => {
