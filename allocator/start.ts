@@ -223,6 +223,9 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
 
   const resync = () => {
     if (!alive()) return;
+    // Every pool's ENIs in shared DescribeNetworkInterfaces calls first (ec2/client.ts prefetch).
+    const ids = poolInf.list().map((p) => (p as unknown as ENIPool).spec?.instanceID).filter((id): id is string => !!id);
+    engine.prefetch(ids).catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'prefetching ENIs for the resync failed'));
     for (const n of nodes.list()) enqueue(n.metadata?.name);
     for (const p of poolInf.list()) enqueue(p.metadata?.name);
     podIndex.prune(clock.now());

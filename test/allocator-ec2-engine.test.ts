@@ -307,6 +307,23 @@ test('concurrent describes of many instances are coalesced', async () => {
   assert.ok(sim.admin.callStats().DescribeNetworkInterfaces.ok <= 5, JSON.stringify(sim.admin.callStats()));
 });
 
+test('prefetch: a full resync\'s nodes described in shared calls (describeBatch each), the reconciles then read the cache', async () => {
+  const { engine, node, sim } = await setup({ api: { describeBatch: 100 } });
+  const nodes = Array.from({ length: 250 }, () => node('m5.large'));
+  await engine.prefetch(nodes.map((n) => n.instanceID));
+  const calls = () => sim.admin.callStats().DescribeNetworkInterfaces?.ok ?? 0;
+  assert.ok(calls() <= 4, `250 instances in ${calls()} calls (100 per call)`);
+  const before = calls();
+  // What a reconcile reads: each node's own primary ENI, from the cache.
+  for (const n of nodes) {
+    const v = await engine.describeNode(n.instanceID);
+    assert.equal(v.enis[0]?.attachment?.instanceId, n.instanceID);
+  }
+  assert.equal(calls(), before, 'no describe per reconcile');
+  await engine.prefetch(nodes.map((n) => n.instanceID));
+  assert.equal(calls(), before, 'a fresh cache is not described again');
+});
+
 test('eventual consistency: a NotFound right after create is retried (attach), and compensation still deletes an ENI Describe cannot see yet', async () => {
   const { engine, node, sim } = await setup({ sim: { consistencyDelayMs: 3000 } });
   const n = node('m5.large', { firstInterfaceIndex: 1 });

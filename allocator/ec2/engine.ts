@@ -141,6 +141,9 @@ export class Ec2Engine {
     return { instanceId, enis, podEnis: podEnis(enis, o.firstInterfaceIndex ?? 0), trunk: enis.find(isTrunk) };
   }
 
+  /** Fills the describe cache for many nodes in shared calls (before a full resync's reconciles). */
+  prefetch(instanceIds: Iterable<string>): Promise<void> { return this.api.prefetch(instanceIds); }
+
   limits(instanceType: string): Promise<Limits> { return this.api.instanceLimits(instanceType); }
 
   subnets(vpcId: string, zone: string, o: { fresh?: boolean } = {}): Promise<SubnetInfo[]> {
