@@ -18,7 +18,9 @@ import { startEc2Sim } from '../sim/ec2/index.ts';
 
 const LIMIT_MB = 300;
 
-function pod(i: number): Record<string, unknown> {
+/** A realistic running pod (~2.5 kB of JSON); `at` places it on a node with its address (bench scale). */
+export function pod(i: number, at?: { nodeName: string; ip: string; eni: string }): Record<string, unknown> {
+  const ip = at?.ip ?? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
   const name = `web-${(i % 997).toString(36)}-${i.toString(36).padStart(6, '0')}`;
   const env = Array.from({ length: 10 }, (_, k) => ({ name: `SETTING_${k}`, value: `value-${k}-${i % 13}` }));
   const container = (n: string) => ({
@@ -33,14 +35,14 @@ function pod(i: number): Record<string, unknown> {
     metadata: {
       name, namespace: `ns-${i % 50}`, uid: `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
       labels: { app: 'web', tier: 'front', 'pod-template-hash': '5f7c9d8b4', team: `t${i % 20}`, version: 'v1' },
-      annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'eni-ipam.io/allocation': `{"ip":"10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}","eni":"eni-0abc","deviceIndex":1,"subnetCIDR":"10.0.0.0/8","mac":"02:00:00:00:00:01"}` },
+      annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'eni-ipam.io/allocation': `{"ip":"${ip}","eni":"${at?.eni ?? 'eni-0abc'}","deviceIndex":1,"subnetCIDR":"10.0.0.0/8","mac":"02:00:00:00:00:01"}` },
     },
     spec: {
-      nodeName: `ip-10-0-${i % 200}-1.ec2.internal`, serviceAccountName: 'default', containers: [container('app'), container('sidecar')],
+      nodeName: at?.nodeName ?? `ip-10-0-${i % 200}-1.ec2.internal`, serviceAccountName: 'default', containers: [container('app'), container('sidecar')],
       volumes: [{ name: 'config', configMap: { name: 'app-config' } }, { name: 'kube-api-access', projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3607 } }] } }],
     },
     status: {
-      phase: 'Running', podIP: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, hostIP: '10.0.0.5', startTime: '2026-01-01T00:00:00Z',
+      phase: 'Running', podIP: ip, hostIP: '10.0.0.5', startTime: '2026-01-01T00:00:00Z',
       conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' })),
     },
   };

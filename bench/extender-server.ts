@@ -1,6 +1,7 @@
-// Child process of `eni-ipam bench extender`: serves either the real extender over a synthetic
-// 5,000-node pool index, or a no-op express handler that parses the same body and answers the same
-// shape. Running the server in its own process keeps the load generator's CPU out of its numbers.
+// Child process of `eni-ipam bench extender` and `bench scale`: serves the real extender over a
+// synthetic 5,000-node pool index (`ours`), the real extender watching ENIPools at an API server
+// (`kube`), or a no-op express handler that parses the same body and answers the same shape (`noop`).
+// Running the server in its own process keeps the load generator's CPU out of its numbers.
 import type { AddressInfo } from 'node:net';
 import { ManualClock, realClock } from '../lib/clock.ts';
 import { createJsonApp, jsonErrorHandler, listen } from '../lib/http.ts';
@@ -9,6 +10,7 @@ import { Registry } from 'prom-client';
 import { benchIndex, benchPool } from './extender-data.ts';
 import { DEFAULT_EXTENDER_CONFIG } from '../extender/server.ts';
 import { startExtender } from '../extender/start.ts';
+import { loadKubeConfig } from '../lib/kube/clients.ts';
 
 async function main(): Promise<void> {
   const mode = process.argv[2];
@@ -31,6 +33,10 @@ async function main(): Promise<void> {
         }
       }, 10);
     }
+  } else if (mode === 'kube') {
+    const x = await startExtender({ clock: realClock(), logger, registry: new Registry(), kubeConfig: loadKubeConfig({ server: process.argv[5] }), port: 0 });
+    while (!x.index.ready()) await realClock().sleep(20);
+    url = x.url;
   } else {
     const app = createJsonApp({ bodyLimit: DEFAULT_EXTENDER_CONFIG.bodyLimit, logger });
     app.post('/filter', (req, res) => {

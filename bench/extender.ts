@@ -8,10 +8,11 @@ import http from 'node:http';
 import { parseCommandLine, type CommandSpec } from '../lib/flags.ts';
 import { benchNodeName } from './extender-data.ts';
 
-interface Stats { rps: number; p50Ms: number; p99Ms: number; requests: number }
+export interface Stats { rps: number; p50Ms: number; p99Ms: number; requests: number }
 
-function startChild(mode: 'ours' | 'noop', nodes: number, churn = 0): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork(new URL('./extender-server.ts', import.meta.url).pathname, [mode, String(nodes), String(churn)], {
+/** `kube`: the real extender watching ENIPools at `server` (its first list done before it answers). */
+export function startChild(mode: 'ours' | 'noop' | 'kube', nodes: number, churn = 0, server = ''): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(new URL('./extender-server.ts', import.meta.url).pathname, [mode, String(nodes), String(churn), server], {
     execArgv: ['--import', import.meta.resolve('tsx')],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -21,7 +22,7 @@ function startChild(mode: 'ours' | 'noop', nodes: number, churn = 0): Promise<{ 
   });
 }
 
-function post(agent: http.Agent, url: URL, body: Buffer): Promise<number> {
+export function post(agent: http.Agent, url: URL, body: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
       if (res.statusCode !== 200) { reject(new Error(`${url.pathname}: HTTP ${res.statusCode}`)); res.resume(); return; }
@@ -34,7 +35,7 @@ function post(agent: http.Agent, url: URL, body: Buffer): Promise<number> {
 }
 
 /** Closed-loop load: `concurrency` workers posting back to back for `ms` milliseconds. */
-async function load(url: URL, body: Buffer, concurrency: number, ms: number): Promise<number[]> {
+export async function load(url: URL, body: Buffer, concurrency: number, ms: number): Promise<number[]> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const lat: number[] = [];
   const end = performance.now() + ms;
@@ -49,7 +50,7 @@ async function load(url: URL, body: Buffer, concurrency: number, ms: number): Pr
   return lat;
 }
 
-function stats(lat: number[], ms: number): Stats {
+export function stats(lat: number[], ms: number): Stats {
   const s = [...lat].sort((a, b) => a - b);
   const q = (p: number) => s.length ? +s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(2) : 0;
   return { rps: +(lat.length / (ms / 1000)).toFixed(1), p50Ms: q(0.5), p99Ms: q(0.99), requests: lat.length };
@@ -106,8 +107,8 @@ export async function main(argv: string[]): Promise<number> {
       const noop = stats(lat.noop, ms * rounds);
       out[verb] = { ours, noop, ratio: +(ours.rps / noop.rps).toFixed(3) };
     }
-    out.target = 'ratio >= 0.8 for both verbs';
-    out.pass = (['filter', 'prioritize'] as const).every((v) => (out[v] as { ratio: number }).ratio >= 0.8);
+    out.target = 'ratio >= 0.9 for both verbs (issue 16)';
+    out.pass = (['filter', 'prioritize'] as const).every((v) => (out[v] as { ratio: number }).ratio >= 0.9);
     console.log(JSON.stringify(out, null, 2));
     return 0;
   } finally {

@@ -6,14 +6,15 @@ const benches: Record<string, () => Promise<{ main: Main }>> = {
   'allocator-memory': () => import('./allocator-memory.ts'),
   extender: () => import('./extender.ts'),
   webhook: () => import('./webhook.ts'),
+  scale: () => import('./scale.ts'),
 };
 const USAGE = `usage: eni-ipam bench <${Object.keys(benches).join('|')}|all> [flags]   (eni-ipam bench <name> --help for its flags)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '-h' || name === '--help') { console.log(USAGE); return 0; }
-  // allocator-memory seeds 150,000 pods (minutes): run it by name, not as part of `all`.
-  const names = name === 'all' || !name ? Object.keys(benches).filter((n) => n !== 'allocator-memory') : [name];
+  // allocator-memory and scale seed 150,000 pods (minutes): run them by name, not as part of `all`.
+  const names = name === 'all' || !name ? Object.keys(benches).filter((n) => n !== 'allocator-memory' && n !== 'scale') : [name];
   for (const n of names) {
     const load = benches[n];
     if (!load) { console.error(`eni-ipam bench: unknown benchmark "${n}"\n${USAGE}`); return 2; }

@@ -15,7 +15,7 @@ const commands: Record<string, Command> = {
   'ec2-sim': { load: () => import('../sim/ec2/main.ts'), help: 'EC2 Query-protocol simulator: --port P [--state FILE]', dev: true },
   'kube-sim': { load: () => import('../sim/kube/main.ts'), help: 'Kubernetes API + admission + scheduler simulator: --port P [--tls]', dev: true },
   sandbox: { load: () => import('../sim/sandbox/main.ts'), help: 'the whole system on the simulators', dev: true },
-  bench: { load: () => import('../bench/main.ts'), help: 'benchmarks: bench allocator|extender|webhook|all', dev: true },
+  bench: { load: () => import('../bench/main.ts'), help: 'benchmarks: bench allocator|extender|webhook|all; by name: allocator-memory, scale', dev: true },
 };
 
 function usage(): string {

@@ -1,0 +1,507 @@
+// `eni-ipam bench scale [--nodes 5000] [--pods 150000]` (issue 16): the roles at cluster scale on the
+// simulators. ec2-sim holds an instance per node whose primary ENI carries the node's addresses
+// (pods + warm pool, assigned through the EC2 API); kube-sim holds the Nodes, the running pods (seeded
+// into its store: it is a simulator) and the ENIPools, which a first allocator adopts from EC2 and
+// which then get each pod's reservation. The roles are then driven through their real clients:
+// - allocator: the compiled `eni-ipam allocator` with the chart's NODE_OPTIONS, alone in its process:
+//   cold start (lists of every Node, pod and ENIPool, then one reconcile of every pool) and the
+//   periodic full resync (every pool reconciled from warm caches), its RSS, its EC2 calls per node;
+// - extender: /filter and /prioritize p99 in names-only mode (nodeCacheCapable, the chart's) and
+//   full-node mode, each against a no-op handler on the same body in the same run;
+// - webhook: bindings sent open-loop at --bind-rate (latency from each request's scheduled time, so a
+//   slow answer cannot hide the ones queued behind it), against a no-op webhook at the same rate.
+// Prints one JSON document; exits 1 when a bound of issue 16 is missed.
+import http from 'node:http';
+import https from 'node:https';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AssignPrivateIpAddressesCommand } from '@aws-sdk/client-ec2';
+import { Registry } from 'prom-client';
+import { realClock, ScaledClock } from '../lib/clock.ts';
+import { makeCA, makeServingCert } from '../lib/certs.ts';
+import { parseCommandLine, type CommandSpec } from '../lib/flags.ts';
+import { listen } from '../lib/http.ts';
+import { silentLogger } from '../lib/log.ts';
+import { crdManifests } from '../lib/enipool/crds.ts';
+import { DEFAULT_POLICY, type ENIPool } from '../lib/enipool/types.ts';
+import { startKubeSim } from '../sim/kube/index.ts';
+import { ec2Client, startEc2Sim } from '../sim/ec2/index.ts';
+import { startAllocator } from '../allocator/start.ts';
+import { createWebhookApp, startWebhook } from '../webhook/server.ts';
+import { allow } from '../webhook/review.ts';
+import { webhookMetrics } from '../webhook/metrics.ts';
+import { chartNodeOptions, pod } from './allocator-memory.ts';
+import { benchPod, load, post, startChild, stats } from './extender.ts';
+
+/** Issue 16's bounds. */
+export const BOUNDS = { resyncSeconds: 2, rssMB: 1024, bindPerSecond: 100, bindP99Ms: 50 } as const;
+
+const MUTATING = new Set(['AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses', 'CreateNetworkInterface', 'AttachNetworkInterface', 'DetachNetworkInterface',
+  'DeleteNetworkInterface', 'ModifyNetworkInterfaceAttribute', 'AssociateTrunkInterface', 'DisassociateTrunkInterface', 'CreateTags', 'DeleteTags']);
+const CLUSTER = 'scale';
+const ZONE = 'us-east-1a';
+const CNI_TAG = { 'kubernetes.io/role/cni': '1' };
+
+export const SPEC = {
+  command: 'bench scale',
+  summary: 'Allocator resync and RSS, extender p99 (both modes), webhook bindings at a fixed rate, EC2 calls per node, at cluster scale on the simulators; prints JSON.',
+  envPrefix: 'ENI_IPAM_BENCH_',
+  flags: {
+    nodes: { kind: 'int', min: 1, max: 20000, default: 5000, help: 'nodes (an EC2 instance, a Node, an ENIPool each)' },
+    pods: { kind: 'int', min: 0, default: 150000, help: 'running pods, spread evenly over the nodes, each holding a reserved address' },
+    'instance-type': { kind: 'string', default: 'm5.24xlarge', help: 'every node\'s type (its primary ENI must hold pods/node + the warm pool)' },
+    'resync-interval': { kind: 'duration', min: 1000, default: 20_000, help: "the measured allocator's --resync-interval (one periodic resync is timed)" },
+    'bind-rate': { kind: 'number', min: 1, default: 100, help: 'bindings per second, sent open-loop' },
+    'bind-duration': { kind: 'duration', min: 100, default: 10_000, help: 'how long bindings are sent (each side)' },
+    'extender-duration': { kind: 'duration', min: 100, default: 2000, help: 'per verb and side, names-only mode (requests one at a time, like the scheduler)' },
+    'full-requests': { kind: 'int', min: 1, default: 20, help: 'per verb and side, full-node mode' },
+  },
+} as const satisfies CommandSpec;
+
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+const quantile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : 0);
+const progress = (msg: string) => process.stderr.write(`# bench scale: ${msg}\n`);
+
+function nodeName(i: number): string { return `ip-10-${(i >> 8) & 255}-${i & 255}-${(i * 7) % 250}.ec2.internal`; }
+
+/** A Node as kubelet reports it (trimmed: 10 images), allocatable roomy enough that no warm pool is cut for lack of room. */
+function nodeObject(i: number, instanceId: string, privateIp: string, type: string): Record<string, unknown> {
+  const name = nodeName(i);
+  return {
+    apiVersion: 'v1', kind: 'Node',
+    metadata: {
+      name, labels: { 'node.kubernetes.io/instance-type': type, 'topology.kubernetes.io/zone': ZONE, 'topology.kubernetes.io/region': 'us-east-1', 'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': name, 'eks.amazonaws.com/nodegroup': `ng-${i % 10}`, 'eks.amazonaws.com/capacityType': 'ON_DEMAND' },
+      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
+    },
+    spec: { providerID: `aws:///${ZONE}/${instanceId}` },
+    status: {
+      capacity: { cpu: '96', memory: '384Gi', pods: '737', 'ephemeral-storage': '200Gi' },
+      allocatable: { cpu: '95', memory: '370Gi', pods: '737', 'ephemeral-storage': '180Gi' },
+      conditions: ['MemoryPressure', 'DiskPressure', 'PIDPressure'].map((type) => ({ type, status: 'False', reason: `KubeletHas${type === 'PIDPressure' ? 'SufficientPID' : 'No' + type}`, lastHeartbeatTime: '2026-01-01T00:00:00Z', lastTransitionTime: '2026-01-01T00:00:00Z' }))
+        .concat([{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: '2026-01-01T00:00:00Z', lastTransitionTime: '2026-01-01T00:00:00Z' }]),
+      addresses: [{ type: 'InternalIP', address: privateIp }, { type: 'Hostname', address: name }, { type: 'InternalDNS', address: name }],
+      nodeInfo: { architecture: 'amd64', containerRuntimeVersion: 'containerd://1.7.11', kernelVersion: '5.10.205-195.807.amzn2.x86_64', kubeletVersion: 'v1.29.0-eks-5e0fdde', kubeProxyVersion: 'v1.29.0-eks-5e0fdde', operatingSystem: 'linux', osImage: 'Amazon Linux 2', machineID: `ec2${i.toString(16).padStart(29, '0')}`, systemUUID: `ec2${i.toString(16).padStart(33, '0')}`, bootID: `b-${i}` },
+      images: Array.from({ length: 10 }, (_, k) => ({ names: [`123456789012.dkr.ecr.us-east-1.amazonaws.com/team-${k}/app@sha256:${(k * 7919 + 17).toString(16).padStart(64, '0')}`, `123456789012.dkr.ecr.us-east-1.amazonaws.com/team-${k}/app:1.${k}.0`], sizeBytes: 50_000_000 + k * 1_000_000 })),
+    },
+  };
+}
+
+function vmKB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no ${field} for pid ${pid}`);
+  return Number(m[1]);
+}
+
+/** Sum of every sample of a Prometheus metric (all label sets). */
+function metricSum(text: string, name: string): number | undefined {
+  let sum: number | undefined;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) sum = (sum ?? 0) + Number(m[1]);
+  return sum;
+}
+
+function ec2Calls(stats: Record<string, { ok: number; errors: number }>, before: Record<string, { ok: number; errors: number }> = {}): { total: number; mutating: number; byAction: Record<string, number> } {
+  const byAction: Record<string, number> = {};
+  let total = 0; let mutating = 0;
+  for (const [a, s] of Object.entries(stats)) {
+    const n = s.ok + s.errors - ((before[a]?.ok ?? 0) + (before[a]?.errors ?? 0));
+    if (n <= 0) continue;
+    byAction[a] = n; total += n;
+    if (MUTATING.has(a)) mutating += n;
+  }
+  return { total, mutating, byAction };
+}
+
+/** Runs `n` async jobs, `width` at a time. */
+async function inParallel(n: number, width: number, job: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(width, n) }, async () => { while (next < n) await job(next++); }));
+}
+
+interface OpenLoop { sent: number; completed: number; errors: number; perSecond: number; p50Ms: number; p99Ms: number; maxMs: number }
+
+/** Sends `count` requests at `rate`/s on a fixed schedule; latency is measured from each request's scheduled time. */
+async function openLoop(url: string, ca: string, rate: number, count: number, body: (i: number) => string): Promise<OpenLoop> {
+  const agent = new https.Agent({ keepAlive: true, ca, maxSockets: Infinity });
+  const u = new URL(url);
+  const lat: number[] = [];
+  let errors = 0;
+  const t0 = performance.now() + 20;
+  let lastEnd = t0;
+  const one = (i: number, due: number) => new Promise<void>((resolve) => {
+    const b = body(i);
+    const req = https.request({ agent, host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const end = performance.now();
+        lastEnd = Math.max(lastEnd, end);
+        lat.push(end - due);
+        try {
+          const r = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { response?: { allowed?: boolean } };
+          if (res.statusCode !== 200 || !r.response?.allowed) errors++;
+        } catch { errors++; }
+        resolve();
+      });
+    });
+    req.on('error', () => { errors++; resolve(); });
+    req.end(b);
+  });
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await realClock().sleep(wait);
+    inflight.push(one(i, due));
+  }
+  await Promise.all(inflight);
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  return { sent: count, completed: lat.length, errors, perSecond: round(lat.length / ((lastEnd - t0) / 1000), 1), p50Ms: round(quantile(lat, 0.5)), p99Ms: round(quantile(lat, 0.99)), maxMs: round(lat[lat.length - 1] ?? 0) };
+}
+
+function bindingReview(ns: string, name: string, node: string): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    request: {
+      uid: `bind-${name}`, kind: { group: '', version: 'v1', kind: 'Binding' }, resource: { group: '', version: 'v1', resource: 'pods' }, subResource: 'binding',
+      name, namespace: ns, operation: 'CREATE', dryRun: false, userInfo: { username: 'system:kube-scheduler' },
+      object: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace: ns }, target: { kind: 'Node', name: node } },
+    },
+  });
+}
+
+/** The compiled allocator (the image's layout), as the chart runs it. */
+async function buildImage(repo: string): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), 'eni-ipam-bench-scale-'));
+  await new Promise<void>((resolve, reject) => {
+    const b = spawn(process.execPath, [join(repo, 'scripts/build.mjs'), '--out', join(root, 'dist')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    b.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build failed (${code})`))));
+  });
+  cpSync(join(repo, 'package.json'), join(root, 'package.json'));
+  symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'), 'dir');
+  return root;
+}
+
+export interface ScaleOptions {
+  nodes: number; pods: number; instanceType: string; resyncIntervalMs: number;
+  bindRate: number; bindDurationMs: number; extenderDurationMs: number; fullRequests: number;
+}
+
+export async function runScaleBench(o: ScaleOptions): Promise<Record<string, unknown>> {
+  const repo = fileURLToPath(new URL('..', import.meta.url));
+  const clock = new ScaledClock(1);
+  const logger = silentLogger();
+  const perNode = Math.ceil(o.pods / o.nodes);
+  const warm = DEFAULT_POLICY.targetFree;
+  const kube = await startKubeSim({ clock, logger });
+  const ec2 = await startEc2Sim({ clock, logger, throttle: { disabled: true } });
+  const closers: (() => Promise<unknown>)[] = [() => kube.close(), () => ec2.close()];
+  const timings: Record<string, number> = {};
+  const phase = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    progress(`${name}…`);
+    const t = performance.now();
+    const r = await f();
+    timings[name] = round((performance.now() - t) / 1000, 1);
+    return r;
+  };
+  try {
+    const image = await phase('build', () => buildImage(repo));
+    closers.push(async () => rmSync(image, { recursive: true, force: true }));
+
+    // ---- EC2: a VPC with as many /16 blocks as the addresses need, one subnet per block ----
+    const addresses = o.nodes * (perNode + warm + 1);
+    const blocks = Math.ceil(addresses / 60_000);
+    if (blocks > 5) throw new Error(`${addresses} addresses need ${blocks} /16 blocks; a VPC has at most 5`);
+    const vpc = ec2.admin.createVpc('10.0.0.0/16');
+    const subnets: string[] = [];
+    for (let b = 0; b < blocks; b++) {
+      if (b > 0) ec2.admin.addVpcCidr(vpc, `10.${b}.0.0/16`);
+      subnets.push(ec2.admin.createSubnet({ vpcId: vpc, cidr: `10.${b}.0.0/16`, zone: ZONE, tags: CNI_TAG }));
+    }
+    const sdk = ec2Client(ec2.endpoint);
+    const instances: { id: string; eni: string; ip: string }[] = [];
+    await phase('seed EC2', async () => {
+      for (let i = 0; i < o.nodes; i++) {
+        const r = ec2.admin.runInstance({ instanceType: o.instanceType, subnetId: subnets[i % blocks]!, securityGroups: ['sg-0123456789abcdef0'] });
+        instances.push({ id: r.instanceId, eni: r.primaryEniId, ip: r.privateIp });
+      }
+      // The node's addresses on its primary ENI (firstInterfaceIndex 0), through the EC2 API.
+      await inParallel(o.nodes, 16, async (i) => {
+        await sdk.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: instances[i]!.eni, SecondaryPrivateIpAddressCount: perNode + warm }));
+      });
+    });
+
+    // ---- Kubernetes: CRDs, Nodes ----
+    await phase('seed Nodes', async () => {
+      for (const crd of crdManifests()) await kube.store.create('customresourcedefinitions.apiextensions.k8s.io', crd, { admit: false });
+      for (let n = 0; n < 50; n++) await kube.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns-${n}` } }, { admit: false });
+      await kube.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bind' } }, { admit: false });
+      for (let i = 0; i < o.nodes; i++) await kube.store.create('nodes', nodeObject(i, instances[i]!.id, instances[i]!.ip, o.instanceType), { admit: false });
+    });
+
+    // ---- ENIPools: a first allocator adopts every node's addresses from EC2 ----
+    const adoptStats0 = ec2.admin.callStats();
+    await phase('adopt (first allocator)', async () => {
+      let lost: string | undefined;
+      const a = await startAllocator({
+        kubeConfig: kube.kubeConfig(), ec2: ec2Client(ec2.endpoint), clock, logger, onLostLease: (why) => { lost = why; },
+        // Setup, not measured: a lease this process cannot lose while it also serves kube-sim to itself.
+        // A warm pool of every address the node holds, so none is released as excess while 5,000 pools are adopted.
+        config: { clusterName: CLUSTER, identity: 'adopter', vpcID: vpc, subnetTags: CNI_TAG, gcIntervalMs: 0, resyncIntervalMs: 3_600_000, concurrency: 16, ec2BudgetFraction: 1,
+          leaseDurationMs: 3_600_000, renewDeadlineMs: 3_500_000, defaultPolicy: { ...DEFAULT_POLICY, targetFree: perNode + warm } },
+      });
+      await a.synced();
+      for (;;) {
+        if (lost) throw new Error(`the adopting allocator lost its lease: ${lost}`);
+        const pools = kube.store.peekList<ENIPool>('enipools.eni-ipam.io').items;
+        if (pools.length === o.nodes && pools.every((p) => Object.keys(p.status?.ips ?? {}).length === perNode + warm)) break;
+        // Once pools exist, a resync describes their instances in shared calls (Ec2Api.prefetch).
+        a.resync();
+        await clock.sleep(2000);
+      }
+      await a.idle();
+      await a.stop();
+    });
+    const adoptCalls = ec2Calls(ec2.admin.callStats(), adoptStats0);
+
+    // ---- Pods: each running pod holds one of its node's addresses ----
+    await phase('seed pods and reservations', async () => {
+      let k = 0;
+      const since = new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      for (let i = 0; i < o.nodes && k < o.pods; i++) {
+        const name = nodeName(i);
+        let placed: Record<string, unknown>[] = [];
+        await kube.store.mutate<ENIPool>('enipools.eni-ipam.io', name, (p) => {
+          placed = [];
+          const free = Object.entries(p.status!.ips).filter(([, e]) => e.state === 'free').map(([ip]) => ip).sort();
+          for (const ip of free.slice(0, Math.min(perNode, o.pods - k))) {
+            const e = p.status!.ips[ip]!;
+            const obj = pod(k + placed.length, { nodeName: name, ip, eni: e.eni });
+            const m = obj.metadata as { name: string; namespace: string; uid: string };
+            p.status!.ips[ip] = { eni: e.eni, state: 'reserved', since, pod: { uid: m.uid, namespace: m.namespace, name: m.name } };
+            placed.push(obj);
+          }
+          return p;
+        }, { status: true, admit: false });
+        // Back to the default warm pool: the node now holds its pods' addresses plus that many free.
+        await kube.store.mutate<ENIPool>('enipools.eni-ipam.io', name, (p) => ({ ...p, spec: { ...p.spec, policy: { ...p.spec.policy, targetFree: warm } } }), { admit: false });
+        for (const obj of placed) await kube.store.create('pods', obj, { admit: false });
+        k += placed.length;
+      }
+    });
+
+    // ---- the measured allocator: cold start, then one periodic full resync ----
+    const nodeOptions = chartNodeOptions(repo);
+    const coldStats0 = ec2.admin.callStats();
+    const rvBefore = new Map(kube.store.peekList<ENIPool>('enipools.eni-ipam.io').items.map((p) => [p.metadata.name!, p.metadata.resourceVersion]));
+    const child = spawn(process.execPath, [join(image, 'dist/cmd/cli.js'), 'allocator', '--server', kube.url, '--ec2-endpoint', ec2.endpoint,
+      '--cluster-name', CLUSTER, '--region', 'us-east-1', '--host', '127.0.0.1', '--port', '0', '--gc-interval', '0', '--resync-interval', `${o.resyncIntervalMs}ms`,
+      '--subnet-tags', 'kubernetes.io/role/cni=1', '--log-level', 'info'], {
+      cwd: image, stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: nodeOptions, AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench-secret' },
+    });
+    closers.unshift(async () => { child.kill('SIGKILL'); });
+    const allocator = await phase('allocator cold start', () => measureAllocator(child, o, clock));
+    const coldCalls = ec2Calls(ec2.admin.callStats(), coldStats0);
+    const rvAfterCold = new Map(kube.store.peekList<ENIPool>('enipools.eni-ipam.io').items.map((p) => [p.metadata.name!, p.metadata.resourceVersion]));
+    const statsBeforeResync = ec2.admin.callStats();
+    const resync = await phase('allocator periodic resync', () => measureResync(child, o, clock));
+    const resyncCalls = ec2Calls(ec2.admin.callStats(), statsBeforeResync);
+    const rvAfterResync = new Map(kube.store.peekList<ENIPool>('enipools.eni-ipam.io').items.map((p) => [p.metadata.name!, p.metadata.resourceVersion]));
+    const changed = (a: Map<string, string | undefined>, b: Map<string, string | undefined>) => [...b].filter(([n, rv]) => a.get(n) !== rv).length;
+    const rssMB = vmKB(child.pid!, 'VmRSS') / 1024;
+    const peakRssMB = vmKB(child.pid!, 'VmHWM') / 1024;
+    // Each role is measured alone on this machine: the allocator's periodic work would share its CPU.
+    child.kill('SIGKILL');
+
+    // ---- extender: both modes, against the no-op handler, on the same bodies ----
+    const ext = await phase('extender', () => measureExtender(kube, o));
+
+    // ---- webhook: bindings at a fixed rate ----
+    const hook = await phase('webhook', () => measureBindings(kube, o, clock, logger));
+
+    const resyncOk = allocator.coldSeconds < BOUNDS.resyncSeconds && resync.seconds < BOUNDS.resyncSeconds;
+    const rssOk = peakRssMB < BOUNDS.rssMB;
+    const bindOk = hook.real.perSecond >= BOUNDS.bindPerSecond * 0.99 && hook.real.p99Ms < BOUNDS.bindP99Ms && hook.real.errors === 0;
+    return {
+      bench: 'scale',
+      nodes: o.nodes, pods: o.pods, podsPerNode: perNode, instanceType: o.instanceType, warmPool: warm,
+      allocator: {
+        nodeOptions,
+        coldStart: {
+          seconds: allocator.coldSeconds, listSeconds: allocator.listSeconds, reconcileSeconds: round(allocator.coldSeconds - allocator.listSeconds),
+          processStartSeconds: allocator.processStartSeconds,
+          reconciles: allocator.reconcilesCold, ec2CallsPerNode: round(coldCalls.total / o.nodes, 3), mutatingEc2Calls: coldCalls.mutating, ec2ByAction: coldCalls.byAction,
+          poolsWritten: changed(rvBefore, rvAfterCold),
+        },
+        periodicResync: {
+          seconds: resync.seconds, pollMs: POLL_MS, reconciles: resync.reconciles, ec2CallsPerNode: round(resyncCalls.total / o.nodes, 3),
+          mutatingEc2Calls: resyncCalls.mutating, ec2ByAction: resyncCalls.byAction, poolsWritten: changed(rvAfterCold, rvAfterResync),
+        },
+        rssMB: Math.round(rssMB), peakRssMB: Math.round(peakRssMB), podsCached: allocator.podsCached,
+      },
+      adoption: { ec2CallsPerNode: round(adoptCalls.total / o.nodes, 3), mutatingEc2Calls: adoptCalls.mutating, ec2ByAction: adoptCalls.byAction },
+      extender: ext,
+      webhookBinding: { rate: o.bindRate, ...hook, p99Ratio: round(hook.real.p99Ms / Math.max(0.01, hook.noop.p99Ms), 2) },
+      bounds: BOUNDS,
+      pass: { allocatorResync: resyncOk, allocatorRss: rssOk, bindings: bindOk },
+      ok: resyncOk && rssOk && bindOk,
+      setupSeconds: timings,
+    };
+  } finally {
+    for (const c of closers) await c().catch(() => undefined);
+  }
+}
+
+const POLL_MS = 50;
+
+async function scrape(url: string): Promise<string> {
+  return fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+}
+
+interface ChildState { url: string; err: string }
+const childState = new WeakMap<ChildProcess, ChildState>();
+
+async function measureAllocator(child: ChildProcess, o: ScaleOptions, clock: ScaledClock): Promise<{ coldSeconds: number; listSeconds: number; processStartSeconds: number; reconcilesCold: number; podsCached: number }> {
+  const t0 = performance.now();
+  const st: ChildState = { url: '', err: '' };
+  childState.set(child, st);
+  st.url = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      st.err = (st.err + d.toString()).slice(-20_000);
+      const m = /"url":"([^"]+)"[^\n]*allocator started/.exec(st.err);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`allocator exited (${code}): ${st.err.slice(-2000)}`)));
+  });
+  // From its first log line on (modules loaded, informers started): process start-up is not the resync.
+  const t1 = performance.now();
+  const processStartSeconds = round((t1 - t0) / 1000);
+  let listSeconds = 0;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`allocator exited (${child.exitCode}): ${st.err.slice(-2000)}`);
+    if (performance.now() - t0 > 900_000) throw new Error('allocator cold start not done after 15 min');
+    const text = await scrape(st.url);
+    const cached = metricSum(text, 'eni_ipam_allocator_pods_cached') ?? 0;
+    const leader = metricSum(text, 'eni_ipam_allocator_leader') ?? 0;
+    const reconciles = metricSum(text, 'eni_ipam_allocator_reconciles_total') ?? 0;
+    const depth = metricSum(text, 'eni_ipam_allocator_queue_depth') ?? 1;
+    if (!listSeconds && cached >= o.pods && leader === 1) listSeconds = round((performance.now() - t1) / 1000);
+    if (listSeconds && reconciles >= o.nodes && depth === 0) {
+      return { coldSeconds: round((performance.now() - t1) / 1000), listSeconds, processStartSeconds, reconcilesCold: reconciles, podsCached: cached };
+    }
+    await clock.sleep(POLL_MS);
+  }
+}
+
+async function measureResync(child: ChildProcess, o: ScaleOptions, clock: ScaledClock): Promise<{ seconds: number; reconciles: number }> {
+  const st = childState.get(child)!;
+  const count = async () => {
+    const text = await scrape(st.url);
+    return { reconciles: metricSum(text, 'eni_ipam_allocator_reconciles_total') ?? 0, depth: metricSum(text, 'eni_ipam_allocator_queue_depth') ?? 1 };
+  };
+  const base = (await count()).reconciles;
+  const deadline = performance.now() + o.resyncIntervalMs * 2 + 60_000;
+  let start = 0;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`allocator exited (${child.exitCode}): ${st.err.slice(-2000)}`);
+    if (performance.now() > deadline) throw new Error('no periodic resync finished in time');
+    const c = await count();
+    // A resync queues every node at once: the first poll that sees reconciles running starts the clock.
+    if (!start && (c.reconciles > base || c.depth > 0)) start = performance.now() - POLL_MS / 2;
+    if (start && c.reconciles >= base + o.nodes && c.depth === 0) return { seconds: round((performance.now() - start) / 1000), reconciles: c.reconciles - base };
+    await clock.sleep(start ? POLL_MS : 10);
+  }
+}
+
+async function measureExtender(kube: Awaited<ReturnType<typeof startKubeSim>>, o: ScaleOptions): Promise<Record<string, unknown>> {
+  const names = Array.from({ length: o.nodes }, (_, i) => nodeName(i));
+  const nodesList = kube.store.peekList('nodes').items;
+  const bodies = {
+    namesOnly: Buffer.from(JSON.stringify({ Pod: benchPod(), Nodes: null, NodeNames: names })),
+    fullNodes: Buffer.from(JSON.stringify({ Pod: benchPod(), Nodes: { metadata: {}, items: nodesList }, NodeNames: null })),
+  };
+  const servers = { ours: await startChild('kube', o.nodes, 0, kube.url), noop: await startChild('noop', o.nodes) };
+  try {
+    const out: Record<string, unknown> = {};
+    for (const [mode, body] of Object.entries(bodies)) {
+      const m: Record<string, unknown> = { requestBytes: body.length };
+      for (const verb of ['filter', 'prioritize'] as const) {
+        const lat: Record<'ours' | 'noop', number[]> = { ours: [], noop: [] };
+        const ms: Record<'ours' | 'noop', number> = { ours: 0, noop: 0 };
+        const run = async (who: 'ours' | 'noop', warmup = false) => {
+          const url = new URL(`${servers[who].url}/${verb}`);
+          if (mode === 'namesOnly') {
+            const d = warmup ? 300 : o.extenderDurationMs / 2;
+            const l = await load(url, body, 1, d);
+            if (!warmup) { lat[who].push(...l); ms[who] += d; }
+          } else {
+            const n = warmup ? 2 : Math.ceil(o.fullRequests / 2);
+            const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+            const t = performance.now();
+            for (let k = 0; k < n; k++) {
+              const s = performance.now();
+              await post(agent, url, body);
+              if (!warmup) lat[who].push(performance.now() - s);
+            }
+            agent.destroy();
+            if (!warmup) ms[who] += performance.now() - t;
+          }
+        };
+        await run('ours', true); await run('noop', true);
+        // Two rounds each, alternating (ABBA), so drift on a shared machine hits both alike.
+        await run('ours'); await run('noop'); await run('noop'); await run('ours');
+        const ours = stats(lat.ours, ms.ours);
+        const noop = stats(lat.noop, ms.noop);
+        m[verb] = { ours, noop, p99Ratio: round(ours.p99Ms / Math.max(0.01, noop.p99Ms), 2), rpsRatio: round(ours.rps / noop.rps, 3) };
+      }
+      out[mode] = m;
+    }
+    return out;
+  } finally {
+    for (const s of Object.values(servers)) s.child.kill();
+  }
+}
+
+async function measureBindings(kube: Awaited<ReturnType<typeof startKubeSim>>, o: ScaleOptions, clock: ScaledClock, logger: ReturnType<typeof silentLogger>): Promise<{ real: OpenLoop; noop: OpenLoop; reservedInPools: number }> {
+  const count = Math.max(1, Math.round((o.bindRate * o.bindDurationMs) / 1000));
+  for (let i = 0; i < count; i++) {
+    await kube.store.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `b-${i}`, namespace: 'bind', uid: `b0000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}` }, spec: { containers: [{ name: 'c', image: 'pause' }] } }, { namespace: 'bind', admit: false });
+  }
+  const ca = makeCA({ commonName: 'bench-scale-ca' });
+  const serving = makeServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const hook = await startWebhook({ kubeConfig: kube.kubeConfig(), clock, logger, tls: { cert: serving.certPem, key: serving.keyPem }, binding: { bindWaitMs: 0 } });
+  const noop = await listen(createWebhookApp({ logger, metrics: webhookMetrics(new Registry()), pod: async (r) => allow(r.request.uid), binding: async (r) => allow(r.request.uid) }), { tls: { cert: serving.certPem, key: serving.keyPem } });
+  try {
+    await hook.synced();
+    // Each binding goes to the next node in turn (every pool has its warm addresses free).
+    const target = (i: number) => nodeName((i * 7919) % o.nodes);
+    await openLoop(`${noop.url}/mutate/binding`, ca.certPem, o.bindRate, Math.min(50, count), (i) => bindingReview('bind', `b-${i}`, target(i))); // warm-up (TLS, JIT)
+    const noopR = await openLoop(`${noop.url}/mutate/binding`, ca.certPem, o.bindRate, count, (i) => bindingReview('bind', `b-${i}`, target(i)));
+    const real = await openLoop(`${hook.url}/mutate/binding`, ca.certPem, o.bindRate, count, (i) => bindingReview('bind', `b-${i}`, target(i)));
+    let reserved = 0;
+    for (const p of kube.store.peekList<ENIPool>('enipools.eni-ipam.io').items) {
+      for (const e of Object.values(p.status?.ips ?? {})) if (e.state === 'reserved' && e.pod?.namespace === 'bind') reserved++;
+    }
+    return { real, noop: noopR, reservedInPools: reserved };
+  } finally {
+    await hook.close();
+    await noop.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const parsed = parseCommandLine(SPEC, argv, process.env);
+  if (typeof parsed === 'number') return parsed;
+  const v = parsed.values;
+  const out = await runScaleBench({
+    nodes: v.nodes, pods: v.pods, instanceType: v['instance-type'], resyncIntervalMs: v['resync-interval'],
+    bindRate: v['bind-rate'], bindDurationMs: v['bind-duration'], extenderDurationMs: v['extender-duration'], fullRequests: v['full-requests'],
+  });
+  console.log(JSON.stringify(out, null, 2));
+  return out.ok ? 0 : 1;
+}
