@@ -58,6 +58,7 @@ export const SPEC = {
     'bind-duration': { kind: 'duration', min: 100, default: 10_000, help: 'how long bindings are sent (each side)' },
     'extender-duration': { kind: 'duration', min: 100, default: 2000, help: 'per verb and side, names-only mode (requests one at a time, like the scheduler)' },
     'full-requests': { kind: 'int', min: 1, default: 20, help: 'per verb and side, full-node mode' },
+    'node-options': { kind: 'string', metavar: 'OPTS', help: "NODE_OPTIONS of the measured allocator (default: the chart's, e.g. its heap cap)" },
   },
 } as const satisfies CommandSpec;
 
@@ -189,6 +190,7 @@ async function buildImage(repo: string): Promise<string> {
 export interface ScaleOptions {
   nodes: number; pods: number; instanceType: string; resyncIntervalMs: number;
   bindRate: number; bindDurationMs: number; extenderDurationMs: number; fullRequests: number;
+  nodeOptions?: string;
 }
 
 export async function runScaleBench(o: ScaleOptions): Promise<Record<string, unknown>> {
@@ -295,7 +297,7 @@ export async function runScaleBench(o: ScaleOptions): Promise<Record<string, unk
     });
 
     // ---- the measured allocator: cold start, then one periodic full resync ----
-    const nodeOptions = chartNodeOptions(repo);
+    const nodeOptions = o.nodeOptions ?? chartNodeOptions(repo);
     const coldStats0 = ec2.admin.callStats();
     const rvBefore = new Map(kube.store.peekList<ENIPool>('enipools.eni-ipam.io').items.map((p) => [p.metadata.name!, p.metadata.resourceVersion]));
     const child = spawn(process.execPath, [join(image, 'dist/cmd/cli.js'), 'allocator', '--server', kube.url, '--ec2-endpoint', ec2.endpoint,
@@ -364,6 +366,8 @@ async function scrape(url: string): Promise<string> {
 }
 
 interface ChildState { url: string; err: string }
+/** Ended by an exit or a signal (an out-of-memory abort leaves exitCode null). */
+const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
 const childState = new WeakMap<ChildProcess, ChildState>();
 
 async function measureAllocator(child: ChildProcess, o: ScaleOptions, clock: ScaledClock): Promise<{ coldSeconds: number; listSeconds: number; processStartSeconds: number; reconcilesCold: number; podsCached: number }> {
@@ -376,14 +380,14 @@ async function measureAllocator(child: ChildProcess, o: ScaleOptions, clock: Sca
       const m = /"url":"([^"]+)"[^\n]*allocator started/.exec(st.err);
       if (m) resolve(m[1]!);
     });
-    child.on('exit', (code) => reject(new Error(`allocator exited (${code}): ${st.err.slice(-2000)}`)));
+    child.on('exit', (code, signal) => reject(new Error(`allocator exited (${code ?? signal}): ${st.err.slice(-2000)}`)));
   });
   // From its first log line on (modules loaded, informers started): process start-up is not the resync.
   const t1 = performance.now();
   const processStartSeconds = round((t1 - t0) / 1000);
   let listSeconds = 0;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`allocator exited (${child.exitCode}): ${st.err.slice(-2000)}`);
+    if (exited(child)) throw new Error(`allocator exited (${child.exitCode ?? child.signalCode}) during its cold start: ${st.err.slice(-3000)}`);
     if (performance.now() - t0 > 900_000) throw new Error('allocator cold start not done after 15 min');
     const text = await scrape(st.url);
     const cached = metricSum(text, 'eni_ipam_allocator_pods_cached') ?? 0;
@@ -408,7 +412,7 @@ async function measureResync(child: ChildProcess, o: ScaleOptions, clock: Scaled
   const deadline = performance.now() + o.resyncIntervalMs * 2 + 60_000;
   let start = 0;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`allocator exited (${child.exitCode}): ${st.err.slice(-2000)}`);
+    if (exited(child)) throw new Error(`allocator exited (${child.exitCode ?? child.signalCode}) during the resync: ${st.err.slice(-3000)}`);
     if (performance.now() > deadline) throw new Error('no periodic resync finished in time');
     const c = await count();
     // A resync queues every node at once: the first poll that sees reconciles running starts the clock.
@@ -501,6 +505,7 @@ export async function main(argv: string[]): Promise<number> {
   const out = await runScaleBench({
     nodes: v.nodes, pods: v.pods, instanceType: v['instance-type'], resyncIntervalMs: v['resync-interval'],
     bindRate: v['bind-rate'], bindDurationMs: v['bind-duration'], extenderDurationMs: v['extender-duration'], fullRequests: v['full-requests'],
+    nodeOptions: v['node-options'],
   });
   console.log(JSON.stringify(out, null, 2));
   return out.ok ? 0 : 1;
