@@ -330,6 +330,24 @@ test('prefix mode: only a whole free prefix is released, after the delay, and on
   assert.equal(Object.values(none.status.ips).filter((e) => e.excessSince || e.state === 'releasing').length, 0);
 });
 
+test('prefix mode: waiting pods beyond what max-pods still lets in add no /28 (the burst overshoot at a full node)', () => {
+  // 7 prefixes would hold 112; here 2 prefixes, 30 reserved, 2 free, and 9 refused bindings recorded
+  // as unmet demand. With 2 slots left by max-pods, the 2 free addresses already cover every pod that
+  // can still land: no third prefix. With 20 slots, the demand is real: one prefix.
+  const policy = { mode: 'prefixes' as const, targetFree: 2, maxAboveTarget: 0 };
+  const enis = [prefixEni([P1, P2])];
+  const first = decide(pool({}, policy), obs({ enis, limits: NITRO }), CFG);
+  const st = structuredClone(first.status);
+  const ips = Object.keys(st.ips).slice(0, 30);
+  ips.forEach((ip, i) => { st.ips[ip] = { ...reserved(`u${i}`), prefix: st.ips[ip]!.prefix! }; });
+  st.unmetDemand = { ips: 9, branch: 0, since: iso(T0) };
+  const pods = ips.map((_, i) => ({ uid: `u${i}`, name: `u${i}`, namespace: 'ns', nodeName: 'n1', phase: 'Running' }));
+  const at = (podSlots: number | undefined) => decide({ ...pool({}, policy), status: st }, obs({ enis, limits: NITRO, pods, ...(podSlots !== undefined ? { podSlots } : {}) }), CFG).grow;
+  assert.equal(at(2), undefined);
+  assert.deepEqual(at(20) && { need: at(20)!.need, mode: at(20)!.mode }, { need: 1, mode: 'prefixes' });
+  assert.deepEqual(at(undefined) && at(undefined)!.need, 1, 'unknown slots: demand counts in full');
+});
+
 test('applyGrow expands a new prefix into 16 free addresses', () => {
   const st = { ...emptyStatus(), enis: [{ id: 'eni-0', deviceIndex: 0, subnetID: 'subnet-1', subnetCIDR: '10.0.0.0/16', securityGroups: [], mac: 'm', primaryIP: '10.0.0.1' }] };
   assert.equal(applyGrow(st, [{ eniId: 'eni-0', ips: [], prefixes: [P2] }], [], T0), 16);

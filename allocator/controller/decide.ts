@@ -54,6 +54,8 @@ export interface Observation {
   deleted: (uid: string) => boolean;
   /** Pods the node can still take (room.ts: max-pods, cpu, memory vs demand shapes); undefined = unknown. */
   podRoom?: number;
+  /** Pods max-pods still lets onto the node (room.ts `podSlots`); bounds even waiting pods' demand. undefined = unknown. */
+  podSlots?: number;
   /** Free aligned /28 blocks of a subnet as last computed (prefix mode; undefined = unknown). */
   freeBlocks?: (subnetId: string) => number | undefined;
 }
@@ -312,7 +314,7 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   d.wantTrunk = visible && trunkAllowed && !hasTrunk && (!cfg.trunkOnDemand || Object.keys(status.branches).some((uid) => !notBoundHere(obs, uid, node)));
   const c = countIPs(status);
   const subnetFree = obs.subnets.reduce((n, s) => n + s.available, 0);
-  const opts = { subnetLow: obs.subnets.length > 0 && subnetFree < cfg.subnetLowThreshold, podRoom: obs.podRoom };
+  const opts = { subnetLow: obs.subnets.length > 0 && subnetFree < cfg.subnetLowThreshold, podRoom: obs.podRoom, podSlots: obs.podSlots };
   const counts: PoolCounts = {
     total: c.free + c.reserved + c.cooldown + c.releasing, free: c.free, used: c.reserved + c.cooldown, releasing: c.releasing,
     unmetDemand: status.unmetDemand?.ips ?? 0, instanceCapacity: eff.instanceIPs,

@@ -22,7 +22,7 @@ import { decide, podENIAnnotation, type Decision } from './decide.ts';
 import { NodeIPs } from './ips.ts';
 import { NodeGone } from './node-gone.ts';
 import { PoolLifecycle } from './pool-lifecycle.ts';
-import { roomNode, schedulableRoom } from './room.ts';
+import { podSlots, roomNode, schedulableRoom } from './room.ts';
 
 export class NodeReconciler {
   private readonly c: NodeContext;
@@ -69,8 +69,9 @@ export class NodeReconciler {
     // warm addresses can ever be used on this node (room.ts).
     const rn = roomNode(node, this.d.pods.requestedOnNode(name));
     const podRoom = rn ? schedulableRoom(rn, this.d.pods.demandShapes()) : undefined;
+    const slots = rn ? podSlots(rn) : undefined;
     const observe = () => ({ now: this.d.clock.now(), enis: view.enis, limits, subnets, zoneSubnets: allSubnets, pod: (u: string) => this.d.pods.get(u), deleted: (u: string) => this.d.pods.deleted(u),
-      freeBlocks: (id: string) => this.d.blocks?.peek(id), podRoom });
+      freeBlocks: (id: string) => this.d.blocks?.peek(id), podRoom, podSlots: slots });
 
     // 1. Mirror + transitions, one CAS.
     let decision!: Decision;

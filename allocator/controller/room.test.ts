@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eligible, podsThatFit, schedulableRoom, type PodShape, type RoomNode } from './room.ts';
+import { eligible, podSlots, podsThatFit, schedulableRoom, type PodShape, type RoomNode } from './room.ts';
 
 const GiB = 2 ** 30;
 // An m5.large-like node: 2 CPU, 8 GiB, max-pods 110.
@@ -56,4 +56,16 @@ test('schedulableRoom: the most pods any eligible demand shape could still place
     ['one 100-CPU pod on a 128-CPU node: no second fits', { allocatable: { pods: 250, cpu: 128_000, memory: 512 * GiB }, requested: { pods: 1, cpu: 100_000, memory: 64 * GiB } }, [{ cpu: 100_000, memory: 64 * GiB }], 0],
   ];
   for (const [name, n, shapes, want] of cases) assert.equal(schedulableRoom(n, shapes), want, name);
+});
+
+test('podSlots: max-pods minus bound pods, never negative; cpu, memory, selector and cordon do not bound it', () => {
+  const cases: Array<[string, RoomNode, number]> = [
+    ['empty node', node(), 110],
+    ['96 pods bound', node({ used: { pods: 96 } }), 14],
+    ['max-pods reached', node({ used: { pods: 110 } }), 0],
+    ['over max-pods (kubelet raced): 0', node({ used: { pods: 120 } }), 0],
+    ['full by cpu: slots remain', node({ used: { pods: 2, cpu: 2000 } }), 108],
+    ['cordoned: slots remain (waiting pods may tolerate it)', node({ unschedulable: true, used: { pods: 5 } }), 105],
+  ];
+  for (const [name, n, want] of cases) assert.equal(podSlots(n), want, name);
 });

@@ -56,6 +56,15 @@ export function podsThatFit(node: RoomNode, shape: PodShape): number {
   return n;
 }
 
+/**
+ * Pods max-pods alone still lets onto the node (allocatable pods − non-terminal pods bound there),
+ * whatever their shape, selector or the node's cordon: the hard bound the scheduler and the kubelet
+ * enforce. The policy caps even waiting pods' demand by it (allocator/ec2/policy.ts).
+ */
+export function podSlots(node: RoomNode): number {
+  return Math.max(0, Math.floor(nn(node.allocatable.pods) - nn(node.requested.pods)));
+}
+
 /** Pods the node can still take given the demand shapes; see the header for the rule. */
 export function schedulableRoom(node: RoomNode, shapes: Iterable<PodShape>): number {
   let known = false;

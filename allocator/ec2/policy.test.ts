@@ -50,6 +50,23 @@ test('podRoom (max-pods) bounds the warm target and the slack, and turns the res
   }
 });
 
+test('podSlots (max-pods alone) bounds target, unmet demand and slack together: refused bindings beyond it cannot land here', () => {
+  const rows: { name: string; p: PolicyInput; c: PoolCounts; slots: number; room?: number; need: number; upTo: number; excess: number }[] = [
+    { name: 'slots above target + demand: unchanged', p: P(), c: C({ free: 0, used: 5, unmetDemand: 3 }), slots: 50, need: 11, upTo: 11, excess: 0 },
+    { name: 'demand cut to slots − target', p: P({ targetFree: 2 }), c: C({ free: 0, used: 20, unmetDemand: 9 }), slots: 6, need: 6, upTo: 6, excess: 0 },
+    { name: 'full by max-pods: waiting pods cannot land, free ones are excess', p: P({ targetFree: 2 }), c: C({ free: 2, used: 25, unmetDemand: 3 }), slots: 0, need: 0, upTo: 0, excess: 2 },
+    { name: 'shape room 0 still surges for waiting pods while max-pods has slots', p: P(), c: C({ free: 0, used: 20, unmetDemand: 2 }), slots: 4, room: 0, need: 2, upTo: 2, excess: 0 },
+    { name: 'slack gets what is left of the slots', p: P({ targetFree: 2, maxAboveTarget: 8 }), c: C({ free: 0, used: 10, unmetDemand: 3 }), slots: 7, need: 5, upTo: 7, excess: 0 },
+    { name: 'target above slots is cut', p: P(), c: C({ free: 5, used: 10 }), slots: 3, need: 0, upTo: 0, excess: 2 },
+    { name: 'minIPs floor is not a pod count: kept', p: P({ minIPs: 10, targetFree: 0 }), c: C({ free: 0, used: 0 }), slots: 0, need: 10, upTo: 10, excess: 0 },
+  ];
+  for (const r of rows) {
+    const o = { podSlots: r.slots, ...(r.room !== undefined ? { podRoom: r.room } : {}) };
+    assert.deepEqual(deficitRange(r.p, r.c, o), { need: r.need, upTo: r.upTo }, r.name);
+    assert.equal(excess(r.p, r.c, o), r.excess, r.name);
+  }
+});
+
 test('excess table', () => {
   const rows: { name: string; p: PolicyInput; c: PoolCounts; low?: boolean; want: number }[] = [
     { name: 'at target', p: P(), c: C({ free: 8, used: 4 }), want: 0 },
@@ -71,18 +88,21 @@ test('excess table', () => {
 test('growing by anything in [need, upTo] never creates excess; deficit and excess never both positive', () => {
   let checked = 0;
   for (const minIPs of [0, 3, 12]) for (const targetFree of [0, 1, 8]) for (const maxAboveTarget of [0, 3]) for (const maxIPs of [0, 10, 40])
-    for (const free of [0, 2, 9]) for (const used of [0, 5, 20]) for (const releasing of [0, 2]) for (const unmetDemand of [0, 4]) for (const low of [false, true]) {
+    for (const free of [0, 2, 9]) for (const used of [0, 5, 20]) for (const releasing of [0, 2]) for (const unmetDemand of [0, 4]) for (const low of [false, true]) for (const podSlots of [undefined, 0, 3, 30]) {
       const p = P({ minIPs, targetFree, maxAboveTarget, maxIPs });
       const c = C({ free, used, releasing, unmetDemand });
       if (c.total > c.instanceCapacity) continue;
-      const { need, upTo } = deficitRange(p, c, { subnetLow: low });
-      const ex = excess(p, c, { subnetLow: low });
+      const o = { subnetLow: low, ...(podSlots !== undefined ? { podSlots } : {}) };
+      const { need, upTo } = deficitRange(p, c, o);
+      const ex = excess(p, c, o);
       assert.ok(!(need > 0 && ex > 0), `both positive: ${JSON.stringify({ p, c, low, need, ex })}`);
       assert.ok(upTo >= need);
       for (const d of [need, upTo]) {
         if (d === 0) continue;
         const after = { ...c, free: free + d, total: c.total + d };
-        assert.equal(excess(p, after, { subnetLow: low }), 0, `excess after growing ${d}: ${JSON.stringify({ p, c, low })}`);
+        assert.equal(excess(p, after, o), 0, `excess after growing ${d}: ${JSON.stringify({ p, c, low, podSlots })}`);
+        // Beyond the floor, growth never leaves more free addresses than pods max-pods still lets in.
+        if (podSlots !== undefined && used + free + d > minIPs) assert.ok(free + d <= Math.max(podSlots, free, minIPs - used), `free ${free + d} > slots ${podSlots}: ${JSON.stringify({ p, c })}`);
         assert.ok(after.total <= c.instanceCapacity);
       }
       checked++;

@@ -13,6 +13,11 @@
 //   mat   = maxAboveTarget (0 when the subnet runs low: no slack while addresses are scarce)
 //   both bounded by podRoom (pods that could still be scheduled on the node: max-pods, cpu and memory
 //   vs pending pods' shapes, allocator/controller/room.ts), when known
+//   slots = podSlots (pods max-pods still lets onto the node), when known: tf, unmetDemand and mat
+//           together never exceed it (demand is cut to slots − tf, then mat to what is left). Demand
+//           is counted per refused binding, and a refused pod retries and is often bound elsewhere,
+//           so near max-pods it overstates what can still land here; max-pods is a hard bound (the
+//           scheduler and the kubelet enforce it), unlike the shape-based room.
 //   floor = min(minIPs, cap)
 //   cap   = min(maxIPs || instanceCapacity, instanceCapacity)
 //
@@ -63,15 +68,20 @@ export interface PolicyOptions {
    * (its excess is released as usual).
    */
   podRoom?: number;
+  /**
+   * Pods max-pods still lets onto the node (allocatable pods − non-terminal pods bound there), when
+   * known: free addresses beyond it can never be used on the node, waiting pods included.
+   */
+  podSlots?: number;
 }
 
 export type PolicyInput = Pick<WarmPoolPolicy, 'minIPs' | 'targetFree' | 'maxAboveTarget' | 'maxIPs'>;
 
-export interface Targets { tf: number; mat: number; floor: number; cap: number }
+export interface Targets { tf: number; mat: number; floor: number; cap: number; demand: number }
 
 const nn = (n: number): number => (Number.isFinite(n) && n > 0 ? Math.floor(n) : 0);
 
-/** The targets in force for these counts (subnet-low shrink applied). */
+/** The targets in force for these counts (subnet-low shrink, room and max-pods bounds applied), and the unmet demand that counts. */
 export function effectiveTargets(policy: PolicyInput, counts: PoolCounts, opts: PolicyOptions = {}): Targets {
   const capacity = nn(counts.instanceCapacity);
   const cap = nn(policy.maxIPs) > 0 ? Math.min(nn(policy.maxIPs), capacity) : capacity;
@@ -85,7 +95,14 @@ export function effectiveTargets(policy: PolicyInput, counts: PoolCounts, opts: 
     tf = Math.min(tf, nn(opts.podRoom));
     mat = Math.min(mat, Math.max(0, nn(opts.podRoom) - tf));
   }
-  return { tf, mat, floor: Math.min(nn(policy.minIPs), cap), cap };
+  let demand = nn(counts.unmetDemand);
+  if (opts.podSlots !== undefined) {
+    const slots = nn(opts.podSlots);
+    tf = Math.min(tf, slots);
+    demand = Math.min(demand, slots - tf);
+    mat = Math.min(mat, slots - tf - demand);
+  }
+  return { tf, mat, floor: Math.min(nn(policy.minIPs), cap), cap, demand };
 }
 
 function headroom(t: Targets, c: PoolCounts): number {
@@ -103,7 +120,7 @@ export function deficitRange(policy: PolicyInput, counts: PoolCounts, opts: Poli
   const t = effectiveTargets(policy, counts, opts);
   const free = nn(counts.free);
   const held = free + nn(counts.used);
-  const demand = nn(counts.unmetDemand);
+  const demand = t.demand;
   const room = headroom(t, counts);
   const need = Math.min(room, Math.max(0, t.tf + demand - free, t.floor - held));
   if (need === 0) return { need: 0, upTo: 0 };
@@ -116,7 +133,7 @@ export function excess(policy: PolicyInput, counts: PoolCounts, opts: PolicyOpti
   const t = effectiveTargets(policy, counts, opts);
   const free = nn(counts.free);
   const held = free + nn(counts.used);
-  const want = Math.max(free - (t.tf + nn(counts.unmetDemand) + t.mat), held - t.cap);
+  const want = Math.max(free - (t.tf + t.demand + t.mat), held - t.cap);
   return Math.max(0, Math.min(want, free, held - t.floor));
 }
 

@@ -7,7 +7,7 @@ function run(policy: RunReport['policy'], violations = 0): RunReport {
     scenario: 's', policy, speed: 10, simulatedSeconds: 60, wallSeconds: 6,
     pods: { created: 10, bound: 10, running: 8, succeeded: 2, pendingAtEnd: 0, stuck: policy === 'eni-ipam' ? 0 : 3, stuckAtEnd: 0, stuckSecondsTotal: 40, stuckSecondsMax: 20, bindRefused: 0 },
     timeToIp: { count: 10, withoutIp: 0, p50Seconds: 1.5, p99Seconds: 4 },
-    idleReservedIPs: { peak: 20, atEnd: 5 },
+    idleReservedIPs: { peak: 20, atEnd: 5, ...(policy === 'eni-ipam' ? { atPeakPods: { pods: 8, idle: 12, atSeconds: 60, fromSeconds: 60, toSeconds: 60 } } : {}) },
     subnets: [{ id: 'subnet-1', name: 'pods', cidr: '10.0.0.0/24', usable: 251, peakUsed: 100, peakUtilisation: 100 / 251 }],
     nodes: [{ name: 'node-big', instanceType: 'm6a.32xlarge', peakReserved: 98, peakInUse: 3, endReserved: 90, endInUse: 1 }, { name: 'node-small', instanceType: 'm5.large', peakReserved: 9, peakInUse: 8, endReserved: 9, endInUse: 8 }],
     ec2: { calls: {}, totalCalls: 5, mutatingCalls: 3, throttled: 0 },
@@ -25,6 +25,9 @@ test('summary table has a column per policy and calls out violations', () => {
   assert.match(t, /stuck pods \(bound, no IP\)\s+0\s+3/);
   assert.match(t, /INVARIANT VIOLATIONS:\n {2}aws-vpc-cni: invariant 1/);
   assert.equal(invariantViolations(run('cilium', 4)), 4);
+  // Idle addresses at peak load next to the maximum over the run ('-' for a report without it).
+  assert.match(t, /idle reserved IPs at peak pods\s+12 \(8 pods, t=60 s\)\s+-\n/);
+  assert.match(t, /idle reserved IPs max over run \/ end\s+20 \/ 5\s+20 \/ 5/);
 });
 
 test('subnet split chart stacks the five states up to the subnet size', () => {

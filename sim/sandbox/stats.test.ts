@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { censoredLatency, censoredQuantile, quantile, usableAddresses } from './stats.ts';
+import { censoredLatency, censoredQuantile, idleAtPeakPods, quantile, usableAddresses } from './stats.ts';
 
 test('quantile by nearest rank', () => {
   const cases: [number[], number, number | undefined][] = [
@@ -22,4 +22,18 @@ test('censored quantile: pods that never got there rank above every value', () =
   ];
   for (const [v, never, q, want] of cases) assert.equal(censoredQuantile(v, never, q), want, `${v} +${never} never, q=${q}`);
   assert.deepEqual(censoredLatency([1.234, 2, 3], 1), { n: 4, never: 1, p50Seconds: 2, p99Seconds: null });
+});
+
+test('idle at peak pods: the worst idle count among the samples at the most pods', () => {
+  const cases: [string, [number, number, number][], ReturnType<typeof idleAtPeakPods>][] = [
+    ['no samples', [], undefined],
+    ['no pod ever ran (an empty node holding a /28 is not a peak)', [[0, 0, 0], [5, 16, 0]], undefined],
+    ['one peak sample', [[0, 16, 0], [5, 80, 50], [10, 64, 40]], { pods: 50, idle: 30, atSeconds: 5, fromSeconds: 5, toSeconds: 5 }],
+    ['plateau: the pool shrinks later, the worst sample counts', [[0, 16, 0], [5, 128, 110], [10, 128, 110], [15, 112, 110]], { pods: 110, idle: 18, atSeconds: 5, fromSeconds: 5, toSeconds: 15 }],
+    ['plateau: the pool grows later', [[5, 112, 110], [10, 128, 110]], { pods: 110, idle: 18, atSeconds: 10, fromSeconds: 5, toSeconds: 10 }],
+    ['a larger idle count before the peak is not at the peak', [[0, 352, 0], [5, 300, 100], [10, 200, 100], [15, 150, 120]], { pods: 120, idle: 30, atSeconds: 15, fromSeconds: 15, toSeconds: 15 }],
+    ['the peak left and came back: both visits are on it', [[5, 40, 30], [10, 60, 20], [15, 50, 30]], { pods: 30, idle: 20, atSeconds: 15, fromSeconds: 5, toSeconds: 15 }],
+    ['more used than held (branch ENIs) is 0 idle', [[5, 10, 12]], { pods: 12, idle: 0, atSeconds: 5, fromSeconds: 5, toSeconds: 5 }],
+  ];
+  for (const [name, samples, want] of cases) assert.deepEqual(idleAtPeakPods(samples), want, name);
 });

@@ -43,3 +43,36 @@ export function censoredLatency(seconds: number[], never: number): CensoredLaten
   const q = (x: number) => { const v = censoredQuantile(seconds, never, x); return v === undefined || v === null ? null : round(v, 2); };
   return { n: seconds.length + never, never, p50Seconds: q(0.5), p99Seconds: q(0.99) };
 }
+
+/** Idle addresses when the cluster ran the most pods (see `idleAtPeakPods`). */
+export interface IdleAtPeakPods {
+  /** The most pods running on a pod address at any sample. */
+  pods: number;
+  /** The largest idle count among the samples at that many pods (the conservative choice on a plateau). */
+  idle: number;
+  /** When that idle count was seen, and the first and last sample at the peak (simulated seconds). */
+  atSeconds: number; fromSeconds: number; toSeconds: number;
+}
+
+/**
+ * Idle addresses at peak load, from samples [t, addresses held on nodes, pods using one]: the peak
+ * is the largest pod count; every sample at exactly that count is on the plateau, and the largest
+ * idle (held − used) among them is reported, so a pool that only shrinks later on the plateau is
+ * counted at its worst. undefined without samples or when no pod ever ran.
+ */
+export function idleAtPeakPods(samples: readonly (readonly [number, number, number])[]): IdleAtPeakPods | undefined {
+  let pods = 0;
+  for (const [, , used] of samples) pods = Math.max(pods, used);
+  if (pods === 0) return undefined;
+  let best: IdleAtPeakPods | undefined;
+  for (const [t, held, used] of samples) {
+    if (used !== pods) continue;
+    const idle = Math.max(0, held - used);
+    if (!best) best = { pods, idle, atSeconds: t, fromSeconds: t, toSeconds: t };
+    else {
+      best.toSeconds = t;
+      if (idle > best.idle) { best.idle = idle; best.atSeconds = t; }
+    }
+  }
+  return best;
+}
