@@ -116,6 +116,8 @@ export async function runWebhookBench(o: { clock?: Clock; durationMs: number; co
       await sim.store.create('securitygrouppolicies.eni-ipam.io', { apiVersion: API_VERSION, kind: 'SecurityGroupPolicy', metadata: { name, namespace: 'bench' }, spec: { ...sel, securityGroups: { groupIds: groups } } }, { namespace: 'bench', admit: false });
     }
     const node = 'ip-10-0-8-8';
+    // The webhook refuses a binding to a Node that does not exist (a stale ENIPool).
+    await sim.store.create('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: node } }, { admit: false });
     const ips: Record<string, IPEntry> = {};
     for (let i = 0; i < o.binds + 10; i++) ips[`10.0.${8 + Math.floor(i / 250)}.${i % 250}`] = { eni: 'eni-b1', state: 'free', since: '2026-01-01T00:00:00Z' };
     const pool = await sim.store.create<ENIPool>('enipools.eni-ipam.io', { apiVersion: API_VERSION, kind: 'ENIPool', metadata: { name: node }, spec: { nodeName: node, instanceID: 'i-b', instanceType: 'm5.24xlarge', zone: 'z', vpcID: 'v', subnetSelector: {}, securityGroups: [], firstInterfaceIndex: 1, policy: DEFAULT_POLICY } }, { admit: false });
