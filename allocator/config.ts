@@ -36,6 +36,18 @@ export interface AllocatorConfig {
   subnetLowThreshold: number;
   /** Prefix mode: how long a node adds secondary IPs after no /28 could be carved (clock ms). */
   prefixFallbackMs: number;
+  /**
+   * Grow nodes for the pods pending now before their bindings arrive (controller/burst.ts). Off by
+   * default: in warm-pool-hoarding it held more idle addresses at peak than it saved in time to IP
+   * (docs/design.md, demand seen before binding).
+   */
+  burstPlanning: boolean;
+  /**
+   * Burst planning: pending pods are planned once none came or went for
+   * burstQuietMs, but at most burstMaxWaitMs after the first of them (clock ms).
+   */
+  burstQuietMs: number;
+  burstMaxWaitMs: number;
   leaseName: string;
   leaseNamespace: string;
   /** This replica's name in the Lease. */
@@ -78,6 +90,9 @@ export const DEFAULT_CONFIG: Omit<AllocatorConfig, 'clusterName' | 'identity'> =
   trunkOnDemand: true,
   subnetLowThreshold: 16,
   prefixFallbackMs: 600_000,
+  burstPlanning: false,
+  burstQuietMs: 300,
+  burstMaxWaitMs: 1000,
   leaseName: 'eni-ipam-allocator',
   leaseNamespace: 'kube-system',
   leaseDurationMs: 15_000,

@@ -32,6 +32,8 @@ import type { SubnetInfo } from './ec2/types.ts';
 import { SubnetBlockCounter } from './ec2/blocks.ts';
 import { NodeReconciler } from './controller/reconciler.ts';
 import { PodIndex, podProjector } from './controller/pods.ts';
+import { BurstDemand } from './controller/demand.ts';
+import { LatencyWindow } from './controller/latency.ts';
 
 export interface StartAllocatorOptions {
   kubeConfig: KubeConfig;
@@ -91,6 +93,8 @@ const PODS_PATH = '/api/v1/pods';
  */
 const POD_LIST_PAGE = 500;
 const NODES_PATH = '/api/v1/nodes';
+/** Fewest clock ms between two burst plans (each looks at every node). */
+const BURST_REPLAN_MS = 1000;
 const POOLS_PATH = `/apis/${GROUP}/${VERSION}/${ENIPOOL_PLURAL}`;
 
 export async function startAllocator(o: StartAllocatorOptions): Promise<RunningAllocator> {
@@ -147,9 +151,12 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   const alive = () => leading && !killed && !stopping;
 
   const blocks = new SubnetBlockCounter(api, clock, config.subnetTtlMs * 6);
+  // Demand seen before binding (controller/burst.ts): where the pods pending now will land.
+  const burst = new BurstDemand({ pods: podIndex, nodes: () => nodes.list(), pool: (n) => poolInf.get(n) as unknown as ENIPool | undefined, clock, minIntervalMs: BURST_REPLAN_MS });
   const reconciler = new NodeReconciler({
     pools, core: kube.core, engine, api, findAssociation, node: (n) => nodes.get(n), pods: podIndex, clock, logger: logger.child({ c: 'reconciler' }),
     events, metrics, config, alive, onStep: o.onStep, processStart: clock.now(), blocks,
+    ...(config.burstPlanning ? { expectedDemand: (n: string) => burst.demandFor(n) } : {}), growLatency: new LatencyWindow(),
   });
   const queue = new WorkQueue({
     clock, concurrency: config.concurrency, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs, logger: logger.child({ c: 'queue' }),
@@ -176,11 +183,34 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   nodes.on('delete', (n) => { roomSig.delete(n.metadata?.name ?? ''); enqueue(n.metadata?.name); });
   // Node heartbeats are frequent: only a node without a pool (e.g. providerID just set) or whose room
   // may have changed (a startup taint removed, cordoned) needs a look.
-  nodes.on('update', (n) => { if (roomChanged(n) || !poolInf.get(n.metadata?.name ?? '')) enqueue(n.metadata?.name); });
-  const podChanged = (p: V1Pod) => { podIndex.upsert(p, clock.now()); metrics.podsCached.set(podIndex.size); enqueue(p.spec?.nodeName); };
+  nodes.on('update', (n) => {
+    const room = roomChanged(n);
+    if (room || !poolInf.get(n.metadata?.name ?? '')) enqueue(n.metadata?.name);
+    if (room) { burst.invalidate(); replanSoon(); }
+  });
+  // A change in the pending pods replans the burst and reconciles the nodes whose expected pods
+  // changed, so they grow before the bindings arrive. A burst arrives as a flurry of pod events (a
+  // ReplicaSet creates its pods in batches): the plan waits for a quiet moment, burstQuietMs without
+  // a new event, but never longer than burstMaxWaitMs after the first, so one plan sees the burst.
+  let replanTimer: TimerHandle | undefined;
+  let firstChange = 0;
+  const replanNow = () => {
+    replanTimer = undefined;
+    if (!alive()) return;
+    for (const n of burst.replan()) enqueue(n);
+  };
+  const replanSoon = () => {
+    if (!config.burstPlanning || !alive() || !burst.stale()) return;
+    const now = clock.now();
+    if (!replanTimer) firstChange = now;
+    replanTimer?.cancel();
+    const due = Math.max(Math.min(now + config.burstQuietMs, firstChange + config.burstMaxWaitMs), now + burst.waitMs());
+    replanTimer = clock.setTimeout(replanNow, Math.max(0, due - now));
+  };
+  const podChanged = (p: V1Pod) => { podIndex.upsert(p, clock.now()); metrics.podsCached.set(podIndex.size); enqueue(p.spec?.nodeName); replanSoon(); };
   pods.on('add', podChanged);
   pods.on('update', podChanged);
-  pods.on('delete', (p) => { podIndex.remove(p, clock.now()); metrics.podsCached.set(podIndex.size); enqueue(p.spec?.nodeName); });
+  pods.on('delete', (p) => { podIndex.remove(p, clock.now()); metrics.podsCached.set(podIndex.size); enqueue(p.spec?.nodeName); replanSoon(); });
   poolInf.on('add', (p) => enqueue(p.metadata?.name));
   poolInf.on('update', (p) => enqueue(p.metadata?.name));
   poolInf.on('delete', (p) => enqueue(p.metadata?.name));
@@ -266,6 +296,7 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
     leading = false;
     metrics.leader.set(0);
     for (const t of timers.splice(0)) t.cancel();
+    replanTimer?.cancel(); replanTimer = undefined;
     await queue.stop();
   };
   const elector = new LeaderElector({

@@ -52,7 +52,7 @@ function memDeps(pool: ENIPool | undefined, pods: Record<string, PodLike>, o: Pa
   const clock = new ManualClock();
   const state = { pool, writes: 0, listeners: [] as (() => void)[], clock };
   const deps: BindingDeps = {
-    config: { bindWaitMs: o.bindWaitMs ?? 0, allowUnmanagedNodes: o.allowUnmanagedNodes ?? true, branchResource: 'vpc.amazonaws.com/pod-eni', branchPodsNeedIP: o.branchPodsNeedIP ?? true, maxSecurityGroupsPerENI: o.maxSecurityGroupsPerENI ?? 5 },
+    config: { bindWaitMs: o.bindWaitMs ?? 0, ...(o.growWaitMaxMs !== undefined ? { growWaitMaxMs: o.growWaitMaxMs } : {}), allowUnmanagedNodes: o.allowUnmanagedNodes ?? true, branchResource: 'vpc.amazonaws.com/pod-eni', branchPodsNeedIP: o.branchPodsNeedIP ?? true, maxSecurityGroupsPerENI: o.maxSecurityGroupsPerENI ?? 5 },
     clock,
     logger: silentLogger(),
     getPod: async (_ns, name) => pods[name],
@@ -143,6 +143,39 @@ test('binding: a waiting bind succeeds when an IP frees up before the bound', as
   const r = await pending;
   assert.equal(r.allowed, true);
   assert.equal(JSON.parse((decodePatch(r)[0]!.value as Record<string, string>)['eni-ipam.io/allocation']!).ip, '10.0.1.99');
+});
+
+test('binding: a grow in flight extends the wait to its expected end (running p99 + margin), capped', async () => {
+  // Waits past bindWaitMs for the grow, and gets the address it adds.
+  const grown = memDeps(mkPool(0), { p1: pod('p1', 'u1') }, { bindWaitMs: 60, growWaitMaxMs: 8000 });
+  const since = new Date(grown.state.clock.now()).toISOString();
+  grown.state.pool!.status!.growing = { since, addresses: 4, expectedMs: 3000 };
+  let settled = false;
+  const pending = handleBinding(bindingReview('p1'), grown.deps).finally(() => { settled = true; });
+  await until(() => grown.state.listeners.length === 1);
+  grown.state.clock.advance(4749); // 3000 + 750 + 1000 margin
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'still waiting within the grow\'s expected end plus the margin');
+  const p = structuredClone(grown.state.pool!);
+  p.status!.ips['10.0.1.99'] = { eni: 'eni-1', state: 'free', since: 't' };
+  delete p.status!.growing;
+  grown.state.pool = p;
+  for (const l of grown.state.listeners.splice(0)) l();
+  assert.equal((await pending).allowed, true);
+
+  // A grow expected to take longer than the cap: refused at the cap.
+  const slow = memDeps(mkPool(0), { p1: pod('p1', 'u1') }, { bindWaitMs: 60, growWaitMaxMs: 8000 });
+  slow.state.pool!.status!.growing = { since: new Date(slow.state.clock.now()).toISOString(), addresses: 4, expectedMs: 60_000 };
+  let done = false;
+  const refused = handleBinding(bindingReview('p1'), slow.deps).finally(() => { done = true; });
+  await until(() => slow.state.listeners.length === 1);
+  slow.state.clock.advance(7999);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(done, false);
+  slow.state.clock.advance(1);
+  const r = await refused;
+  assert.equal(r.allowed, false);
+  assert.match(r.status!.message, /waited 8s$/);
 });
 
 test('binding: hostNetwork, unknown pod, unmanaged node, uid mismatch, already bound', async () => {

@@ -9,6 +9,7 @@ import { podNeed } from '../lib/enipool/need.ts';
 import { reserveAll, type ReservationRequest } from '../lib/enipool/reserve.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
 import { nodeVerdict, poolCapacity, type ReasonClass } from '../lib/enipool/capacity.ts';
+import { bindDeadline } from '../lib/enipool/growing.ts';
 import type { PodNeed } from '../lib/enipool/need.ts';
 import { annotationPatch, type PodLike } from './pod.ts';
 import type { SGResolution } from './security-groups.ts';
@@ -18,6 +19,11 @@ import { allow, deny, type AdmissionResponse, type AdmissionReview, type PatchOp
 export interface BindingConfig {
   /** How long a binding waits for an IP to become free before it is denied (clock ms). */
   bindWaitMs: number;
+  /**
+   * How long a binding may wait while the node's pool has a grow in flight (status.growing), up to
+   * the grow's expected end (lib/enipool/growing.ts); kept below the webhook timeout. Default: bindWaitMs.
+   */
+  growWaitMaxMs?: number;
   /** Nodes without an ENIPool: allow without reservation (true) or deny (false). */
   allowUnmanagedNodes: boolean;
   branchResource: string;
@@ -189,7 +195,7 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
   }
 
   const started = deps.clock.now();
-  const deadline = started + deps.config.bindWaitMs;
+  const wait = { started, bindWaitMs: deps.config.bindWaitMs, maxWaitMs: deps.config.growWaitMaxMs ?? deps.config.bindWaitMs };
   let first = true;
   for (;;) {
     const r = await deps.reserve(node, rr, { recordDemand: first && (deps.mayRecordDemand?.(uid) ?? true) });
@@ -205,12 +211,15 @@ export async function handleBinding(review: AdmissionReview, deps: BindingDeps):
     }
     if (r.permanent) return refuse(shortageClass(pool, need, pool.spec?.instanceType), deny(req.uid, `${r.reason}; pod ${ns}/${name} cannot run on node ${node}`, { code: 403, reason: 'Forbidden' }));
     first = false;
-    const left = deadline - deps.clock.now();
+    // Addresses the allocator is adding now are worth waiting for: the deadline follows its grow.
+    const current = await deps.getPool(node);
+    const left = bindDeadline({ ...wait, ...(current?.status?.growing ? { growing: current.status.growing } : {}) }) - deps.clock.now();
     if (left <= 0) {
-      deps.onWait?.(deps.clock.now() - started, 'denied');
+      const waited = deps.clock.now() - started;
+      deps.onWait?.(waited, 'denied');
       const what = r.shortage === 'ip' ? '1 more IP' : '1 more branch ENI slot';
-      deps.onRefused?.(shortageClass(await deps.getPool(node), need, pool.spec?.instanceType));
-      return deny(req.uid, `${r.reason}; the allocator was asked for ${what}; pod ${ns}/${name} waited ${Math.round(deps.config.bindWaitMs / 100) / 10}s`,
+      deps.onRefused?.(shortageClass(current, need, pool.spec?.instanceType));
+      return deny(req.uid, `${r.reason}; the allocator was asked for ${what}; pod ${ns}/${name} waited ${Math.round(waited / 100) / 10}s`,
         { code: 403, reason: 'Forbidden' });
     }
     await deps.waitForPoolChange(node, left);

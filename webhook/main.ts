@@ -111,6 +111,8 @@ export async function main(argv: string[]): Promise<number> {
     },
     binding: {
       bindWaitMs,
+      // While the node's pool grows, a binding may wait up to the grow's expected end, within the timeout.
+      growWaitMaxMs: Math.max(bindWaitMs, v['timeout-seconds'] * 1000 - 2000),
       allowUnmanagedNodes: v['allow-unmanaged-nodes'],
       branchResource,
       branchPodsNeedIP: v['branch-pods-need-ip'],

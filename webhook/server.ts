@@ -137,7 +137,7 @@ export interface Webhook {
 }
 
 export const DEFAULT_POD_CONFIG: PodCreateConfig = { maxSecurityGroupsPerENI: 5, branchResource: BRANCH_RESOURCE, systemUsers: [] };
-export const DEFAULT_BINDING_CONFIG: BindingConfig = { bindWaitMs: 5000, allowUnmanagedNodes: true, branchResource: BRANCH_RESOURCE, maxSecurityGroupsPerENI: 5,
+export const DEFAULT_BINDING_CONFIG: BindingConfig = { bindWaitMs: 5000, growWaitMaxMs: 8000, allowUnmanagedNodes: true, branchResource: BRANCH_RESOURCE, maxSecurityGroupsPerENI: 5,
   // A branch-ENI pod's address is its branch ENI's (the VPC CNI plumbs that one), so by default it takes
   // no node secondary IP as well.
   branchPodsNeedIP: false };

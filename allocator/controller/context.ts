@@ -14,6 +14,7 @@ import type { AllocatorConfig } from '../config.ts';
 import type { AllocatorMetrics } from '../metrics.ts';
 import { guardedStep, type StepHook } from '../crash.ts';
 import type { PodIndex } from './pods.ts';
+import type { LatencyWindow } from './latency.ts';
 
 export interface ReconcilerDeps {
   pools: ENIPoolClient;
@@ -37,6 +38,10 @@ export interface ReconcilerDeps {
   processStart: number;
   /** Free /28 counts of prefix-mode subnets (absent: never counted, freeBlocks stays unknown). */
   blocks?: SubnetBlockCounter;
+  /** Pods pending now that are expected to be bound to the node (burst.ts); absent = none known. */
+  expectedDemand?: (node: string) => number;
+  /** How long grows took (clock ms); its p99 is published with each grow (status.growing). */
+  growLatency?: LatencyWindow;
 }
 
 export function nodeTarget(node: V1Node | undefined, name: string): EventTarget {

@@ -399,3 +399,43 @@ test('reservations of pods not bound here drive no growth and no trunk (a forged
   assert.equal(decide(pool({ branches: slot }), obs({ pods: unbound }), { ...CFG, trunk: true }).wantTrunk, false);
   assert.equal(decide(pool({ branches: slot }), obs({ pods: [{ ...unbound[0]!, nodeName: 'n1' }] }), { ...CFG, trunk: true }).wantTrunk, true);
 });
+
+test('a burst expected here: one grow for all of it, published as growing; the surplus goes after the release delay', () => {
+  const policy = { targetFree: 2, maxAboveTarget: 0, releaseDelaySeconds: 60 };
+  const two = Object.fromEntries(ips(2).map((ip) => [ip, { eni: 'eni-0', state: 'free', since: iso(T0 - 1000) } satisfies IPEntry]));
+  const d1 = decide(pool({ ips: two }, policy), obs({ enis: [eni('eni-0', 0, ips(2))], expectedDemand: 5, growExpectMs: 4200 }), CFG);
+  assert.deepEqual(d1.grow && { need: d1.grow.need, upTo: d1.grow.upTo }, { need: 5, upTo: 5 }, 'the whole burst at once');
+  assert.deepEqual(d1.status.growing, { since: iso(T0), addresses: 5, expectedMs: 4200 });
+  assert.equal(d1.changed, true);
+
+  // Grown (the record write drops `growing`); the pods still pending keep the addresses.
+  const seven = Object.fromEntries(ips(7).map((ip) => [ip, { eni: 'eni-0', state: 'free', since: iso(T0) } satisfies IPEntry]));
+  const d2 = decide(pool({ ips: seven }, policy), obs({ now: T0 + 1000, enis: [eni('eni-0', 0, ips(7))], expectedDemand: 5 }), CFG);
+  assert.equal(d2.grow, undefined);
+  assert.equal(d2.status.growing, undefined);
+  assert.equal(Object.values(d2.status.ips).filter((e) => e.excessSince).length, 0, 'nothing is excess while the burst is pending');
+
+  // The pods went elsewhere: the surplus is excess now and released only after the delay.
+  const d3 = decide(pool({ ips: seven }, policy), obs({ now: T0 + 2000, enis: [eni('eni-0', 0, ips(7))], expectedDemand: 0 }), CFG);
+  assert.equal(Object.values(d3.status.ips).filter((e) => e.excessSince).length, 5);
+  assert.deepEqual(d3.markedReleasing, []);
+  const later = pool({ ips: d3.status.ips }, policy);
+  const d4 = decide(later, obs({ now: T0 + 2000 + 60_000, enis: [eni('eni-0', 0, ips(7))], expectedDemand: 0 }), CFG);
+  assert.equal(d4.markedReleasing.length, 5);
+
+  // No grow needed and a stale `growing` left by a grow that failed: removed.
+  const d5 = decide(pool({ ips: seven, growing: { since: iso(T0 - 60_000), addresses: 3, expectedMs: 1000 } }, policy), obs({ now: T0, enis: [eni('eni-0', 0, ips(7))], expectedDemand: 5 }), CFG);
+  assert.equal(d5.status.growing, undefined);
+});
+
+test('unmet demand counts at most the pods still unbound: a burst that bound on a grow in flight does not grow again', () => {
+  const policy = { targetFree: 2, maxAboveTarget: 0 };
+  const two = Object.fromEntries(ips(2).map((ip) => [ip, { eni: 'eni-0', state: 'free', since: iso(T0 - 1000) } satisfies IPEntry]));
+  const unmet = { ips: 4, branch: 0, since: iso(T0 - 1000) };
+  const stale = decide(pool({ ips: two, unmetDemand: unmet }, policy), obs({ enis: [eni('eni-0', 0, ips(2))], pendingPods: 0 }), CFG);
+  assert.equal(stale.grow, undefined, 'nobody waits any more');
+  const live = decide(pool({ ips: two, unmetDemand: unmet }, policy), obs({ enis: [eni('eni-0', 0, ips(2))], pendingPods: 3 }), CFG);
+  assert.equal(live.grow?.need, 3);
+  const unknown = decide(pool({ ips: two, unmetDemand: unmet }, policy), obs({ enis: [eni('eni-0', 0, ips(2))] }), CFG);
+  assert.equal(unknown.grow?.need, 4, 'without a pod count, as recorded');
+});

@@ -56,6 +56,16 @@ export interface Observation {
   podRoom?: number;
   /** Pods max-pods still lets onto the node (room.ts `podSlots`); bounds even waiting pods' demand. undefined = unknown. */
   podSlots?: number;
+  /** Pods pending now that are expected to be bound here (burst.ts); the node grows for them at once. */
+  expectedDemand?: number;
+  /**
+   * Pods pending now in the whole cluster. Unmet demand is pods waiting at binding, so it is never
+   * more than this: once a burst has bound (on addresses a grow in flight brought), what its waiting
+   * bindings recorded no longer drives growth. Undefined = unknown (unmet demand counts as recorded).
+   */
+  pendingPods?: number;
+  /** How long a grow is expected to take (clock ms: the running p99), published with each grow decided. */
+  growExpectMs?: number;
   /** Free aligned /28 blocks of a subnet as last computed (prefix mode; undefined = unknown). */
   freeBlocks?: (subnetId: string) => number | undefined;
 }
@@ -107,6 +117,9 @@ export interface Decision {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const ms = (s: string | undefined): number => (s ? Date.parse(s) : NaN);
+
+/** How long a grow is expected to take before any was measured (clock ms). */
+export const DEFAULT_GROW_EXPECT_MS = 3000;
 
 const FINISHED = new Set(['Succeeded', 'Failed']);
 export const MAX_VLAN = 120;
@@ -317,7 +330,7 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   const opts = { subnetLow: obs.subnets.length > 0 && subnetFree < cfg.subnetLowThreshold, podRoom: obs.podRoom, podSlots: obs.podSlots };
   const counts: PoolCounts = {
     total: c.free + c.reserved + c.cooldown + c.releasing, free: c.free, used: c.reserved + c.cooldown, releasing: c.releasing,
-    unmetDemand: status.unmetDemand?.ips ?? 0, instanceCapacity: eff.instanceIPs,
+    unmetDemand: Math.min(status.unmetDemand?.ips ?? 0, obs.pendingPods ?? Infinity), instanceCapacity: eff.instanceIPs, expected: obs.expectedDemand ?? 0,
   };
   d.counts = counts;
   if (visible) {
@@ -368,8 +381,12 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
     if (need > 0) {
       const units = unitsFor(md.mode, need, Math.max(need, Math.min(range.upTo, room)));
       d.grow = { need: units.need, upTo: units.upTo, reservedSlots: trunkAllowed && !hasTrunk ? 1 : 0, mode: md.mode };
+      status.growing = { since: iso(now), addresses: need, expectedMs: Math.round(obs.growExpectMs ?? DEFAULT_GROW_EXPECT_MS) };
     }
   }
+  // A grow decided now is published with this write, so bindings that find nothing free wait for it
+  // (lib/enipool/growing.ts); recording its result (ips.ts) removes it.
+  if (!d.grow) delete status.growing;
   const pc = poolCapacity({ ...pool, status });
   if (pc.ip.growOnENIs + pc.ip.growNewENIs === 0 && pc.ip.growBlocker) status.capacity.cannotGrow = { reason: pc.ip.growBlocker.cls, message: pc.ip.growBlocker.text };
 

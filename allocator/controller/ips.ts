@@ -92,7 +92,11 @@ export class NodeIPs {
   async grow(pool: ENIPool, need: number, upTo: number, reservedSlots: number, subnets: readonly SubnetInfo[], mode: AddressMode = 'ips'): Promise<ENIPool> {
     const name = pool.metadata.name!;
     const demand = { ips: pool.status?.unmetDemand?.ips ?? 0, branch: 0 };
+    // From the decision (status.growing.since) to now: what a binding waiting for this grow waits.
+    const since = Date.parse(pool.status?.growing?.since ?? '');
+    const t0 = Number.isFinite(since) ? since : this.c.d.clock.now();
     const r = await this.c.d.engine.grow(pool.spec, need, { upTo, reservedSlots, onStep: this.c.step, mode });
+    if (r.added.length && !r.error) this.c.d.growLatency?.add(this.c.d.clock.now() - t0);
     for (const a of r.added) if (a.prefixes.length) this.c.d.blocks?.invalidate(a.subnetId);
     // Prefix mode and no /28 anywhere the node may grow: fall back to secondary IPs for a while
     // (when the policy allows), with a condition, an event and a metric naming the subnets.
@@ -101,13 +105,16 @@ export class NodeIPs {
     for (const s of fallback ? r.prefixUnavailable : []) { this.c.d.blocks?.noneLeft(s, pinUntil); this.c.d.metrics?.prefixFallbacks.inc({ subnet: s }); }
     let next = pool;
     let fallbackMessage: string | undefined;
-    if (r.added.length || (r.shortBy === 0 && demand.ips) || fallback) {
+    // The record write also drops status.growing: bindings waiting for this grow stop waiting for it.
+    if (r.added.length || (r.shortBy === 0 && demand.ips) || fallback || pool.status?.growing) {
       next = (await this.c.write(name, 'record-grow', pool, (fresh) => {
         const n = applyGrow(fresh.status!, r.added, subnets, this.c.d.clock.now());
         const before = fresh.status!.unmetDemand;
+        const wasGrowing = fresh.status!.growing !== undefined;
+        delete fresh.status!.growing;
         if (r.shortBy === 0) consumeDemand(fresh.status!, demand);
         if (fallback) fallbackMessage = recordPrefixFallback(fresh, fresh.status!, r.prefixUnavailable, this.c.d.clock.now(), this.c.d.config.prefixFallbackMs);
-        return n > 0 || before !== fresh.status!.unmetDemand || fallbackMessage !== undefined;
+        return n > 0 || wasGrowing || before !== fresh.status!.unmetDemand || fallbackMessage !== undefined;
       })) ?? pool;
       this.c.d.metrics?.transitions.inc({ to: 'free' }, r.addedAddresses);
     }

@@ -74,3 +74,24 @@ test('podProjector keeps what the time-to-usable signal reads (pod IP, hostNetwo
   // Past its size the interner starts over; projections stay correct.
   for (const n of ['n2', 'n3', 'n4', 'n5', 'ip-10-0-0-1']) assert.equal(project(whole(n, n)).spec?.nodeName, n);
 });
+
+test('PodIndex keeps the pods pending now that need an address, and a version that moves with that set', () => {
+  const ix = new PodIndex();
+  const v0 = ix.pendingState().version;
+  ix.upsert(withShape('a', { cpu: '1' }));
+  ix.upsert(withShape('h', { cpu: '1', hostNetwork: true }));
+  ix.upsert(withShape('d', { cpu: '1', daemon: true }));
+  assert.deepEqual(ix.pending().map((p) => p.uid), ['a'], 'hostNetwork and DaemonSet pods are no demand');
+  assert.equal(ix.unboundCount(), 2, 'but a DaemonSet pod may wait at binding for an address');
+  const v1 = ix.pendingState().version;
+  assert.ok(v1 > v0);
+  ix.upsert(withShape('a', { cpu: '1' }));
+  assert.equal(ix.pendingState().version, v1, 'an update that changes nothing keeps the version');
+  ix.upsert(withShape('a', { cpu: '1', nodeName: 'n1' }));
+  assert.deepEqual(ix.pendingState().count, 0, 'bound: no longer pending');
+  assert.equal(ix.unboundCount(), 1);
+  ix.upsert(withShape('b', { cpu: '1' }));
+  ix.remove(withShape('b', { cpu: '1' }), 0);
+  assert.equal(ix.pendingState().count, 0, 'deleted: no longer pending');
+  assert.ok(ix.pendingState().version > v1);
+});

@@ -135,6 +135,11 @@ export class PodIndex {
   private readonly shapes = new Map<string, { shape: PodShape; seen: number }>();
   /** Non-terminal pods per node (what kubelet's max-pods counts). */
   private readonly onNode = new Map<string, Set<string>>();
+  /** Pods pending now that need an address, with their shapes (burst.ts plans where they land). */
+  private readonly pendingNow = new Map<string, PodShape>();
+  private pendingVersion = 0;
+  /** Unbound, non-terminal pods that need an address, DaemonSet pods included (what can wait at binding). */
+  private readonly unbound = new Set<string>();
 
   private place(uid: string, v: PodView | undefined): void {
     const prev = this.byUid.get(uid);
@@ -164,6 +169,21 @@ export class PodIndex {
   /** Shapes of pods seen pending within the shape window (room.ts), newest last. */
   demandShapes(): PodShape[] { return [...this.shapes.values()].map((s) => s.shape); }
 
+  /** Pods pending now that need an address (unbound, not hostNetwork, not a DaemonSet's). */
+  pending(): { uid: string; shape: PodShape }[] { return [...this.pendingNow].map(([uid, shape]) => ({ uid, shape })); }
+
+  isPending(uid: string): boolean { return this.pendingNow.has(uid); }
+
+  /** Pods that may be waiting at binding now: unbound, not finished, not hostNetwork (DaemonSet pods too). */
+  unboundCount(): number { return this.unbound.size; }
+
+  /** How many pods are pending now, and a counter that moves whenever that set changes. */
+  pendingState(): { count: number; version: number } { return { count: this.pendingNow.size, version: this.pendingVersion }; }
+
+  private setPending(uid: string, shape: PodShape | undefined): void {
+    if (shape) { this.pendingNow.set(uid, shape); this.pendingVersion++; } else if (this.pendingNow.delete(uid)) this.pendingVersion++;
+  }
+
   /** Tombstones and demand shapes are kept this long (clock ms). */
   constructor(private readonly keepTombstonesMs = 3_600_000, private readonly keepShapesMs = keepTombstonesMs) {}
 
@@ -172,6 +192,8 @@ export class PodIndex {
     const v = podView(p);
     if (v) { this.place(v.uid, v); this.byUid.set(v.uid, v); }
     const shape = demandShape(p);
+    if (v) { if (!v.nodeName && !p.spec?.hostNetwork && !TERMINAL.has(v.phase ?? '')) this.unbound.add(v.uid); else this.unbound.delete(v.uid); }
+    if (v) { const had = this.pendingNow.get(v.uid); if (!shape !== !had) this.setPending(v.uid, shape); else if (shape) this.pendingNow.set(v.uid, shape); }
     if (shape) {
       const key = JSON.stringify(shape);
       this.shapes.delete(key);
@@ -186,6 +208,8 @@ export class PodIndex {
     if (!v) return undefined;
     this.place(v.uid, undefined);
     this.byUid.delete(v.uid);
+    this.setPending(v.uid, undefined);
+    this.unbound.delete(v.uid);
     this.tombstones.set(v.uid, now);
     if (this.tombstones.size > 10_000) this.prune(now);
     return v;

@@ -70,8 +70,13 @@ export class NodeReconciler {
     const rn = roomNode(node, this.d.pods.requestedOnNode(name));
     const podRoom = rn ? schedulableRoom(rn, this.d.pods.demandShapes()) : undefined;
     const slots = rn ? podSlots(rn) : undefined;
+    // Pods pending now that will most likely be bound here (burst.ts): the node grows for them at once,
+    // and publishes the grow with the running p99 of grow latency so their bindings wait for it.
+    // Never more than can still land here (the plan may predate a cordon or a taint).
+    const expectedDemand = Math.min(this.d.expectedDemand?.(name) ?? 0, podRoom ?? Infinity);
+    const growExpectMs = this.d.growLatency?.quantile(0.99);
     const observe = () => ({ now: this.d.clock.now(), enis: view.enis, limits, subnets, zoneSubnets: allSubnets, pod: (u: string) => this.d.pods.get(u), deleted: (u: string) => this.d.pods.deleted(u),
-      freeBlocks: (id: string) => this.d.blocks?.peek(id), podRoom, podSlots: slots });
+      freeBlocks: (id: string) => this.d.blocks?.peek(id), podRoom, podSlots: slots, expectedDemand, pendingPods: this.d.pods.unboundCount(), ...(growExpectMs !== undefined ? { growExpectMs } : {}) });
 
     // 1. Mirror + transitions, one CAS.
     let decision!: Decision;

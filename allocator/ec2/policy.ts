@@ -13,7 +13,7 @@
 //   mat   = maxAboveTarget (0 when the subnet runs low: no slack while addresses are scarce)
 //   both bounded by podRoom (pods that could still be scheduled on the node: max-pods, cpu and memory
 //   vs pending pods' shapes, allocator/controller/room.ts), when known
-//   slots = podSlots (pods max-pods still lets onto the node), when known: tf, unmetDemand and mat
+//   slots = podSlots (pods max-pods still lets onto the node), when known: tf, demand and mat
 //           together never exceed it (demand is cut to slots − tf, then mat to what is left). Demand
 //           is counted per refused binding, and a refused pod retries and is often bound elsewhere,
 //           so near max-pods it overstates what can still land here; max-pods is a hard bound (the
@@ -21,19 +21,25 @@
 //   floor = min(minIPs, cap)
 //   cap   = min(maxIPs || instanceCapacity, instanceCapacity)
 //
-// deficit  need = max(tf + unmetDemand − free, floor − held, 0)
+//   demand = max(unmetDemand, expected), then bounded by slots as above: bindings that found nothing
+//          free, or the pods pending now that are expected to be bound here (burst.ts), whichever is
+//          more; a pod counted in both is counted once
+//
+// deficit  need = max(tf + demand − free, floor − held, 0)
 //                 capped by  cap − held                (policy cap; releasing IPs are leaving)
 //                 and        instanceCapacity − total  (EC2 slots; releasing IPs still occupy them)
-//          Surge: waiting pods (unmetDemand) are added on top of the target rather than folded into
+//          Surge: waiting pods (demand) are added on top of the target rather than folded into
 //          it (Cilium takes max(needed, pending)), so after they bind the node still has tf free.
 //
 // upTo     when need > 0, the engine may add up to
-//                 max(floor − held, tf + unmetDemand + mat − free)   (same caps)
+//                 max(floor − held, tf + demand + mat − free)   (same caps)
 //          if that costs no extra EC2 call. It is exactly the largest growth after which `excess`
 //          is still 0, so over-allocating to save calls can never trigger a release (no flapping).
 //
 // excess   only free IPs are candidates (never reserved/cooldown/releasing):
-//                 want = max(free − (tf + unmetDemand + mat), held − cap)
+//                 want = max(free − (tf + demand + mat), held − cap)
+//          so what a burst grew for stays while its pods are pending and becomes excess (released
+//          after the release delay) once they bound elsewhere or went away
 //                 excess = clamp(want, 0, min(free, held − floor))
 //
 // When the subnet is low, tf drops (default ceil(targetFree/4)) and mat drops to 0: idle nodes give
@@ -52,6 +58,8 @@ export interface PoolCounts {
   releasing: number;
   /** IPs asked for by bindings that found nothing free. */
   unmetDemand: number;
+  /** Pods pending now that are expected to be bound here (allocator/controller/burst.ts). */
+  expected?: number;
   /** Secondary IPs the instance can hold on its pod ENIs (lib/enipool/capacity.ts `effectiveCapacity`). */
   instanceCapacity: number;
 }
@@ -95,7 +103,7 @@ export function effectiveTargets(policy: PolicyInput, counts: PoolCounts, opts: 
     tf = Math.min(tf, nn(opts.podRoom));
     mat = Math.min(mat, Math.max(0, nn(opts.podRoom) - tf));
   }
-  let demand = nn(counts.unmetDemand);
+  let demand = demandOf(counts);
   if (opts.podSlots !== undefined) {
     const slots = nn(opts.podSlots);
     tf = Math.min(tf, slots);
@@ -103,6 +111,11 @@ export function effectiveTargets(policy: PolicyInput, counts: PoolCounts, opts: 
     mat = Math.min(mat, slots - tf - demand);
   }
   return { tf, mat, floor: Math.min(nn(policy.minIPs), cap), cap, demand };
+}
+
+/** Addresses pods are waiting for or about to ask for (see the header). */
+export function demandOf(c: Pick<PoolCounts, 'unmetDemand' | 'expected'>): number {
+  return Math.max(nn(c.unmetDemand), nn(c.expected ?? 0));
 }
 
 function headroom(t: Targets, c: PoolCounts): number {

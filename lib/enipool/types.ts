@@ -185,6 +185,18 @@ export interface PrefixFallback {
   message: string;
 }
 
+/**
+ * A grow in flight (issue 16): written in the same compare-and-swap that decides it, removed when its
+ * result is recorded. `expectedMs` is the allocator's running p99 of how long a grow takes in EC2, so
+ * a binding that finds nothing free waits about that long instead of being refused (lib/enipool/growing.ts).
+ */
+export interface Growing {
+  since: string;
+  /** Addresses asked for (the deficit, before rounding up to /28 prefixes). */
+  addresses: number;
+  expectedMs: number;
+}
+
 export interface UnmetDemand {
   /** IPs asked for by bindings that found nothing free. */
   ips: number;
@@ -237,6 +249,8 @@ export interface ENIPoolStatus {
   branches: Record<string, BranchSlot>;
   subnets: SubnetStatus[];
   unmetDemand?: UnmetDemand;
+  /** A grow the allocator decided and has not recorded yet: bindings short of an IP wait for it. */
+  growing?: Growing;
   prefixFallback?: PrefixFallback;
   conditions?: Condition[];
   summary?: PoolSummary;
