@@ -3,12 +3,11 @@
 // with the reason; a re-sent binding returns the same IP.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:https';
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { realClock } from '../lib/clock.ts';
 import { bodyMessage } from '../lib/kube/errors.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
-import { createPool, startWebhookEnv, type WebhookEnv } from './webhook-helpers.ts';
+import { createPool, postReview, startWebhookEnv, type WebhookEnv } from './webhook-helpers.ts';
 import { decodePatch, type ReviewResponse } from '../webhook/review.ts';
 
 const NODE = 'ip-10-0-1-5';
@@ -21,19 +20,7 @@ before(async () => {
 });
 after(async () => { await env?.close(); });
 
-function postReview(path: string, review: unknown): Promise<ReviewResponse> {
-  const body = JSON.stringify(review);
-  return new Promise((resolve, reject) => {
-    const u = new URL(`${env.hook.url}${path}`);
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', ca: env.ca.certPem, headers: { 'content-type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => { try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReviewResponse); } catch (e) { reject(e); } });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = (path: string, review: unknown): Promise<ReviewResponse> => postReview(env, path, review);
 
 test('200 concurrent bindings onto a node with 50 free IPs: 50 bound with distinct reserved IPs, 150 refused with the reason', async () => {
   await createPool(env.sim, NODE, 50);
@@ -84,7 +71,7 @@ test('200 concurrent bindings onto a node with 50 free IPs: 50 bound with distin
       object: { apiVersion: 'v1', kind: 'Binding', metadata: { name: p0.metadata!.name, namespace: 'default', uid: p0.metadata!.uid }, target: { kind: 'Node', name: NODE } },
     },
   };
-  const again = await postReview('/mutate/binding', review);
+  const again = await post('/mutate/binding', review);
   assert.equal(again.apiVersion, 'admission.k8s.io/v1');
   assert.equal(again.kind, 'AdmissionReview');
   assert.equal(again.response.uid, 'resend-1');

@@ -7,12 +7,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { request } from 'node:https';
 import { CoreV1Api, CustomObjectsApi, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
 import { realClock, ScaledClock } from '../lib/clock.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
 import { decodePatch, REVIEW_API_VERSION, REVIEW_KIND, type ReviewResponse } from '../webhook/review.ts';
-import { startWebhookEnv, untilAdmission, type WebhookEnv } from './webhook-helpers.ts';
+import { postReview, startWebhookEnv, untilAdmission, type WebhookEnv } from './webhook-helpers.ts';
 import { atWatermark, FAST_POLICY, startEnv, waitFor, type Env } from './allocator-helpers.ts';
 
 const NS = 'team-forged';
@@ -60,16 +59,7 @@ function forge(pod: V1Pod, node: string): Promise<ReviewResponse> {
     name, namespace: NS, operation: 'CREATE', userInfo: { username: 'mallory' },
     object: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace: NS, uid: pod.metadata!.uid }, target: { kind: 'Node', name: node } },
   } };
-  const u = new URL(`${env.hook.url}/mutate/binding`);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', ca: env.ca.certPem, headers: { 'content-type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => { try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReviewResponse); } catch (e) { reject(e); } });
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(review));
-  });
+  return postReview(env, '/mutate/binding', review);
 }
 
 test('forged binding reviews without client auth: reservations reclaimed within grace + cooldown, no EC2 call, no trunk', async () => {

@@ -110,7 +110,8 @@ export async function untilAdmission(env: WebhookEnv, namespace: string, pod: Re
   }
 }
 
-function postReview(env: WebhookEnv, path: string, body: unknown): Promise<ReviewResponse> {
+/** One AdmissionReview straight to the webhook over HTTPS; anything but 200 rejects with the body. */
+export function postReview(env: WebhookEnv, path: string, body: unknown): Promise<ReviewResponse> {
   const u = new URL(`${env.hook.url}${path}`);
   return new Promise((resolve, reject) => {
     const req = request({ host: u.hostname, port: u.port, path, method: 'POST', ca: env.ca.certPem, headers: { 'content-type': 'application/json' } }, (res) => {

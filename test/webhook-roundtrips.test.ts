@@ -5,14 +5,13 @@
 // second write.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:https';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { realClock } from '../lib/clock.ts';
 import type { AuditEvent } from '../sim/kube/index.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
 import type { ReviewResponse } from '../webhook/review.ts';
-import { createPool, startWebhookEnv, type WebhookEnv } from './webhook-helpers.ts';
+import { createPool, postReview, startWebhookEnv, type WebhookEnv } from './webhook-helpers.ts';
 import { waitFor } from './allocator-helpers.ts';
 
 const NODE = 'ip-10-0-7-7';
@@ -29,18 +28,7 @@ before(async () => {
 after(async () => { await env?.close(); });
 
 /** One review straight to the webhook (the probe below: a dry run writes nothing). */
-function postReview(path: string, review: unknown): Promise<ReviewResponse> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(`${env.hook.url}${path}`);
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', ca: env.ca.certPem, headers: { 'content-type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => { try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReviewResponse); } catch (e) { reject(e); } });
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(review));
-  });
-}
+const post = (path: string, review: unknown): Promise<ReviewResponse> => postReview(env, path, review);
 
 const reads = (es: AuditEvent[]) => es.filter((e) => e.verb === 'get').map((e) => `${e.resource}/${e.name}`);
 const writes = (es: AuditEvent[]) => es.filter((e) => e.verb !== 'get' && e.verb !== 'list' && e.verb !== 'watch').map((e) => `${e.verb} ${e.resource}/${e.name}`);
@@ -53,7 +41,7 @@ async function makePod(name: string): Promise<V1Pod> {
 async function cachedByWebhook(pod: V1Pod): Promise<void> {
   await waitFor(`pod ${pod.metadata!.name} and pool ${NODE} in the webhook's caches`, async () => {
     const from = audit.length;
-    const r = await postReview('/mutate/binding', {
+    const r = await post('/mutate/binding', {
       apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
       request: { uid: 'probe', kind: { group: '', version: 'v1', kind: 'Binding' }, resource: { group: '', version: 'v1', resource: 'pods' }, subResource: 'binding',
         namespace: 'default', name: pod.metadata!.name, operation: 'CREATE', userInfo: { username: 'system:kube-scheduler' }, dryRun: true,
