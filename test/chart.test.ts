@@ -354,6 +354,10 @@ test('rendered workloads run non-root with a read-only root filesystem, requests
   const sa = named(docs, 'ServiceAccount', (((alloc.spec as Obj).template as Obj).spec as Obj).serviceAccountName as string)!;
   assert.equal(((sa.metadata as Obj).annotations as Obj)['eks.amazonaws.com/role-arn'], 'arn:aws:iam::111122223333:role/x');
   assert.ok((containerOf(alloc)[0]!.args as string[]).includes('--cluster-name=test-cluster'));
+  // The allocator's heap cap follows allocator.maxHeapMB (raised with the memory limit at 5,000 nodes).
+  const heap = (docs2: Obj[]) => ((containerOf(named(docs2, 'Deployment', 'r1-eni-ipam-allocator')!)[0]!.env as Obj[]).find((e) => e.name === 'NODE_OPTIONS')!).value;
+  assert.equal(heap(docs), '--max-old-space-size=256');
+  assert.equal(heap(render(['allocator.maxHeapMB=1024'])), '--max-old-space-size=1024');
 });
 
 test('the roles accept the arguments the chart passes', { skip: skipHelm }, async () => {
@@ -399,6 +403,7 @@ test('values.schema.json rejects nonsense: each bad value fails to render, namin
     ['extender.tls.enabled=yes', /enabled/],
     ['webhook.clientCA.secretName=Not_A_Name', /secretName/],
     ['allocator.ec2BudgetFraction=2', /ec2BudgetFraction/],
+    ['allocator.maxHeapMB=16', /maxHeapMB/],
     ['allocator.region=Mars', /region/],
     ['allocator.subnetIDs[0]=sn-1', /subnetIDs/],
     ['allocator.securityGroups[0]=default', /securityGroups/],
