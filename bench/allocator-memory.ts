@@ -6,6 +6,7 @@
 // eni_ipam_allocator_pods_cached metric counts every pod, its RSS and peak RSS (VmHWM) are read from
 // /proc. Prints JSON; exits 1 over budget.
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,10 +55,27 @@ function vmKB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(m[1]);
 }
 
-/** The NODE_OPTIONS the chart gives the allocator container ('' when it sets none). */
+/**
+ * The NODE_OPTIONS the chart gives the allocator container with its default values ('' when it sets
+ * none). Only `{{ .Values.a.b }}` references are rendered (from values.yaml), so the benchmark needs no
+ * helm; anything else left in braces is an error rather than a flag V8 refuses at start.
+ */
 export function chartNodeOptions(repo: string): string {
   const tpl = readFileSync(join(repo, 'charts/eni-ipam/templates/allocator.yaml'), 'utf8');
-  return /name: NODE_OPTIONS, value: "([^"]*)"/.exec(tpl)?.[1] ?? '';
+  const raw = /name: NODE_OPTIONS, value: "([^"]*)"/.exec(tpl)?.[1] ?? '';
+  const values = parseYaml(readFileSync(join(repo, 'charts/eni-ipam/values.yaml'), 'utf8')) as unknown;
+  return renderValues(raw, values);
+}
+
+/** `{{ .Values.x.y }}` in `text` replaced by values.x.y; throws naming any reference it cannot render. */
+export function renderValues(text: string, values: unknown): string {
+  const out = text.replace(/\{\{\s*\.Values\.([\w.]+)\s*\}\}/g, (ref, path: string) => {
+    const v = path.split('.').reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), values);
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new Error(`chart value ${ref} has no scalar default in values.yaml`);
+    return String(v);
+  });
+  if (out.includes('{{')) throw new Error(`cannot render the chart's NODE_OPTIONS without helm: ${text}`);
+  return out;
 }
 
 /** One sample of a Prometheus text exposition, or undefined. */

@@ -22,7 +22,8 @@ test('bench scale --nodes 50 --pods 1500: valid JSON with every field', async ()
     child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
   });
   assert.ok(code === 0 || code === 1, `exit ${code}: ${stderr}`);
-  const r = JSON.parse(stdout) as unknown;
+  let r: unknown;
+  try { r = JSON.parse(stdout); } catch { assert.fail(`no JSON document on stdout (exit ${code}); stderr: ${stderr}`); }
   const at = (path: string): unknown => path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], r);
   const num = (path: string) => {
     const v = at(path);
