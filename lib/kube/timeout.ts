@@ -3,8 +3,10 @@
 // hang the caller forever. This HTTP library wraps client-node's own and gives each request an
 // AbortSignal that fires after `timeoutMs` of real time (a network property, not the sandbox
 // clock), covering the wait for headers and the read of the body. Watches do not go through here:
-// they stream for minutes and are bounded in lib/kube/informer.ts instead.
+// they stream for minutes and are bounded in lib/kube/informer.ts instead. It also keeps connections
+// alive across requests (lib/kube/agents.ts): client-node alone opens one per request.
 import { IsomorphicFetchHttpLibrary, Observable, ResponseContext, type HttpLibrary, type RequestContext } from '@kubernetes/client-node';
+import { KeepAliveAgents } from './agents.ts';
 
 /** A Kubernetes API request that got no (complete) answer in time. */
 export class KubeTimeoutError extends Error {
@@ -17,6 +19,7 @@ export class KubeTimeoutError extends Error {
 
 export class TimeoutHttpLibrary implements HttpLibrary {
   private readonly inner = new IsomorphicFetchHttpLibrary();
+  private readonly agents = new KeepAliveAgents();
   constructor(private readonly timeoutMs: number) {
     if (!(timeoutMs > 0)) throw new Error(`Kubernetes request timeout must be positive, got ${timeoutMs} ms`);
   }
@@ -25,6 +28,9 @@ export class TimeoutHttpLibrary implements HttpLibrary {
     const timer = AbortSignal.timeout(this.timeoutMs);
     const prior = req.getSignal();
     req.setSignal(prior ? AbortSignal.any([prior, timer]) : timer);
+    const agent = req.getAgent();
+    const pooled = this.agents.for(agent);
+    if (pooled && pooled !== agent) req.setAgent(pooled);
     const method = String(req.getHttpMethod());
     const url = req.getUrl();
     const named = (err: unknown): never => { throw timer.aborted ? new KubeTimeoutError(method, url, this.timeoutMs) : err; };
