@@ -13,6 +13,7 @@ export interface AllocatorMetrics {
   reservationToUsable: Histogram;
   prefixFallbacks: Counter<'subnet'>;
   podsCached: Gauge;
+  availabilityWrites: Counter<'label' | 'to'>;
 }
 
 export function allocatorMetrics(registry: Registry): AllocatorMetrics {
@@ -31,6 +32,7 @@ export function allocatorMetrics(registry: Registry): AllocatorMetrics {
       buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300], registers: r,
     }),
     podsCached: new Gauge({ name: 'eni_ipam_allocator_pods_cached', help: "Pods in the allocator's pod index (every pod of the cluster once its informer synced)", registers: r }),
+    availabilityWrites: new Counter({ name: 'eni_ipam_allocator_availability_label_writes_total', help: 'Node availability label writes (eni-ipam.io/ip-available, branch-available) by label and new value; each one requeues the pods kube-scheduler parked', labelNames: ['label', 'to'], registers: r }),
     prefixFallbacks: new Counter({ name: 'eni_ipam_allocator_prefix_fallbacks_total', help: 'Prefix-mode grows that found no aligned /28 in a subnet (fragmentation) and fell back to secondary IPs, by subnet', labelNames: ['subnet'], registers: r }),
   };
 }

@@ -34,6 +34,7 @@ import { NodeReconciler } from './controller/reconciler.ts';
 import { PodIndex, podProjector } from './controller/pods.ts';
 import { BurstDemand } from './controller/demand.ts';
 import { LatencyWindow } from './controller/latency.ts';
+import { AvailabilityMirror } from './controller/availability-mirror.ts';
 
 export interface StartAllocatorOptions {
   kubeConfig: KubeConfig;
@@ -153,10 +154,12 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   const blocks = new SubnetBlockCounter(api, clock, config.subnetTtlMs * 6);
   // Demand seen before binding (controller/burst.ts): where the pods pending now will land.
   const burst = new BurstDemand({ pods: podIndex, nodes: () => nodes.list(), pool: (n) => poolInf.get(n) as unknown as ENIPool | undefined, clock, minIntervalMs: BURST_REPLAN_MS });
+  // The Node labels that wake kube-scheduler follow every pool change at once, not the reconcile's pace.
+  const availability = new AvailabilityMirror({ core: kube.core, node: (n) => nodes.get(n), pool: (n) => poolInf.get(n) as unknown as ENIPool | undefined, alive, logger: logger.child({ c: 'availability' }), metrics });
   const reconciler = new NodeReconciler({
     pools, core: kube.core, engine, api, findAssociation, node: (n) => nodes.get(n), pods: podIndex, clock, logger: logger.child({ c: 'reconciler' }),
     events, metrics, config, alive, onStep: o.onStep, processStart: clock.now(), blocks,
-    ...(config.burstPlanning ? { expectedDemand: (n: string) => burst.demandFor(n) } : {}), growLatency: new LatencyWindow(),
+    ...(config.burstPlanning ? { expectedDemand: (n: string) => burst.demandFor(n) } : {}), growLatency: new LatencyWindow(), availability,
   });
   const queue = new WorkQueue({
     clock, concurrency: config.concurrency, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs, logger: logger.child({ c: 'queue' }),
@@ -180,10 +183,11 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
     return changed;
   };
   nodes.on('add', (n) => { roomChanged(n); enqueue(n.metadata?.name); });
-  nodes.on('delete', (n) => { roomSig.delete(n.metadata?.name ?? ''); enqueue(n.metadata?.name); });
+  nodes.on('delete', (n) => { roomSig.delete(n.metadata?.name ?? ''); availability.forget(n.metadata?.name ?? ''); enqueue(n.metadata?.name); });
   // Node heartbeats are frequent: only a node without a pool (e.g. providerID just set) or whose room
   // may have changed (a startup taint removed, cordoned) needs a look.
   nodes.on('update', (n) => {
+    availability.poke(n.metadata?.name);
     const room = roomChanged(n);
     if (room || !poolInf.get(n.metadata?.name ?? '')) enqueue(n.metadata?.name);
     if (room) { burst.invalidate(); replanSoon(); }
@@ -211,8 +215,8 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   pods.on('add', podChanged);
   pods.on('update', podChanged);
   pods.on('delete', (p) => { podIndex.remove(p, clock.now()); metrics.podsCached.set(podIndex.size); enqueue(p.spec?.nodeName); replanSoon(); });
-  poolInf.on('add', (p) => enqueue(p.metadata?.name));
-  poolInf.on('update', (p) => enqueue(p.metadata?.name));
+  poolInf.on('add', (p) => { availability.poke(p.metadata?.name); enqueue(p.metadata?.name); });
+  poolInf.on('update', (p) => { availability.poke(p.metadata?.name); enqueue(p.metadata?.name); });
   poolInf.on('delete', (p) => enqueue(p.metadata?.name));
 
   // ---- accounting (metrics at scrape time, leader only) ----

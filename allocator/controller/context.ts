@@ -15,6 +15,7 @@ import type { AllocatorMetrics } from '../metrics.ts';
 import { guardedStep, type StepHook } from '../crash.ts';
 import type { PodIndex } from './pods.ts';
 import type { LatencyWindow } from './latency.ts';
+import type { AvailabilityMirror } from './availability-mirror.ts';
 
 export interface ReconcilerDeps {
   pools: ENIPoolClient;
@@ -42,6 +43,8 @@ export interface ReconcilerDeps {
   expectedDemand?: (node: string) => number;
   /** How long grows took (clock ms); its p99 is published with each grow (status.growing). */
   growLatency?: LatencyWindow;
+  /** Keeps the Node's availability labels equal to the extender's verdicts (availability-mirror.ts). */
+  availability?: AvailabilityMirror;
 }
 
 export function nodeTarget(node: V1Node | undefined, name: string): EventTarget {

@@ -9,14 +9,12 @@
 // free in the fresh pool; (2) only IPs that are `releasing` in a pool read or written after that
 // CAS are unassigned in EC2; (3) CAS removes them. Nobody but this code moves an IP out of
 // `releasing`, and the webhook only ever reserves `free` IPs.
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { ENIPool, IPState } from '../../lib/enipool/types.ts';
 import type { HandlerResult } from '../../lib/workqueue.ts';
 import { isKind } from '../ec2/errors.ts';
 import { eligibleSubnets } from '../ec2/subnets.ts';
 import { FencedError, mustStop } from '../crash.ts';
 import { BRANCH_CONCURRENCY, BranchENIs, inParallel, newest } from './branches.ts';
-import { availabilityLabels, labelChanges } from './availability.ts';
 import { NodeContext, type ReconcilerDeps } from './context.ts';
 import { decide, podENIAnnotation, type Decision } from './decide.ts';
 import { NodeIPs } from './ips.ts';
@@ -159,24 +157,12 @@ export class NodeReconciler {
     const annotated = pool!;
     await inParallel([...annotate], BRANCH_CONCURRENCY, (uid) => attempt('annotate', async () => { await this.branches.annotate(annotated, uid); }));
 
-    // 6. Wake kube-scheduler when the node can take pods again (availability.ts).
-    await this.syncAvailability(name, pool!);
+    // 6. Wake kube-scheduler when the node can take pods again (availability.ts). Every pool change
+    // already pokes the mirror; this catches a write it could not make (it retries nothing itself).
+    this.d.availability?.poke(name);
 
     if (errors.length) throw errors[0];
     return { requeueAfterMs: decision.requeueAfterMs };
-  }
-
-  /** Mirrors the extender's verdicts into the Node's labels; a failure here only delays a wake-up. */
-  private async syncAvailability(name: string, pool: ENIPool): Promise<void> {
-    const node = this.d.node(name);
-    const labels = labelChanges(node?.metadata?.labels, availabilityLabels(pool));
-    if (!node || !labels) return;
-    if (!this.d.alive()) throw new FencedError('label-node');
-    try {
-      await this.d.core.patchNode({ name, body: { metadata: { labels } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-    } catch (e) {
-      this.c.log.warn({ node: name, labels, err: errText(e) }, 'could not update the node availability labels; kube-scheduler retries rejected pods later');
-    }
   }
 
   private countTransitions(d: Decision): void {
