@@ -12,29 +12,25 @@
 //   slow answer cannot hide the ones queued behind it), against a no-op webhook at the same rate.
 // Prints one JSON document; exits 1 when a bound of issue 16 is missed.
 import http from 'node:http';
-import https from 'node:https';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import https from 'node:https';
 import { AssignPrivateIpAddressesCommand } from '@aws-sdk/client-ec2';
-import { Registry } from 'prom-client';
-import { realClock, ScaledClock } from '../lib/clock.ts';
+import { ScaledClock } from '../lib/clock.ts';
 import { makeCA, makeServingCert } from '../lib/certs.ts';
 import { parseCommandLine, type CommandSpec } from '../lib/flags.ts';
-import { listen } from '../lib/http.ts';
 import { silentLogger } from '../lib/log.ts';
 import { crdManifests } from '../lib/enipool/crds.ts';
 import { DEFAULT_POLICY, type ENIPool } from '../lib/enipool/types.ts';
 import { startKubeSim } from '../sim/kube/index.ts';
 import { ec2Client, startEc2Sim } from '../sim/ec2/index.ts';
 import { startAllocator } from '../allocator/start.ts';
-import { createWebhookApp, startWebhook } from '../webhook/server.ts';
-import { allow } from '../webhook/review.ts';
-import { webhookMetrics } from '../webhook/metrics.ts';
 import { chartNodeOptions, pod } from './allocator-memory.ts';
 import { benchPod, load, post, startChild, stats } from './extender.ts';
+import { forkOpenLoop, type OpenLoop } from './open-loop.ts';
 
 /** Issue 16's bounds. */
 export const BOUNDS = { resyncSeconds: 2, rssMB: 1024, bindPerSecond: 100, bindP99Ms: 50 } as const;
@@ -63,7 +59,6 @@ export const SPEC = {
 } as const satisfies CommandSpec;
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
-const quantile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : 0);
 const progress = (msg: string) => process.stderr.write(`# bench scale: ${msg}\n`);
 
 function nodeName(i: number): string { return `ip-10-${(i >> 8) & 255}-${i & 255}-${(i * 7) % 250}.ec2.internal`; }
@@ -120,48 +115,6 @@ function ec2Calls(stats: Record<string, { ok: number; errors: number }>, before:
 async function inParallel(n: number, width: number, job: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(width, n) }, async () => { while (next < n) await job(next++); }));
-}
-
-interface OpenLoop { sent: number; completed: number; errors: number; perSecond: number; p50Ms: number; p99Ms: number; maxMs: number }
-
-/** Sends `count` requests at `rate`/s on a fixed schedule; latency is measured from each request's scheduled time. */
-async function openLoop(url: string, ca: string, rate: number, count: number, body: (i: number) => string): Promise<OpenLoop> {
-  const agent = new https.Agent({ keepAlive: true, ca, maxSockets: Infinity });
-  const u = new URL(url);
-  const lat: number[] = [];
-  let errors = 0;
-  const t0 = performance.now() + 20;
-  let lastEnd = t0;
-  const one = (i: number, due: number) => new Promise<void>((resolve) => {
-    const b = body(i);
-    const req = https.request({ agent, host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const end = performance.now();
-        lastEnd = Math.max(lastEnd, end);
-        lat.push(end - due);
-        try {
-          const r = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { response?: { allowed?: boolean } };
-          if (res.statusCode !== 200 || !r.response?.allowed) errors++;
-        } catch { errors++; }
-        resolve();
-      });
-    });
-    req.on('error', () => { errors++; resolve(); });
-    req.end(b);
-  });
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < count; i++) {
-    const due = t0 + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await realClock().sleep(wait);
-    inflight.push(one(i, due));
-  }
-  await Promise.all(inflight);
-  agent.destroy();
-  lat.sort((a, b) => a - b);
-  return { sent: count, completed: lat.length, errors, perSecond: round(lat.length / ((lastEnd - t0) / 1000), 1), p50Ms: round(quantile(lat, 0.5)), p99Ms: round(quantile(lat, 0.99)), maxMs: round(lat[lat.length - 1] ?? 0) };
 }
 
 function bindingReview(ns: string, name: string, node: string): string {
@@ -324,7 +277,7 @@ export async function runScaleBench(o: ScaleOptions): Promise<Record<string, unk
     const ext = await phase('extender', () => measureExtender(kube, o));
 
     // ---- webhook: bindings at a fixed rate ----
-    const hook = await phase('webhook', () => measureBindings(kube, o, clock, logger));
+    const hook = await phase('webhook', () => measureBindings(kube, o, image, clock));
 
     const resyncOk = allocator.coldSeconds < BOUNDS.resyncSeconds && resync.seconds < BOUNDS.resyncSeconds;
     const rssOk = peakRssMB < BOUNDS.rssMB;
@@ -471,30 +424,84 @@ async function measureExtender(kube: Awaited<ReturnType<typeof startKubeSim>>, o
   }
 }
 
-async function measureBindings(kube: Awaited<ReturnType<typeof startKubeSim>>, o: ScaleOptions, clock: ScaledClock, logger: ReturnType<typeof silentLogger>): Promise<{ real: OpenLoop; noop: OpenLoop; reservedInPools: number }> {
+/** A child's first log line matching `re`: its URL (the roles log where they listen). */
+function urlFromLog(child: ChildProcess, re: RegExp, what: string): Promise<string> {
+  let err = '';
+  return new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-20_000);
+      const m = re.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code, signal) => reject(new Error(`${what} exited (${code ?? signal}): ${err.slice(-2000)}`)));
+  });
+}
+
+/**
+ * Bindings at --bind-rate, open-loop, against the compiled `eni-ipam webhook` as the chart runs it
+ * (its own process, its informers and its CAS writes over HTTP to kube-sim) and against the no-op
+ * webhook (its own process too), each sent by a load generator in a third process, as the API server
+ * calling a webhook is one. In one process with kube-sim (150,000 pods) and the sender, the webhook
+ * shared their event loop and garbage collections, which production never does.
+ */
+async function measureBindings(kube: Awaited<ReturnType<typeof startKubeSim>>, o: ScaleOptions, image: string, clock: ScaledClock): Promise<{ real: OpenLoop; noop: OpenLoop; reservedInPools: number; webhookPeakRssMB: number }> {
   const count = Math.max(1, Math.round((o.bindRate * o.bindDurationMs) / 1000));
-  for (let i = 0; i < count; i++) {
-    await kube.store.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `b-${i}`, namespace: 'bind', uid: `b0000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}` }, spec: { containers: [{ name: 'c', image: 'pause' }] } }, { namespace: 'bind', admit: false });
+  const warmup = Math.min(50, count);
+  await kube.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bind-warm' } }, { admit: false });
+  // Pods to bind, and as many for the warm-up (another namespace: not counted as the run's reservations).
+  for (const [ns, n] of [['bind', count], ['bind-warm', warmup]] as const) {
+    for (let i = 0; i < n; i++) {
+      await kube.store.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `b-${i}`, namespace: ns, uid: `b000000${ns === 'bind' ? 0 : 1}-0000-4000-8000-${i.toString(16).padStart(12, '0')}` }, spec: { containers: [{ name: 'c', image: 'pause' }] } }, { namespace: ns, admit: false });
+    }
   }
   const ca = makeCA({ commonName: 'bench-scale-ca' });
   const serving = makeServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-  const hook = await startWebhook({ kubeConfig: kube.kubeConfig(), clock, logger, tls: { cert: serving.certPem, key: serving.keyPem }, binding: { bindWaitMs: 0 } });
-  const noop = await listen(createWebhookApp({ logger, metrics: webhookMetrics(new Registry()), pod: async (r) => allow(r.request.uid), binding: async (r) => allow(r.request.uid) }), { tls: { cert: serving.certPem, key: serving.keyPem } });
+  const dir = mkdtempSync(join(tmpdir(), 'eni-ipam-bench-scale-tls-'));
+  writeFileSync(join(dir, 'tls.crt'), serving.certPem);
+  writeFileSync(join(dir, 'tls.key'), serving.keyPem);
+  const hook = spawn(process.execPath, [join(image, 'dist/cmd/cli.js'), 'webhook', '--server', kube.url, '--tls-cert-file', join(dir, 'tls.crt'), '--tls-key-file', join(dir, 'tls.key'),
+    '--host', '127.0.0.1', '--port', '0', '--bind-wait', '0', '--log-level', 'info'], { cwd: image, stdio: ['ignore', 'ignore', 'pipe'] });
+  const noop = fork(new URL('./scale-child.ts', import.meta.url).pathname, ['noop'], { execArgv: ['--import', import.meta.resolve('tsx')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
-    await hook.synced();
+    const hookUrl = await urlFromLog(hook, /"url":"([^"]+)"[^\n]*webhook listening/, 'webhook');
+    const noopUrl = await new Promise<string>((resolve, reject) => {
+      noop.on('message', (m) => {
+        const r = m as { ready?: boolean; url?: string; error?: string };
+        if (r.ready) noop.send({ cert: serving.certPem, key: serving.keyPem });
+        else if (r.url) resolve(r.url);
+        else reject(new Error(`no-op webhook: ${r.error}`));
+      });
+      noop.once('exit', (code) => reject(new Error(`no-op webhook exited with code ${code}`)));
+    });
+    // Ready once its informers (pools, Nodes, unbound pods, …) have synced.
+    const deadline = performance.now() + 600_000;
+    for (;;) {
+      if (hook.exitCode !== null || hook.signalCode !== null) throw new Error(`webhook exited (${hook.exitCode ?? hook.signalCode}) before it was ready`);
+      const ready = await new Promise<boolean>((resolve) => {
+        https.get(`${hookUrl}/readyz`, { ca: ca.certPem }, (res) => { res.resume(); resolve(res.statusCode === 200); }).on('error', () => resolve(false));
+      });
+      if (ready) break;
+      if (performance.now() > deadline) throw new Error('webhook not ready after 10 min');
+      await clock.sleep(200);
+    }
     // Each binding goes to the next node in turn (every pool has its warm addresses free).
     const target = (i: number) => nodeName((i * 7919) % o.nodes);
-    await openLoop(`${noop.url}/mutate/binding`, ca.certPem, o.bindRate, Math.min(50, count), (i) => bindingReview('bind', `b-${i}`, target(i))); // warm-up (TLS, JIT)
-    const noopR = await openLoop(`${noop.url}/mutate/binding`, ca.certPem, o.bindRate, count, (i) => bindingReview('bind', `b-${i}`, target(i)));
-    const real = await openLoop(`${hook.url}/mutate/binding`, ca.certPem, o.bindRate, count, (i) => bindingReview('bind', `b-${i}`, target(i)));
+    const reviews = (ns: string, n: number, offset = 0) => Array.from({ length: n }, (_, i) => bindingReview(ns, `b-${i}`, target(i + offset)));
+    // Warm-up of both (TLS, JIT): a webhook in production has long been running.
+    const run = (url: string, bodies: string[]) => forkOpenLoop({ url: `${url}/mutate/binding`, ca: ca.certPem, rate: o.bindRate, bodies });
+    await run(noopUrl, reviews('bind-warm', warmup, count));
+    await run(hookUrl, reviews('bind-warm', warmup, count));
+    const noopR = await run(noopUrl, reviews('bind', count));
+    const real = await run(hookUrl, reviews('bind', count));
     let reserved = 0;
     for (const p of kube.store.peekList<ENIPool>('enipools.eni-ipam.io').items) {
       for (const e of Object.values(p.status?.ips ?? {})) if (e.state === 'reserved' && e.pod?.namespace === 'bind') reserved++;
     }
-    return { real, noop: noopR, reservedInPools: reserved };
+    return { real, noop: noopR, reservedInPools: reserved, webhookPeakRssMB: Math.round(vmKB(hook.pid!, 'VmHWM') / 1024) };
   } finally {
-    await hook.close();
-    await noop.close();
+    hook.kill('SIGKILL');
+    noop.kill();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -52,6 +52,7 @@ test('bench scale --nodes 50 --pods 1500: valid JSON with every field', async ()
   assert.equal(at('webhookBinding.real.errors'), 0, 'every binding allowed');
   assert.equal(at('webhookBinding.reservedInPools'), 50, 'every binding reserved an address');
   for (const k of ['perSecond', 'p50Ms', 'p99Ms']) { num(`webhookBinding.real.${k}`); num(`webhookBinding.noop.${k}`); }
+  assert.ok(num('webhookBinding.webhookPeakRssMB') > 20, 'the webhook ran in a process of its own (RSS read from /proc)');
   const pass = at('pass') as Record<string, boolean>;
   assert.deepEqual(Object.keys(pass).sort(), ['allocatorResync', 'allocatorRss', 'bindings']);
   assert.equal(at('ok'), Object.values(pass).every(Boolean));
