@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export interface AllocatorMetrics {
   reconciles: Counter<'outcome'>;
   reconcileSeconds: Histogram;
+  resyncSeconds: Histogram;
   transitions: Counter<'to'>;
   ec2Ops: Counter<'op' | 'outcome'>;
   leader: Gauge;
@@ -21,6 +22,7 @@ export function allocatorMetrics(registry: Registry): AllocatorMetrics {
   return {
     reconciles: new Counter({ name: 'eni_ipam_allocator_reconciles_total', help: 'Node reconciles by outcome (ok, error)', labelNames: ['outcome'], registers: r }),
     reconcileSeconds: new Histogram({ name: 'eni_ipam_allocator_reconcile_seconds', help: 'Clock seconds one node reconcile took', buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60], registers: r }),
+    resyncSeconds: new Histogram({ name: 'eni_ipam_allocator_resync_seconds', help: 'Clock seconds a full resync took: from queueing every node until each had been reconciled once since', buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300], registers: r }),
     transitions: new Counter({ name: 'eni_ipam_allocator_ip_transitions_total', help: 'IP state changes written by the allocator, by new state', labelNames: ['to'], registers: r }),
     ec2Ops: new Counter({ name: 'eni_ipam_allocator_ec2_operations_total', help: 'Allocator EC2 operations (grow, release, trunk, branch-create, branch-delete, eni-delete) by outcome', labelNames: ['op', 'outcome'], registers: r }),
     leader: new Gauge({ name: 'eni_ipam_allocator_leader', help: '1 while this replica holds the lease', registers: r }),

@@ -157,20 +157,33 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   // The Node labels that wake kube-scheduler follow every pool change at once, not the reconcile's pace.
   const availability = new AvailabilityMirror({ core: kube.core, node: (n) => nodes.get(n), pool: (n) => poolInf.get(n) as unknown as ENIPool | undefined, alive, logger: logger.child({ c: 'availability' }), metrics });
   const reconciler = new NodeReconciler({
-    pools, core: kube.core, engine, api, findAssociation, node: (n) => nodes.get(n), pods: podIndex, clock, logger: logger.child({ c: 'reconciler' }),
+    pools, core: kube.core, engine, api, findAssociation, node: (n) => nodes.get(n), cachedPool: (n) => poolInf.get(n) as unknown as ENIPool | undefined, pods: podIndex, clock, logger: logger.child({ c: 'reconciler' }),
     events, metrics, config, alive, onStep: o.onStep, processStart: clock.now(), blocks,
     ...(config.burstPlanning ? { expectedDemand: (n: string) => burst.demandFor(n) } : {}), growLatency: new LatencyWindow(), availability,
   });
   const queue = new WorkQueue({
     clock, concurrency: config.concurrency, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs, logger: logger.child({ c: 'queue' }),
     handler: (key) => reconciler.reconcile(key),
-    onDone: (_k, outcome, took) => {
+    onDone: (key, outcome, took) => {
       lastDone = clock.now();
       metrics.reconciles.inc({ outcome });
       metrics.reconcileSeconds.observe(took / 1000);
       metrics.queueDepth.set(queue.length);
+      resyncDone(key, lastDone - took);
     },
   });
+  // A full resync is done when every node it queued has been reconciled by a run that began after it
+  // (a run already under way when it was queued read older state). Timed and logged: bench scale and
+  // operators read how long one pass over every pool takes.
+  let resyncRun: { at: number; left: Set<string>; pools: number } | undefined;
+  const resyncDone = (key: string, startedAt: number) => {
+    const r = resyncRun;
+    if (!r || startedAt < r.at || !r.left.delete(key) || r.left.size > 0) return;
+    resyncRun = undefined;
+    const seconds = (clock.now() - r.at) / 1000;
+    metrics.resyncSeconds.observe(seconds);
+    logger.info({ pools: r.pools, seconds }, 'full resync done');
+  };
   const enqueue = (name: string | undefined) => { if (name && alive()) queue.add(name); };
 
   // What bounds a node's warm pool besides its pods (controller/room.ts): taints, cordon, allocatable.
@@ -260,8 +273,13 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
     // Every pool's ENIs in shared DescribeNetworkInterfaces calls first (ec2/client.ts prefetch).
     const ids = poolInf.list().map((p) => (p as unknown as ENIPool).spec?.instanceID).filter((id): id is string => !!id);
     engine.prefetch(ids).catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'prefetching ENIs for the resync failed'));
-    for (const n of nodes.list()) enqueue(n.metadata?.name);
-    for (const p of poolInf.list()) enqueue(p.metadata?.name);
+    const keys = new Set<string>();
+    for (const n of nodes.list()) if (n.metadata?.name) keys.add(n.metadata.name);
+    for (const p of poolInf.list()) if (p.metadata?.name) keys.add(p.metadata.name);
+    if (resyncRun) logger.warn({ pools: resyncRun.pools, left: resyncRun.left.size }, 'full resync: the previous one had not finished');
+    resyncRun = keys.size ? { at: clock.now(), left: new Set(keys), pools: keys.size } : undefined;
+    logger.info({ pools: keys.size }, 'full resync started');
+    for (const k of keys) enqueue(k);
     podIndex.prune(clock.now());
   };
 

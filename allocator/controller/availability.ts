@@ -9,6 +9,9 @@ import { LABEL_BRANCH_AVAILABLE, LABEL_IP_AVAILABLE } from '../../lib/keys.ts';
 import { branchVerdict, datapathVerdict, ipVerdict, poolCapacity } from '../../lib/enipool/capacity.ts';
 import type { ENIPool } from '../../lib/enipool/types.ts';
 
+/** The Node labels kept in step with the pool. */
+export const AVAILABILITY_LABELS: readonly string[] = [LABEL_IP_AVAILABLE, LABEL_BRANCH_AVAILABLE];
+
 /** The labels a node should carry for this pool; nothing before the pool knows its limits. */
 export function availabilityLabels(pool: ENIPool): Record<string, string> | undefined {
   const c = poolCapacity(pool);

@@ -25,6 +25,11 @@ export interface ReconcilerDeps {
   /** Finds the trunk association of a branch ENI (through the rate limiter). */
   findAssociation: (branchId: string) => Promise<string | undefined>;
   node: (name: string) => V1Node | undefined;
+  /**
+   * The informer's copy of a node's ENIPool (never mutate it). When given, a pool that needs
+   * nothing is decided on it without a GET (quiet.ts); everything else reads the pool fresh.
+   */
+  cachedPool?: (name: string) => ENIPool | undefined;
   pods: PodIndex;
   clock: Clock;
   logger: Logger;

@@ -87,6 +87,7 @@ test('cooldown → free exactly at until; requeue is due then', () => {
   const early = decide(p, obs({ enis: [eni('eni-0', 0, ['10.0.0.10'])] }), CFG);
   assert.equal(early.status.ips['10.0.0.10']!.state, 'cooldown');
   assert.equal(early.requeueAfterMs, 5000);
+  assert.equal(early.nextDueAt, until, 'the absolute deadline too (quiet.ts holds a quiet decision until then)');
   const onTime = decide(p, obs({ now: until, enis: [eni('eni-0', 0, ['10.0.0.10'])] }), CFG);
   assert.equal(onTime.status.ips['10.0.0.10']!.state, 'free');
   assert.equal(onTime.status.ips['10.0.0.10']!.pod, undefined);
@@ -438,4 +439,20 @@ test('unmet demand counts at most the pods still unbound: a burst that bound on 
   assert.equal(live.grow?.need, 3);
   const unknown = decide(pool({ ips: two, unmetDemand: unmet }, policy), obs({ enis: [eni('eni-0', 0, ips(2))] }), CFG);
   assert.equal(unknown.grow?.need, 4, 'without a pod count, as recorded');
+});
+
+test('nextDueAt: the earliest clock deadline, absent when nothing is time-based (resync alone)', () => {
+  const enis = [eni('eni-0', 0, ['10.0.0.10', '10.0.0.11'])];
+  const steady = decide(pool({}, { targetFree: 0 }), obs({ enis: [eni('eni-0', 0, [])] }), CFG);
+  assert.equal(steady.nextDueAt, undefined);
+  assert.equal(steady.requeueAfterMs, CFG.resyncMs);
+  // An unbound pod's reservation (grace) and a cooldown: the earlier one.
+  const grace = DEFAULT_POLICY.unboundGraceSeconds * 1000;
+  const p = pool({ ips: {
+    '10.0.0.10': reserved('u', T0 - 1000),
+    '10.0.0.11': { eni: 'eni-0', state: 'cooldown', pod: { uid: 'v', namespace: 'ns', name: 'v' }, since: iso(T0), until: iso(T0 + grace + 5000) },
+  } }, { targetFree: 0 });
+  const d = decide(p, obs({ enis, pods: [{ uid: 'u', name: 'u', namespace: 'ns', phase: 'Pending' }] }), CFG);
+  assert.equal(d.nextDueAt, T0 - 1000 + grace);
+  assert.equal(d.requeueAfterMs, Math.min(CFG.resyncMs, grace - 1000));
 });

@@ -112,6 +112,8 @@ export interface Decision {
   fixDeleteOnTermination: { eniId: string; attachmentId: string }[];
   /** Clock ms until something time-based is due (cooldown end, release delay, grace). */
   requeueAfterMs: number;
+  /** Clock time of the earliest time-based change (absent: none); until then the same inputs decide the same. */
+  nextDueAt?: number;
   counts: PoolCounts;
 }
 
@@ -253,7 +255,8 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   status.enis ??= []; status.ips ??= {}; status.branches ??= {}; status.subnets ??= [];
   const fii = spec.firstInterfaceIndex ?? 0;
   let due = cfg.resyncMs;
-  const dueAt = (t: number) => { if (Number.isFinite(t)) due = Math.max(1, Math.min(due, t - now)); };
+  let nextAt = Infinity;
+  const dueAt = (t: number) => { if (Number.isFinite(t)) { due = Math.max(1, Math.min(due, t - now)); nextAt = Math.min(nextAt, t); } };
 
   const d: Decision = {
     status, changed: false, wantTrunk: false, missing: [], markedReleasing: [], branchCreate: [], annotate: [], branchDelete: [], branchReuse: [],
@@ -431,6 +434,7 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
 
   d.changed = statusKey(status) !== before;
   d.requeueAfterMs = due;
+  if (Number.isFinite(nextAt)) d.nextDueAt = nextAt;
   return d;
 }
 

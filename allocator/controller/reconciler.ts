@@ -9,17 +9,22 @@
 // free in the fresh pool; (2) only IPs that are `releasing` in a pool read or written after that
 // CAS are unassigned in EC2; (3) CAS removes them. Nobody but this code moves an IP out of
 // `releasing`, and the webhook only ever reserves `free` IPs.
+import type { V1Node } from '@kubernetes/client-node';
 import type { ENIPool, IPState } from '../../lib/enipool/types.ts';
 import type { HandlerResult } from '../../lib/workqueue.ts';
 import { isKind } from '../ec2/errors.ts';
 import { eligibleSubnets } from '../ec2/subnets.ts';
 import { FencedError, mustStop } from '../crash.ts';
 import { BRANCH_CONCURRENCY, BranchENIs, inParallel, newest } from './branches.ts';
+import { AVAILABILITY_LABELS, availabilityLabels, labelChanges } from './availability.ts';
 import { NodeContext, type ReconcilerDeps } from './context.ts';
-import { decide, podENIAnnotation, type Decision } from './decide.ts';
+import { decide, podENIAnnotation, type Decision, type Observation } from './decide.ts';
+import { isQuiet, quietKey, quietUntil } from './quiet.ts';
 import { NodeIPs } from './ips.ts';
 import { NodeGone } from './node-gone.ts';
 import { PoolLifecycle } from './pool-lifecycle.ts';
+import { modeFromLabels } from './spec.ts';
+import { FINALIZER_RELEASE_ENIS } from '../../lib/keys.ts';
 import { podSlots, roomNode, schedulableRoom } from './room.ts';
 
 export class NodeReconciler {
@@ -29,6 +34,8 @@ export class NodeReconciler {
   private readonly ips: NodeIPs;
   private readonly branches: BranchENIs;
   private readonly gone: NodeGone;
+  /** Per node: the key of the inputs of its last quiet decision, and until when it holds (quiet.ts). */
+  private readonly quietMemo = new Map<string, { key: string; until: number }>();
 
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
@@ -42,6 +49,9 @@ export class NodeReconciler {
   async reconcile(name: string): Promise<HandlerResult> {
     if (!this.d.alive()) throw new FencedError('reconcile');
     const node = this.d.node(name);
+    const quiet = node ? await this.quietPass(name, node) : undefined;
+    if (quiet) return quiet;
+    this.quietMemo.delete(name);
     let pool = await this.d.pools.get(name);
     if (!node || node.metadata?.deletionTimestamp || pool?.metadata.deletionTimestamp) {
       if (pool) await this.gone.finalize(pool, Boolean(node && !node.metadata?.deletionTimestamp));
@@ -51,30 +61,7 @@ export class NodeReconciler {
     if (!pool) return { requeueAfterMs: this.d.config.resyncIntervalMs };
 
     const spec = pool.spec;
-    const [limits, view, allSubnets] = await Promise.all([
-      this.d.engine.limits(spec.instanceType),
-      this.d.engine.describeNode(spec.instanceID, { firstInterfaceIndex: spec.firstInterfaceIndex }),
-      this.d.engine.subnets(spec.vpcID, spec.zone),
-    ]);
-    const subnets = eligibleSubnets(allSubnets, spec.vpcID, spec.zone, spec.subnetSelector);
-    const cfg = { trunk: this.d.config.trunk, trunkOnDemand: this.d.config.trunkOnDemand, subnetLowThreshold: this.d.config.subnetLowThreshold, resyncMs: this.d.config.resyncIntervalMs };
-    // Prefix mode: count the free /28s of the node's subnets (cached; EC2 has no such number).
-    if (spec.policy.mode === 'prefixes' && this.d.blocks) {
-      const blocks = this.d.blocks;
-      await Promise.all(subnets.map((s) => blocks.refresh(s.id, s.cidr).catch((e: unknown) => this.c.log.warn({ node: name, subnetId: s.id, err: errText(e) }, 'could not count free /28 blocks'))));
-    }
-    // What can still be scheduled here (max-pods, cpu, memory vs pending pods' shapes) bounds what
-    // warm addresses can ever be used on this node (room.ts).
-    const rn = roomNode(node, this.d.pods.requestedOnNode(name));
-    const podRoom = rn ? schedulableRoom(rn, this.d.pods.demandShapes()) : undefined;
-    const slots = rn ? podSlots(rn) : undefined;
-    // Pods pending now that will most likely be bound here (burst.ts): the node grows for them at once,
-    // and publishes the grow with the running p99 of grow latency so their bindings wait for it.
-    // Never more than can still land here (the plan may predate a cordon or a taint).
-    const expectedDemand = Math.min(this.d.expectedDemand?.(name) ?? 0, podRoom ?? Infinity);
-    const growExpectMs = this.d.growLatency?.quantile(0.99);
-    const observe = () => ({ now: this.d.clock.now(), enis: view.enis, limits, subnets, zoneSubnets: allSubnets, pod: (u: string) => this.d.pods.get(u), deleted: (u: string) => this.d.pods.deleted(u),
-      freeBlocks: (id: string) => this.d.blocks?.peek(id), podRoom, podSlots: slots, expectedDemand, pendingPods: this.d.pods.unboundCount(), ...(growExpectMs !== undefined ? { growExpectMs } : {}) });
+    const { view, subnets, allSubnets, cfg, observe } = await this.inputs(name, node, pool);
 
     // 1. Mirror + transitions, one CAS.
     let decision!: Decision;
@@ -163,6 +150,72 @@ export class NodeReconciler {
 
     if (errors.length) throw errors[0];
     return { requeueAfterMs: decision.requeueAfterMs };
+  }
+
+  /**
+   * What a decision on this pool reads: EC2 (cached: limits, the instance's ENIs, the zone's
+   * subnets and, in prefix mode, their free /28s), the room pods leave on the node, and the pods.
+   */
+  private async inputs(name: string, node: V1Node, pool: ENIPool) {
+    const spec = pool.spec;
+    const [limits, view, allSubnets] = await Promise.all([
+      this.d.engine.limits(spec.instanceType),
+      this.d.engine.describeNode(spec.instanceID, { firstInterfaceIndex: spec.firstInterfaceIndex }),
+      this.d.engine.subnets(spec.vpcID, spec.zone),
+    ]);
+    const subnets = eligibleSubnets(allSubnets, spec.vpcID, spec.zone, spec.subnetSelector);
+    const cfg = { trunk: this.d.config.trunk, trunkOnDemand: this.d.config.trunkOnDemand, subnetLowThreshold: this.d.config.subnetLowThreshold, resyncMs: this.d.config.resyncIntervalMs };
+    // Prefix mode: count the free /28s of the node's subnets (cached; EC2 has no such number).
+    if (spec.policy.mode === 'prefixes' && this.d.blocks) {
+      const blocks = this.d.blocks;
+      await Promise.all(subnets.map((s) => blocks.refresh(s.id, s.cidr).catch((e: unknown) => this.c.log.warn({ node: name, subnetId: s.id, err: errText(e) }, 'could not count free /28 blocks'))));
+    }
+    // What can still be scheduled here (max-pods, cpu, memory vs pending pods' shapes) bounds what
+    // warm addresses can ever be used on this node (room.ts).
+    const rn = roomNode(node, this.d.pods.requestedOnNode(name));
+    const podRoom = rn ? schedulableRoom(rn, this.d.pods.demandShapes()) : undefined;
+    const slots = rn ? podSlots(rn) : undefined;
+    // Pods pending now that will most likely be bound here (burst.ts): the node grows for them at once,
+    // and publishes the grow with the running p99 of grow latency so their bindings wait for it.
+    // Never more than can still land here (the plan may predate a cordon or a taint).
+    const expectedDemand = Math.min(this.d.expectedDemand?.(name) ?? 0, podRoom ?? Infinity);
+    const growExpectMs = this.d.growLatency?.quantile(0.99);
+    const pod = (u: string) => this.d.pods.get(u);
+    const deleted = (u: string) => this.d.pods.deleted(u);
+    const freeBlocks = (id: string) => this.d.blocks?.peek(id);
+    const pendingPods = this.d.pods.unboundCount();
+    const observe = (): Observation => ({ now: this.d.clock.now(), enis: view.enis, limits, subnets, zoneSubnets: allSubnets, pod, deleted,
+      freeBlocks, podRoom, podSlots: slots, expectedDemand, pendingPods, ...(growExpectMs !== undefined ? { growExpectMs } : {}) });
+    const key = (p: ENIPool) => quietKey({ pool: p, enis: view.enis, limits, subnets, zoneSubnets: allSubnets, freeBlocks, podRoom, podSlots: slots, expectedDemand, pendingPods,
+      pod, deleted, nodeLabels: node.metadata?.labels, labelKeys: AVAILABILITY_LABELS });
+    return { view, subnets, allSubnets, cfg, observe, key };
+  }
+
+  /**
+   * The reconcile of a pool that needs nothing (quiet.ts): decided on the informer's copy, no GET,
+   * no write. Remembered by the key of its inputs until its earliest clock deadline, so a resync of
+   * an unchanged pool only reads its caches. Undefined: take the full path.
+   */
+  private async quietPass(name: string, node: V1Node): Promise<HandlerResult | undefined> {
+    const pool = this.d.cachedPool?.(name);
+    if (!pool?.status || pool.metadata.deletionTimestamp || node.metadata?.deletionTimestamp) return undefined;
+    if (!pool.metadata.finalizers?.includes(FINALIZER_RELEASE_ENIS)) return undefined;
+    const labelled = modeFromLabels(node.metadata?.labels);
+    if (labelled && (pool.spec.policy.mode ?? 'ips') !== labelled) return undefined;
+    const inp = await this.inputs(name, node, pool);
+    const key = inp.key(pool);
+    const now = this.d.clock.now();
+    const memo = this.quietMemo.get(name);
+    if (memo && memo.key === key && now < memo.until) return { requeueAfterMs: Math.max(1, Math.min(this.d.config.resyncIntervalMs, memo.until - now)) };
+    const d = decide(pool, inp.observe(), inp.cfg);
+    const quiet = isQuiet(pool, d, {
+      podENI: (uid) => this.d.pods.get(uid)?.podENI,
+      want: (uid) => { const slot = pool.status?.branches[uid]; return slot ? podENIAnnotation(slot) : undefined; },
+      labelsToPatch: labelChanges(node.metadata?.labels, availabilityLabels(pool)),
+    });
+    if (!quiet) return undefined;
+    this.quietMemo.set(name, { key, until: quietUntil(d) });
+    return { requeueAfterMs: d.requeueAfterMs };
   }
 
   private countTransitions(d: Decision): void {
