@@ -14,6 +14,7 @@ import { ENIPoolClient } from '../lib/enipool/client.ts';
 import { ENIPOOL_PLURAL, GROUP, VERSION } from '../lib/enipool/types.ts';
 import { makeClients } from '../lib/kube/clients.ts';
 import { informersLive, startInformer, type ResilientInformer } from '../lib/kube/informer.ts';
+import { rawLister } from '../lib/kube/rawlist.ts';
 import { loadLimitsTable, type LimitsTable } from '../lib/limits.ts';
 import { Ec2Api } from './ec2/client.ts';
 import { Ec2Engine } from './ec2/engine.ts';
@@ -136,7 +137,7 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
   // Only the projection of each pod is kept, and the list pages through the cluster (150,000 pods
   // must fit in the allocator's memory budget: `eni-ipam bench allocator-memory`).
   const pods = startInformer<V1Pod>({
-    kubeConfig: o.kubeConfig, path: PODS_PATH, list: (page) => kube.core.listPodForAllNamespaces(page ?? {}), pageSize: POD_LIST_PAGE, project: podProjector(),
+    kubeConfig: o.kubeConfig, path: PODS_PATH, list: rawLister<V1Pod>(o.kubeConfig, PODS_PATH), pageSize: POD_LIST_PAGE, project: podProjector(),
     clock, logger: logger.child({ informer: 'pods' }),
   });
   const poolInf: ResilientInformer<KubernetesObject> = startInformer<KubernetesObject>({

@@ -78,6 +78,12 @@ export class Engine implements SimStore {
   private readonly log?: Logger;
   private admitter: Admitter;
   private readonly data = new Map<string, Map<string, KObject>>();
+  /**
+   * Each bucket's keys in list order, kept until a key is added or removed (updates keep keys): a
+   * paged list then costs its page, as the apiserver's range read over etcd does, instead of sorting
+   * the whole bucket per page (150,000 pods in 500-pod pages: minutes; bench scale).
+   */
+  private readonly sortedKeys = new Map<string, string[]>();
   private rv = 0;
   private readonly history: HistEvent[] = [];
   private historyStart = 0; // index of the oldest kept event (ring via shift batching)
@@ -125,6 +131,12 @@ export class Engine implements SimStore {
     let b = this.data.get(k);
     if (!b) { b = new Map(); this.data.set(k, b); }
     return b;
+  }
+  private keysOf(info: ResourceInfo): string[] {
+    const k = this.rkey(info);
+    let keys = this.sortedKeys.get(k);
+    if (!keys) { keys = [...this.bucket(info).keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)); this.sortedKeys.set(k, keys); }
+    return keys;
   }
   private nsOf(info: ResourceInfo, ns: string | undefined): string | undefined { return info.namespaced ? (ns || 'default') : undefined; }
 
@@ -248,6 +260,7 @@ export class Engine implements SimStore {
     obj.metadata.resourceVersion = String(this.nextRv());
     deepFreeze(obj);
     this.bucket(info).set(mkey(obj.metadata.namespace, obj.metadata.name), obj);
+    this.sortedKeys.delete(this.rkey(info));
     this.index(info, obj, true);
     this.afterCommit(info, 'ADDED', obj, undefined);
     this.record({ rv: this.rv, rkey: this.rkey(info), type: 'ADDED', obj });
@@ -257,7 +270,10 @@ export class Engine implements SimStore {
   private commitUpdate(info: ResourceInfo, obj: KObject, old: KObject): KObject {
     obj.metadata.resourceVersion = String(this.nextRv());
     deepFreeze(obj);
-    this.bucket(info).set(mkey(obj.metadata.namespace, obj.metadata.name), obj);
+    const b = this.bucket(info);
+    const key = mkey(obj.metadata.namespace, obj.metadata.name);
+    if (!b.has(key)) this.sortedKeys.delete(this.rkey(info));
+    b.set(key, obj);
     this.index(info, old, false);
     this.index(info, obj, true);
     this.afterCommit(info, 'MODIFIED', obj, old);
@@ -271,6 +287,7 @@ export class Engine implements SimStore {
     gone.metadata.resourceVersion = String(this.nextRv());
     deepFreeze(gone);
     this.bucket(info).delete(mkey(cur.metadata.namespace, cur.metadata.name));
+    this.sortedKeys.delete(this.rkey(info));
     this.index(info, cur, false);
     this.record({ rv: this.rv, rkey: this.rkey(info), type: 'DELETED', obj: gone });
     this.afterCommit(info, 'DELETED', gone, cur);
@@ -690,17 +707,30 @@ export class Engine implements SimStore {
         after = String(t.after); rv = String(t.rv);
       } catch { throw badRequest('continue key is not valid: illegal base64 data'); }
     }
-    const all = [...this.bucket(info).entries()]
-      .filter(([k, v]) => (!after || k > after) && (o.namespace === undefined || !info.namespaced || v.metadata.namespace === o.namespace)
-        && matchLabels(labels, v.metadata.labels) && matchFields(fields, v))
-      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const limit = o.limit && o.limit > 0 ? o.limit : all.length;
-    const page = all.slice(0, limit);
-    const res: ListResult = { items: page.map(([, v]) => v), resourceVersion: rv };
-    if (page.length < all.length) {
-      res.continue = Buffer.from(JSON.stringify({ rv, after: page[page.length - 1]![0] })).toString('base64url');
+    const bucket = this.bucket(info);
+    const keys = this.keysOf(info);
+    const matches = (v: KObject) => (o.namespace === undefined || !info.namespaced || v.metadata.namespace === o.namespace)
+      && matchLabels(labels, v.metadata.labels) && matchFields(fields, v);
+    // First key after the continue point (binary search), then the page, then whether more match.
+    let lo = 0;
+    if (after) { let hi = keys.length; while (lo < hi) { const mid = (lo + hi) >> 1; if (keys[mid]! > after) hi = mid; else lo = mid + 1; } }
+    const limit = o.limit && o.limit > 0 ? o.limit : Infinity;
+    const items: KObject[] = [];
+    let last = '';
+    let i = lo;
+    for (; i < keys.length && items.length < limit; i++) {
+      const v = bucket.get(keys[i]!);
+      if (v && matches(v)) { items.push(v); last = keys[i]!; }
+    }
+    const res: ListResult = { items, resourceVersion: rv };
+    const unfiltered = o.namespace === undefined || !info.namespaced;
+    let left = 0;
+    if (unfiltered && !labels.length && !fields.length) left = keys.length - i;
+    else for (let j = i; j < keys.length && (left === 0 || !(labels.length || fields.length)); j++) { const v = bucket.get(keys[j]!); if (v && matches(v)) left++; }
+    if (left > 0) {
+      res.continue = Buffer.from(JSON.stringify({ rv, after: last })).toString('base64url');
       // The apiserver can count what is left only when nothing is filtered.
-      if (!labels.length && !fields.length) res.remainingItemCount = all.length - page.length;
+      if (!labels.length && !fields.length) res.remainingItemCount = left;
     }
     return res;
   }
