@@ -277,9 +277,12 @@ export async function startAllocator(o: StartAllocatorOptions): Promise<RunningA
     const keys = new Set<string>();
     for (const n of nodes.list()) if (n.metadata?.name) keys.add(n.metadata.name);
     for (const p of poolInf.list()) if (p.metadata?.name) keys.add(p.metadata.name);
-    if (resyncRun) logger.warn({ pools: resyncRun.pools, left: resyncRun.left.size }, 'full resync: the previous one had not finished');
-    resyncRun = keys.size ? { at: clock.now(), left: new Set(keys), pools: keys.size } : undefined;
-    logger.info({ pools: keys.size }, 'full resync started');
+    // One resync is timed at a time: one that has not finished keeps its clock (nodes are queued again all the same).
+    if (resyncRun) logger.warn({ pools: resyncRun.pools, left: resyncRun.left.size }, 'full resync: the previous one has not finished; every node queued again');
+    else if (keys.size) {
+      resyncRun = { at: clock.now(), left: new Set(keys), pools: keys.size };
+      logger.info({ pools: keys.size }, 'full resync started');
+    }
     for (const k of keys) enqueue(k);
     podIndex.prune(clock.now());
   };
