@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import https from 'node:https';
 import { AssignPrivateIpAddressesCommand } from '@aws-sdk/client-ec2';
-import { ScaledClock } from '../lib/clock.ts';
+import { realClock, ScaledClock } from '../lib/clock.ts';
 import { makeCA, makeServingCert } from '../lib/certs.ts';
 import { parseCommandLine, type CommandSpec } from '../lib/flags.ts';
 import { silentLogger } from '../lib/log.ts';
