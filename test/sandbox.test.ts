@@ -28,10 +28,11 @@ function testSized(name: string): Scenario {
       return { ...c, durationSeconds: 1700 };
     }
     case 'prefix-density': {
-      // Two dense m5.large nodes filled to max-pods 110 on /28 prefixes, one node in the fragmented subnet.
+      // Two dense m5.large nodes filled to max-pods 110 on /28 prefixes, one node in the fragmented
+      // subnet with 20 edge pods: 2 more than secondary IPs give it in the fallback (18).
       const c = structuredClone(s);
       c.nodeGroups = c.nodeGroups.map((g) => ({ ...g, count: g.name === 'dense' ? 2 : 1 }));
-      c.workloads = c.workloads.map((w) => (w.kind === 'Deployment' ? { ...w, replicas: w.name === 'dense' ? [{ at: 10, count: 100 }, { at: 120, count: 220 }] : [{ at: 10, count: 10 }] } : w));
+      c.workloads = c.workloads.map((w) => (w.kind === 'Deployment' ? { ...w, replicas: w.name === 'dense' ? [{ at: 10, count: 100 }, { at: 120, count: 220 }] : [{ at: 10, count: 20 }] } : w));
       return { ...c, durationSeconds: 420 };
     }
     default: return s;
@@ -56,7 +57,14 @@ const EXPECT: Record<string, (runs: Record<PolicyName, RunReport>) => void> = {
     for (const n of dense) assert.ok(n.peakInUse >= 100, `${n.name} ran ${n.peakInUse} pods on an m5.large (27 without prefixes)`);
     // The fragmented subnet is visible in the report, and eni-ipam fell back to secondary IPs there.
     assert.ok(ours.subnets.some((s) => s.name === 'frag-b' && s.freePrefixesAtEnd === 0 && (s.freeAtEnd ?? 0) >= 16), JSON.stringify(ours.subnets));
-    assert.ok(ours.notes.some((n) => n.startsWith('prefix fallback on ')), `notes: ${ours.notes.join(' | ')}`);
+    const fallback = ours.notes.filter((n) => n.startsWith('prefix fallback on '));
+    assert.equal(fallback.length, 1, `notes: ${ours.notes.join(' | ')}`);
+    // No pod stuck because of the fragmentation: the fallback node filled what secondary IPs allow
+    // (3 ENIs, one slot held for a trunk: 2 × 9), and the pods beyond it wait, unbound, for the
+    // instance limit's reason — not on the node for an address the fragmented subnet cannot give.
+    assert.match(fallback[0]!, /holds 18 pod addresses \(2 pod ENIs × 9, one ENI slot held for a trunk ENI\), 18 reserved/);
+    assert.equal(ours.pods.pendingAtEnd, 2, JSON.stringify(ours.pods.pendingReasons));
+    for (const why of Object.keys(ours.pods.pendingReasons ?? {})) assert.match(why, /no free ENI IP: 0 free, instance limit 2 ENIs x 9 IPs reached/);
     // ipamd has no fallback: the pods bound to the fragmented node never get an address.
     assert.ok(cni.pods.stuck > 0, `aws-vpc-cni stuck pods: ${cni.pods.stuck}`);
   },

@@ -231,9 +231,8 @@ async function startEniIpam(ctx: PolicyContext): Promise<PolicyRuntime> {
     endpoints: () => ({ webhook: webhook.url, extender: extender.urlPrefix, 'allocator-metrics': `${metricsSrv.url}/metrics` }),
     // Prefix delegation: which nodes fell back to secondary IPs because no /28 could be carved.
     notes: () => [
-      ...kube.store.list<{ metadata: { name: string }; status?: { prefixFallback?: { subnets: string[] } } }>({ group: 'eni-ipam.io', resource: 'enipools' }).items
-        .filter((p) => p.status?.prefixFallback)
-        .map((p) => `prefix fallback on ${p.metadata.name}: no aligned /28 in ${p.status!.prefixFallback!.subnets.join(', ')}; it adds secondary IPs (ENIPool condition PrefixFallback)`),
+      ...kube.store.list<ENIPool>({ group: 'eni-ipam.io', resource: 'enipools' }).items
+        .filter((p) => p.status?.prefixFallback).map(fallbackNote),
       ...(lostLeases ? [`the allocator missed its lease renew deadline ${lostLeases} time(s) (machine starved) and was restarted, as kubelet restarts the exiting process`] : []),
     ],
     stop: async () => {
@@ -377,4 +376,15 @@ export async function startPolicy(policy: PolicyName, ctx: PolicyContext): Promi
     case 'cilium': return startBaseline(ctx, 'cilium');
     case 'cilium-release-excess': return startBaseline(ctx, 'cilium', { releaseExcess: true });
   }
+}
+
+/**
+ * A node in prefix fallback, and what secondary IPs let it hold there: pods beyond that wait for
+ * want of an address slot on the instance, not because of the fragmentation (the fallback is in use).
+ */
+export function fallbackNote(p: ENIPool): string {
+  const c = p.status?.capacity;
+  const held = countIPs(p.status);
+  const room = c ? `; on secondary IPs it holds ${c.podIPCap} pod addresses (${c.podENIs} pod ENIs × ${c.ipsPerENI}${c.trunkSlot ? ', one ENI slot held for a trunk ENI' : ''}), ${held.reserved} reserved` : '';
+  return `prefix fallback on ${p.metadata.name}: no aligned /28 in ${p.status!.prefixFallback!.subnets.join(', ')}; it adds secondary IPs (ENIPool condition PrefixFallback)${room}`;
 }

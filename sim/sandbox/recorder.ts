@@ -16,6 +16,8 @@ interface PodTrack {
   why?: string;
   /** status.podIP (not for host-network pods). */
   ip?: string;
+  /** The scheduler's last word on an unbound pod (PodScheduled=False message, node counts dropped). */
+  unschedulable?: string;
 }
 
 export interface SubnetRef { id: string; name: string; cidr: string; zone?: string }
@@ -35,7 +37,7 @@ function point(t: number, a: Record<AddressState, number>): SubnetSplitPoint {
 interface PodLike {
   metadata: { uid: string; name: string; namespace: string; creationTimestamp?: string; annotations?: Record<string, string> };
   spec: { nodeName?: string; hostNetwork?: boolean };
-  status?: { phase?: string; podIP?: string };
+  status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string; message?: string }[] };
 }
 
 export class Recorder {
@@ -88,6 +90,8 @@ export class Recorder {
       ? `security groups ${ann['eni-ipam.io/security-groups']}; pod-eni annotation ${ann['vpc.amazonaws.com/pod-eni'] ?? 'missing'}`
       : ann['eni-ipam.io/allocation'] ? `allocation ${ann['eni-ipam.io/allocation']}` : 'no allocation annotation';
     if (!t.hostNetwork && p.status?.podIP) t.ip = p.status.podIP;
+    const sched = p.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    if (sched?.status === 'False' && sched.message) t.unschedulable = unschedulableReason(sched.message);
     const hasIp = !!p.status?.podIP || t.hostNetwork;
     if (hasIp && t.ipMs === undefined && t.boundMs !== undefined) {
       t.ipMs = now;
@@ -221,6 +225,7 @@ export class Recorder {
     const ttIp: number[] = [], toBound: number[] = [], boundToIp: number[] = [];
     let neverBound = 0, neverIpAfterBind = 0, goneBeforeIp = 0;
     const stuckExamples: string[] = [];
+    const pendingReasons: Record<string, number> = {};
     for (const t of this.pods.values()) {
       if (t.boundMs !== undefined) bound++;
       if (t.ipMs !== undefined) ttIp.push((t.ipMs - t.createdMs) / 1000);
@@ -233,7 +238,11 @@ export class Recorder {
       if (t.ipMs === undefined && gone) goneBeforeIp++;
       if (t.finished) succeeded++;
       if (!gone && t.ipMs !== undefined) running++;
-      if (!gone && t.boundMs === undefined) pendingAtEnd++;
+      if (!gone && t.boundMs === undefined) {
+        pendingAtEnd++;
+        const why = t.unschedulable ?? 'not turned away by the scheduler (yet)';
+        pendingReasons[why] = (pendingReasons[why] ?? 0) + 1;
+      }
       if (!gone && t.ipMs === undefined) withoutIp++;
       let s = t.stuckMs;
       if (t.stuckSinceMs !== undefined) { s += now - t.stuckSinceMs; if (!gone) stuckAtEnd++; }
@@ -250,7 +259,7 @@ export class Recorder {
     const lastMs = Math.max(...done.map((t) => t.succeededMs!));
     const completionsPerMinute = done.length && lastMs > firstMs ? round((done.length * 60_000) / (lastMs - firstMs), 2) : undefined;
     return {
-      pods: { created: this.pods.size, bound, running, succeeded, pendingAtEnd, stuck, stuckAtEnd, stuckSecondsTotal: round(stuckTotal / 1000, 1), stuckSecondsMax: round(stuckMax / 1000, 1), bindRefused: this.bindRefused.size,
+      pods: { created: this.pods.size, bound, running, succeeded, pendingAtEnd, ...(pendingAtEnd ? { pendingReasons } : {}), stuck, stuckAtEnd, stuckSecondsTotal: round(stuckTotal / 1000, 1), stuckSecondsMax: round(stuckMax / 1000, 1), bindRefused: this.bindRefused.size,
         ...(completionsPerMinute !== undefined ? { completionsPerMinute } : {}) },
       timeToIp: {
         count: ttIp.length, withoutIp, never: withoutIp, goneBeforeIp,
@@ -269,4 +278,12 @@ export class Recorder {
       stuckExamples,
     };
   }
+}
+
+/**
+ * A FailedScheduling message without its "0/N nodes are available: " head, so pods turned away for
+ * the same reasons group together however many nodes the cluster had.
+ */
+export function unschedulableReason(message: string): string {
+  return message.replace(/^0\/\d+ nodes are available: /, '').replace(/\.$/, '');
 }

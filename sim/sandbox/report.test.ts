@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { unschedulableReason } from './recorder.ts';
 import { GOALS, htmlReport, invariantViolations, niceTicks, subnetSplitChart, summaryTable, type RunReport } from './report.ts';
 
 function run(policy: RunReport['policy'], violations = 0): RunReport {
@@ -28,6 +29,25 @@ test('summary table has a column per policy and calls out violations', () => {
   // Idle addresses at peak load next to the maximum over the run ('-' for a report without it).
   assert.match(t, /idle reserved IPs at peak pods\s+12 \(8 pods, t=60 s\)\s+-\n/);
   assert.match(t, /idle reserved IPs max over run \/ end\s+20 \/ 5\s+20 \/ 5/);
+});
+
+test('summary table lists the pending pods by the scheduler\'s last reason', () => {
+  const r = run('eni-ipam');
+  r.pods.pendingAtEnd = 3;
+  r.pods.pendingReasons = { 'a reason': 1, 'the main reason': 2 };
+  const t = summaryTable([r, run('cilium')]);
+  assert.match(t, /pending at end, by the scheduler's last reason:\n {2}eni-ipam: 2 × the main reason\n {2}eni-ipam: 1 × a reason/);
+  assert.doesNotMatch(summaryTable([run('cilium')]), /pending at end, by/);
+  assert.match(htmlReport([r]), /eni-ipam<\/b>: 2 pod\(s\) pending at the end: the main reason/);
+});
+
+test('unschedulableReason drops the node count so the same reasons group', () => {
+  const cases: [string, string][] = [
+    ['0/11 nodes are available: 1 no free ENI IP: 0 free, instance limit 2 ENIs x 9 IPs reached, 10 node(s) didn\'t match Pod\'s node affinity/selector.',
+      '1 no free ENI IP: 0 free, instance limit 2 ENIs x 9 IPs reached, 10 node(s) didn\'t match Pod\'s node affinity/selector'],
+    ['no nodes available to schedule pods', 'no nodes available to schedule pods'],
+  ];
+  for (const [msg, want] of cases) assert.equal(unschedulableReason(msg), want);
 });
 
 test('subnet split chart stacks the five states up to the subnet size', () => {

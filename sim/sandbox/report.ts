@@ -23,6 +23,8 @@ export interface RunReport {
     stuck: number; stuckAtEnd: number; stuckSecondsTotal: number; stuckSecondsMax: number;
     /** Pods refused at binding at least once (eni-ipam keeps them pending instead of stuck). */
     bindRefused: number;
+    /** Pods pending at the end by the scheduler's last reason (its FailedScheduling message, node counts dropped). */
+    pendingReasons?: Record<string, number>;
     /** Pods succeeded per minute, from the first pod's creation to the last success (Job throughput). */
     completionsPerMinute?: number;
   };
@@ -147,7 +149,10 @@ export function summaryTable(runs: RunReport[]): string {
   const line = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const title = `scenario ${runs[0]?.scenario ?? '?'}`;
   const violations = runs.flatMap((r) => r.invariants.filter((i) => i.violations > 0).map((i) => `  ${r.policy}: invariant ${i.id} (${i.name}): ${i.violations} violation(s), e.g. ${i.examples[0] ?? ''}`));
-  return [title, line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...(violations.length ? ['', 'INVARIANT VIOLATIONS:', ...violations] : [])].join('\n');
+  const pending = runs.flatMap((r) => Object.entries(r.pods.pendingReasons ?? {}).sort((a, b) => b[1] - a[1]).map(([why, n]) => `  ${r.policy}: ${n} × ${why}`));
+  return [title, line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line),
+    ...(pending.length ? ['', 'pending at end, by the scheduler\'s last reason:', ...pending] : []),
+    ...(violations.length ? ['', 'INVARIANT VIOLATIONS:', ...violations] : [])].join('\n');
 }
 
 // Series are told apart by colour AND dash, so overlapping lines and grey-scale prints stay readable.
@@ -318,7 +323,7 @@ ${goalTable(runs)}
 <div class="grid">${charts.join('\n')}</div>
 ${hoarders(runs)}
 ${ec2Section(runs)}
-<section><h2>Notes</h2>${runs.flatMap((r) => r.notes.map((n) => `<p><b>${r.policy}</b>: ${esc(n)}</p>`)).join('\n') || '<p>none</p>'}</section>
+<section><h2>Notes</h2>${runs.flatMap((r) => [...r.notes, ...Object.entries(r.pods.pendingReasons ?? {}).map(([why, n]) => `${n} pod(s) pending at the end: ${why}`)].map((n) => `<p><b>${r.policy}</b>: ${esc(n)}</p>`)).join('\n') || '<p>none</p>'}</section>
 <details><summary>Full numbers</summary><pre>${table}</pre></details>
 </body></html>
 `;
