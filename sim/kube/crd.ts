@@ -91,20 +91,34 @@ function toAjvSchema(s: Schema): Schema {
  * and returns their paths (`spec.items[0].x`), which fieldValidation reports as unknown fields.
  */
 export function prune(value: unknown, s: Schema | undefined, root = false, path = '', removed: string[] = []): string[] {
-  if (!s || s['x-kubernetes-preserve-unknown-fields'] === true && !s.properties) return removed;
-  if (Array.isArray(value)) { value.forEach((v, i) => prune(v, s.items, false, `${path}[${i}]`, removed)); return removed; }
-  if (value === null || typeof value !== 'object') return removed;
+  pruneAt(value, s, root, path ? [path] : [], removed);
+  return removed;
+}
+
+/** `['spec', 'items', 0, 'x']` → `spec.items[0].x` (built only for a removed field: a write prunes every field). */
+function joinPath(stack: readonly (string | number)[]): string {
+  let out = '';
+  for (const p of stack) out += typeof p === 'number' ? `[${p}]` : (out ? `.${p}` : p);
+  return out;
+}
+
+function pruneAt(value: unknown, s: Schema | undefined, root: boolean, stack: (string | number)[], removed: string[]): void {
+  if (!s || s['x-kubernetes-preserve-unknown-fields'] === true && !s.properties) return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) { stack.push(i); pruneAt(value[i], s.items, false, stack, removed); stack.pop(); }
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
   const obj = value as Record<string, unknown>;
   const props: Schema = s.properties ?? {};
-  for (const k of Object.keys(obj)) {
-    const at = path ? `${path}.${k}` : k;
+  for (const k in obj) {
+    if (!Object.hasOwn(obj, k)) continue;
     if (root && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) continue;
-    if (props[k]) prune(obj[k], props[k], false, at, removed);
-    else if (s.additionalProperties && typeof s.additionalProperties === 'object') prune(obj[k], s.additionalProperties, false, at, removed);
+    const sub = props[k] ?? (s.additionalProperties && typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
+    if (sub) { stack.push(k); pruneAt(obj[k], sub, false, stack, removed); stack.pop(); }
     else if (s.additionalProperties === true || s['x-kubernetes-preserve-unknown-fields'] === true) continue;
-    else { removed.push(at); delete obj[k]; }
+    else { removed.push(joinPath([...stack, k])); delete obj[k]; }
   }
-  return removed;
 }
 
 /** A custom resource's decode: metadata as ObjectMeta, the rest pruned by the schema (types: validation's job). */

@@ -42,6 +42,8 @@ export interface Ctx {
   user: UserInfo; dryRun: boolean; admit: boolean; fieldManager?: string; options?: KObject;
   /** Unknown fields: Strict → 400, Warn (default, as the apiserver) → a warning each, Ignore → dropped silently. */
   fieldValidation?: FieldValidation;
+  /** The body was decoded for this request alone (HTTP): the engine may modify it instead of copying it. */
+  bodyOwned?: boolean;
 }
 export interface Written { object: KObject; warnings: string[]; /** delete: the object is gone (vs. waiting for finalizers) */ gone?: boolean }
 
@@ -56,7 +58,8 @@ const GEN_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 /** Stored objects are shared by the history, watchers and peek(): freezing makes that safe. */
 function deepFreeze<T>(o: T): T {
   if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
-    for (const v of Object.values(o)) deepFreeze(v);
+    // for…in, not Object.values: no array per object on every write.
+    for (const k in o) if (Object.hasOwn(o, k)) deepFreeze((o as Record<string, unknown>)[k]);
     Object.freeze(o);
   }
   return o;
@@ -67,9 +70,41 @@ function specPart(o: KObject): string {
   const { metadata: _m, status: _s, ...rest } = o;
   return JSON.stringify(rest);
 }
-function withoutVolatile(o: KObject): string {
-  const { resourceVersion: _r, managedFields: _f, ...meta } = o.metadata ?? {};
-  return JSON.stringify({ ...o, metadata: meta });
+/** JSON values equal (key order aside, as the apiserver's decoded comparison). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    if (a.length !== bb.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], bb[i])) return false;
+    return true;
+  }
+  const ao = a as Record<string, unknown>; const bo = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in ao) {
+    if (!Object.hasOwn(ao, k) || ao[k] === undefined) continue;
+    n++;
+    if (!Object.hasOwn(bo, k) || !jsonEqual(ao[k], bo[k])) return false;
+  }
+  for (const k in bo) if (Object.hasOwn(bo, k) && bo[k] !== undefined) n--;
+  return n === 0;
+}
+
+const VOLATILE_META = new Set(['resourceVersion', 'managedFields']);
+/** An update that changes nothing but resourceVersion/managedFields is a no-op (no new resourceVersion). */
+export function sameExceptVolatile(a: KObject, b: KObject): boolean {
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (k === 'metadata') continue;
+    if (!jsonEqual(a[k], b[k])) return false;
+  }
+  const am = a.metadata ?? {}; const bm = b.metadata ?? {};
+  for (const k of new Set([...Object.keys(am), ...Object.keys(bm)])) {
+    if (VOLATILE_META.has(k)) continue;
+    if (!jsonEqual(am[k], bm[k])) return false;
+  }
+  return true;
 }
 
 export class Engine implements SimStore {
@@ -149,6 +184,9 @@ export class Engine implements SimStore {
     getNamespace: (name) => { const o = this.getStored(this.info('namespaces'), name); return o ? structuredClone(o) : undefined; },
     listMutatingWebhookConfigurations: () => [...this.bucket(this.info('mutatingwebhookconfigurations')).values()].map((o) => structuredClone(o)),
   };
+
+  /** Whether a write goes through an admission chain (none injected: the no-op admitter). */
+  private admits(ctx: Ctx): boolean { return ctx.admit && this.admitter !== noopAdmitter; }
 
   private async admit(a: Omit<AdmissionAttributes, 'requestKind' | 'requestResource' | 'requestSubResource' | 'dryRun' | 'userInfo' | 'options'>, ctx: Ctx): Promise<{ object: KObject; warnings: string[] }> {
     if (!ctx.admit) return { object: a.object, warnings: [] };
@@ -452,8 +490,9 @@ export class Engine implements SimStore {
   private prepareUpdate(info: ResourceInfo, cur: KObject, body: KObject, sub: string | undefined): KObject {
     let o: KObject;
     if (sub === 'status') {
-      o = structuredClone(cur);
-      if (body.status === undefined) delete o.status; else o.status = structuredClone(body.status);
+      const { status: _old, ...rest } = cur;
+      o = structuredClone(rest);
+      if (body.status !== undefined) o.status = structuredClone(body.status);
       if (info.statusWritesMetadata) {
         for (const k of ['labels', 'annotations', 'finalizers'] as const) {
           if (body.metadata?.[k] === undefined) delete o.metadata[k]; else o.metadata[k] = structuredClone(body.metadata[k]);
@@ -477,16 +516,18 @@ export class Engine implements SimStore {
     return o;
   }
 
-  private finishUpdate(info: ResourceInfo, cur: KObject, admitted: KObject, sub: string | undefined): KObject {
-    // Re-assert the strategy on the admitted object: admission cannot change system fields.
-    const o = this.prepareUpdate(info, cur, admitted, sub);
+  private finishUpdate(info: ResourceInfo, cur: KObject, admitted: KObject, sub: string | undefined, prepared = false): KObject {
+    // Re-assert the strategy on the admitted object: admission cannot change system fields. An
+    // object no admission chain saw is the prepared candidate itself.
+    const o = prepared ? admitted : this.prepareUpdate(info, cur, admitted, sub);
     if (sub !== 'status') o.metadata = { ...o.metadata };
     this.validateObject(info, o);
     if (cur.metadata.deletionTimestamp) {
       const added = ((o.metadata.finalizers ?? []) as string[]).filter((f) => !((cur.metadata.finalizers ?? []) as string[]).includes(f));
       if (added.length) throw invalid(info.kind, info.group, cur.metadata.name, [{ reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}` }]);
     }
-    if (info.generation && specPart(o) !== specPart(cur)) o.metadata.generation = (cur.metadata.generation ?? 1) + 1;
+    // A status write keeps everything but status (and, for some kinds, metadata) from cur: no spec change.
+    if (info.generation && sub !== 'status' && specPart(o) !== specPart(cur)) o.metadata.generation = (cur.metadata.generation ?? 1) + 1;
     return o;
   }
 
@@ -502,7 +543,8 @@ export class Engine implements SimStore {
       this.maybeInjectConflict(info, name);
       if (opts.expectRv && opts.expectRv !== cur.metadata.resourceVersion) throw staleConflict(info.resource, info.group, name);
       const candidate = this.prepareUpdate(info, cur, build(cur), sub);
-      const adm0 = await this.admit({
+      // Copies for the admission chain only when one runs (the candidate is ours; cur is frozen).
+      const adm0 = !this.admits(ctx) ? { object: candidate, warnings: [] } : await this.admit({
         operation: 'UPDATE', kind: this.gvk(info), resource: this.gvr(info), subResource: sub, namespace: cur.metadata.namespace,
         name, object: structuredClone(candidate), oldObject: structuredClone(cur),
       }, ctx);
@@ -513,8 +555,8 @@ export class Engine implements SimStore {
         if (opts.expectRv || !opts.retryOnRace || attempt >= 5) throw staleConflict(info.resource, info.group, name);
         continue;
       }
-      const o = this.finishUpdate(info, cur, adm.object, sub);
-      if (withoutVolatile(o) === withoutVolatile(cur)) return { object: cur, warnings: adm.warnings }; // no-op: no new rv
+      const o = this.finishUpdate(info, cur, adm.object, sub, adm.object === candidate);
+      if (sameExceptVolatile(o, cur)) return { object: cur, warnings: adm.warnings }; // no-op: no new rv
       if (ctx.dryRun) { o.metadata.resourceVersion = cur.metadata.resourceVersion; return { object: o, warnings: adm.warnings }; }
       const stored = this.commitUpdate(info, o, cur);
       const after = this.getStored(info, name, ns);
@@ -532,7 +574,7 @@ export class Engine implements SimStore {
     if (body.metadata?.name !== undefined && body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
     if (info.namespaced && body.metadata?.namespace && ns && body.metadata.namespace !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
     const expectRv = body.metadata?.resourceVersion || undefined;
-    const decoded = structuredClone(body);
+    const decoded = ctx.bodyOwned ? body : structuredClone(body);
     const warnings = this.decode(info, decoded, ctx);
     return this.updateLoop(info, this.nsOf(info, ns), name, sub, ctx, () => decoded, { expectRv, retryOnRace: !expectRv, warnings: () => warnings });
   }

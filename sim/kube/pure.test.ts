@@ -5,6 +5,7 @@ import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector } from
 import { applyJsonPatch, mergePatch, strategicMergePatch } from './patch.ts';
 import { evalJsonPath, humanDuration } from './table.ts';
 import { fieldPath, prune } from './crd.ts';
+import { jsonEqual, sameExceptVolatile } from './engine.ts';
 import { ResourceRegistry, builtinResources } from './resources.ts';
 
 test('label selectors', () => {
@@ -85,6 +86,14 @@ test('schema field paths and pruning', () => {
   const o = { apiVersion: 'x', kind: 'K', metadata: { a: 1 }, spec: { keep: 1, drop: 2, free: { any: 1 }, m: { k: { v: 1, junk: 2 } } }, junk: 1 };
   prune(o, { type: 'object', properties: { spec: { type: 'object', properties: { keep: { type: 'integer' }, free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, m: { type: 'object', additionalProperties: { type: 'object', properties: { v: { type: 'integer' } } } } } } } }, true);
   assert.deepEqual(o, { apiVersion: 'x', kind: 'K', metadata: { a: 1 }, spec: { keep: 1, free: { any: 1 }, m: { k: { v: 1 } } } });
+  // The removed fields' paths, as fieldValidation reports them (array items, map values, a base path).
+  const schema = { type: 'object', properties: { items: { type: 'array', items: { type: 'object', properties: { a: { type: 'integer' } } } }, m: { type: 'object', additionalProperties: { type: 'object', properties: {} } } } };
+  const cases: [unknown, string, string[]][] = [
+    [{ items: [{ a: 1 }, { a: 2, b: 3 }], m: { 'k.x': { z: 1 } }, top: 1 }, '', ['items[1].b', 'm.k.x.z', 'top']],
+    [{ items: [{ b: 1 }] }, 'spec', ['spec.items[0].b']],
+    [{ items: [{ a: 1 }] }, '', []],
+  ];
+  for (const [obj, base, want] of cases) assert.deepEqual(prune(obj, schema, false, base), want, JSON.stringify(obj));
 });
 
 test('resource names resolve like kubectl', () => {
@@ -94,4 +103,26 @@ test('resource names resolve like kubectl', () => {
     const got = r.resolve(name);
     assert.equal(got ? ResourceRegistry.key(got.group, got.resource) : undefined, want, name);
   }
+});
+
+test('no-op update detection: JSON equality with key order and undefined aside; resourceVersion and managedFields ignored', () => {
+  const cases: [unknown, unknown, boolean][] = [
+    [{ a: 1, b: [1, { c: 'x' }] }, { b: [1, { c: 'x' }], a: 1 }, true],
+    [{ a: 1, u: undefined }, { a: 1 }, true],
+    [{ a: [1, 2] }, { a: [2, 1] }, false],
+    [{ a: { b: null } }, { a: { b: 0 } }, false],
+    [{ a: {} }, { a: [] }, false],
+    [{ a: 1 }, { a: 1, b: 2 }, false],
+    [{ a: '1' }, { a: 1 }, false],
+    [[], [], true],
+  ];
+  for (const [a, b, want] of cases) {
+    assert.equal(jsonEqual(a, b), want, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+    assert.equal(jsonEqual(b, a), want, 'symmetric');
+  }
+  const obj = (meta: Record<string, unknown>, status: unknown) => ({ apiVersion: 'v1', kind: 'X', metadata: { name: 'n', uid: 'u', ...meta }, status });
+  assert.equal(sameExceptVolatile(obj({ resourceVersion: '1', managedFields: [{}] }, { a: 1 }), obj({ resourceVersion: '2' }, { a: 1 })), true);
+  assert.equal(sameExceptVolatile(obj({ resourceVersion: '1' }, { a: 1 }), obj({ resourceVersion: '1' }, { a: 2 })), false, 'status changed');
+  assert.equal(sameExceptVolatile(obj({ labels: { a: 'b' } }, {}), obj({}, {})), false, 'labels changed');
+  assert.equal(sameExceptVolatile(obj({}, {}), { ...obj({}, {}), spec: {} }), false, 'a field added');
 });

@@ -125,7 +125,7 @@ export async function startKubeSimServer(o: KubeSimOptions): Promise<KubeSim> {
       if (fv && !fieldValidation) {
         throw invalid(options.kind, 'meta.k8s.io', '', [{ reason: 'FieldValueNotSupported', field: 'fieldValidation', message: `Unsupported value: "${fv}": supported values: "", "Ignore", "Strict", "Warn"` }]);
       }
-      return { user: userOf(req), dryRun: q.getAll('dryRun').includes('All'), admit: true, fieldManager: q.get('fieldManager') ?? undefined, options, fieldValidation };
+      return { user: userOf(req), dryRun: q.getAll('dryRun').includes('All'), admit: true, fieldManager: q.get('fieldManager') ?? undefined, options, fieldValidation, bodyOwned: true };
     };
     const { info } = r;
     const listOpts = () => ({
