@@ -14,7 +14,7 @@
 import http from 'node:http';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import https from 'node:https';
@@ -84,6 +84,13 @@ function nodeObject(i: number, instanceId: string, privateIp: string, type: stri
       images: Array.from({ length: 10 }, (_, k) => ({ names: [`123456789012.dkr.ecr.us-east-1.amazonaws.com/team-${k}/app@sha256:${(k * 7919 + 17).toString(16).padStart(64, '0')}`, `123456789012.dkr.ecr.us-east-1.amazonaws.com/team-${k}/app:1.${k}.0`], sizeBytes: 50_000_000 + k * 1_000_000 })),
     },
   };
+}
+
+/** CPU time (user + system) a process has used, ms, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 function vmKB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -455,7 +462,7 @@ function urlFromLog(child: ChildProcess, re: RegExp, what: string): Promise<stri
  * calling a webhook is one. In one process with kube-sim (150,000 pods) and the sender, the webhook
  * shared their event loop and garbage collections, which production never does.
  */
-async function measureBindings(kube: Awaited<ReturnType<typeof startKubeSim>>, o: ScaleOptions, image: string, clock: ScaledClock): Promise<{ real: OpenLoop; noop: OpenLoop; reservedInPools: number; webhookPeakRssMB: number }> {
+async function measureBindings(kube: Awaited<ReturnType<typeof startKubeSim>>, o: ScaleOptions, image: string, clock: ScaledClock): Promise<{ real: OpenLoop; noop: OpenLoop; reservedInPools: number; webhookPeakRssMB: number; cpuPerBinding: { webhookMs: number; kubeSimMs: number }; loadAverage1m: number }> {
   const count = Math.max(1, Math.round((o.bindRate * o.bindDurationMs) / 1000));
   const warmup = Math.min(50, count);
   await kube.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bind-warm' } }, { admit: false });
@@ -503,12 +510,17 @@ async function measureBindings(kube: Awaited<ReturnType<typeof startKubeSim>>, o
     await run(noopUrl, reviews('bind-warm', warmup, count));
     await run(hookUrl, reviews('bind-warm', warmup, count));
     const noopR = await run(noopUrl, reviews('bind', count));
+    // CPU spent per binding by the webhook and by kube-sim (this process) during the measured run.
+    const hookCpu0 = cpuMs(hook.pid!); const simCpu0 = process.cpuUsage();
     const real = await run(hookUrl, reviews('bind', count));
+    const simCpu = process.cpuUsage(simCpu0);
+    const cpuPerBinding = { webhookMs: round((cpuMs(hook.pid!) - hookCpu0) / count, 2), kubeSimMs: round((simCpu.user + simCpu.system) / 1000 / count, 2) };
+    const loadAverage1m = round(loadavg()[0]!, 2);
     let reserved = 0;
     for (const p of kube.store.peekList<ENIPool>('enipools.eni-ipam.io').items) {
       for (const e of Object.values(p.status?.ips ?? {})) if (e.state === 'reserved' && e.pod?.namespace === 'bind') reserved++;
     }
-    return { real, noop: noopR, reservedInPools: reserved, webhookPeakRssMB: Math.round(vmKB(hook.pid!, 'VmHWM') / 1024) };
+    return { real, noop: noopR, reservedInPools: reserved, webhookPeakRssMB: Math.round(vmKB(hook.pid!, 'VmHWM') / 1024), cpuPerBinding, loadAverage1m };
   } finally {
     hook.kill('SIGKILL');
     noop.kill();

@@ -53,6 +53,8 @@ test('bench scale --nodes 50 --pods 1500: valid JSON with every field', async ()
   assert.equal(at('webhookBinding.reservedInPools'), 50, 'every binding reserved an address');
   for (const k of ['perSecond', 'p50Ms', 'p99Ms']) { num(`webhookBinding.real.${k}`); num(`webhookBinding.noop.${k}`); }
   assert.ok(num('webhookBinding.webhookPeakRssMB') > 20, 'the webhook ran in a process of its own (RSS read from /proc)');
+  assert.ok(num('webhookBinding.cpuPerBinding.webhookMs') > 0, 'the webhook used CPU for the bindings');
+  num('webhookBinding.cpuPerBinding.kubeSimMs'); num('webhookBinding.loadAverage1m');
   const pass = at('pass') as Record<string, boolean>;
   assert.deepEqual(Object.keys(pass).sort(), ['allocatorResync', 'allocatorRss', 'bindings']);
   assert.equal(at('ok'), Object.values(pass).every(Boolean));
