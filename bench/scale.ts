@@ -236,22 +236,27 @@ export async function runScaleBench(o: ScaleOptions): Promise<Record<string, unk
       const since = new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
       for (let i = 0; i < o.nodes && k < o.pods; i++) {
         const name = nodeName(i);
-        let placed: Record<string, unknown>[] = [];
+        // The pods first: the store gives each its own UID (as the apiserver does, whatever the
+        // object carries), and a reservation must name that one. Reservations naming UIDs no pod
+        // has were released by the measured allocator once the unbound grace (120 s) had passed
+        // since seeding began, which at 5,000 nodes it had: every pool was rewritten at each resync.
+        const start = kube.store.peek<ENIPool>('enipools.eni-ipam.io', name)!;
+        const free = Object.entries(start.status!.ips).filter(([, e]) => e.state === 'free').map(([ip]) => ip).sort();
+        const placed: { ip: string; uid: string; namespace: string; name: string }[] = [];
+        for (const ip of free.slice(0, Math.min(perNode, o.pods - k))) {
+          const stored = await kube.store.create<{ metadata: { uid: string; namespace: string; name: string } }>('pods', pod(k + placed.length, { nodeName: name, ip, eni: start.status!.ips[ip]!.eni }), { admit: false });
+          placed.push({ ip, uid: stored.metadata.uid, namespace: stored.metadata.namespace, name: stored.metadata.name });
+        }
         await kube.store.mutate<ENIPool>('enipools.eni-ipam.io', name, (p) => {
-          placed = [];
-          const free = Object.entries(p.status!.ips).filter(([, e]) => e.state === 'free').map(([ip]) => ip).sort();
-          for (const ip of free.slice(0, Math.min(perNode, o.pods - k))) {
-            const e = p.status!.ips[ip]!;
-            const obj = pod(k + placed.length, { nodeName: name, ip, eni: e.eni });
-            const m = obj.metadata as { name: string; namespace: string; uid: string };
-            p.status!.ips[ip] = { eni: e.eni, state: 'reserved', since, pod: { uid: m.uid, namespace: m.namespace, name: m.name } };
-            placed.push(obj);
+          for (const r of placed) {
+            const e = p.status!.ips[r.ip];
+            if (e?.state !== 'free') throw new Error(`bench: ${r.ip} on ${name} is no longer free`);
+            p.status!.ips[r.ip] = { eni: e.eni, state: 'reserved', since, pod: { uid: r.uid, namespace: r.namespace, name: r.name } };
           }
           return p;
         }, { status: true, admit: false });
         // Back to the default warm pool: the node now holds its pods' addresses plus that many free.
         await kube.store.mutate<ENIPool>('enipools.eni-ipam.io', name, (p) => ({ ...p, spec: { ...p.spec, policy: { ...p.spec.policy, targetFree: warm } } }), { admit: false });
-        for (const obj of placed) await kube.store.create('pods', obj, { admit: false });
         k += placed.length;
       }
     });
