@@ -1,7 +1,10 @@
 // A scheduler loop that behaves like kube-scheduler for pods with its schedulerName(s): own filters
 // (fit.ts), then the configured HTTP extenders (sequential filter, concurrent prioritize), scoring,
 // an "assumed" reservation so concurrent attempts cannot both take a node's last slot, then a
-// Binding through the API server (and so through its admission chain). Failures set
+// Binding through the API server (and so through its admission chain). As in kube-scheduler, the
+// binding cycle runs asynchronously once the pod is assumed (schedule_one.go runs bindingCycle in a
+// goroutine): a slow Binding (a webhook waiting for an address) does not hold up the next pods'
+// scheduling, and the pod stays in flight until its Binding answers. Failures set
 // PodScheduled=False via pods/status and emit a FailedScheduling event; errors back off (1 s → 10 s),
 // unschedulable pods wait in the queue for a cluster event or the 5-minute flush (queue.ts).
 // It is an API client like the real one: informers for pods and nodes, nothing read from the store.
@@ -263,7 +266,8 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
     }
   }
 
-  async function scheduleOne(key: string): Promise<Outcome> {
+  /** The scheduling cycle; once the pod is assumed on a node, the binding cycle's outcome to await. */
+  async function scheduleOne(key: string): Promise<Outcome | { binding: Promise<Outcome> }> {
     const [ns, name] = splitKey(key);
     const pod = pods.get(name, ns);
     if (!pod || !responsible(pod) || state.isAssumed(key)) return 'drop';
@@ -288,7 +292,11 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
       await markFailed(key, 'SchedulerError', placed.error);
       return 'error';
     }
-    const node = placed.node;
+    return { binding: bindingCycle(key, pod, placed.node, t0) };
+  }
+
+  async function bindingCycle(key: string, pod: V1Pod, node: string, t0: number): Promise<Outcome> {
+    const [ns, name] = splitKey(key);
     try {
       await bind(pod, node);
     } catch (err) {
@@ -297,6 +305,8 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
       stats.bindFailures++;
       const msg = `binding rejected: ${bodyMessage(err)}`;
       log.info({ pod: key, node, err: msg }, 'binding failed');
+      // The assumed pod's resources are free again (upstream handleBindingCycleError).
+      queue.moveAll('AssignedPodDelete');
       // Already bound (e.g. a previous attempt's Binding landed): nothing to retry.
       if (pods.get(name, ns)?.spec?.nodeName) return 'drop';
       await markFailed(key, 'SchedulerError', msg);
@@ -313,6 +323,12 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
   }
 
   const workersDone: Promise<void>[] = [];
+  const bindings = new Set<Promise<void>>();
+  const finish = (key: string, outcome: Outcome) => queue.done(key, stopped ? 'drop' : outcome);
+  const crashed = (key: string) => (err: unknown): Outcome => {
+    log.error({ pod: key, err: (err as Error).message }, 'scheduling attempt crashed');
+    return 'error';
+  };
   const syncedP = Promise.all([pods.synced(), nodes.synced()]).then(() => {
     if (stopped) return;
     for (let i = 0; i < parallelism; i++) {
@@ -320,12 +336,11 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
         for (;;) {
           const key = await queue.pop();
           if (key === undefined) return;
-          let outcome: Outcome;
-          try { outcome = await scheduleOne(key); } catch (err) {
-            log.error({ pod: key, err: (err as Error).message }, 'scheduling attempt crashed');
-            outcome = 'error';
-          }
-          queue.done(key, stopped ? 'drop' : outcome);
+          const cycle = await scheduleOne(key).catch(crashed(key));
+          if (typeof cycle === 'string') { finish(key, cycle); continue; }
+          // The binding cycle goes on without this worker; the pod stays in flight until it ends.
+          const b: Promise<void> = cycle.binding.catch(crashed(key)).then((o) => { bindings.delete(b); finish(key, o); });
+          bindings.add(b);
         }
       })());
     }
@@ -340,6 +355,7 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
       queue.close();
       await Promise.all([pods.stop(), nodes.stop()]);
       await Promise.all(workersDone);
+      await Promise.all([...bindings]);
       for (const e of extenders) e.close();
     },
   };
