@@ -8,6 +8,8 @@ export interface PoolSpec {
   enis?: [string, number, string, Partial<Record<IPState, number>>][];
   subnets?: [string, string, number][];
   unmet?: { ips?: number; branch?: number };
+  /** Addresses of a grow in flight (status.growing). */
+  growing?: number;
   branches?: Partial<Record<BranchState, number>>;
   trunk?: string;
   maxIPs?: number;
@@ -44,6 +46,7 @@ export function mkPool(s: PoolSpec, name = 'node-a'): ENIPool {
       subnets: (s.subnets ?? []).map(([id, cidr, available]) => ({ id, cidr, available, observedAt: '2026-01-01T00:00:00Z' })),
       ...(s.trunk ? { trunkENI: s.trunk } : {}),
       ...(s.unmet ? { unmetDemand: { ips: s.unmet.ips ?? 0, branch: s.unmet.branch ?? 0, since: '2026-01-01T00:00:00Z' } } : {}),
+      ...(s.growing !== undefined ? { growing: { since: '2026-01-01T00:00:00Z', addresses: s.growing, expectedMs: 3000 } } : {}),
     },
   };
 }

@@ -135,6 +135,14 @@ test('nodeScore: prefers free pools over growth, scaled by depth; 0..10', () => 
   const newENI = score({ enis: [full(0)] });
   const none = score({ enis: [full(0), full(1), full(2)] });
   assert.deepEqual([deep, mid, last, cool, onENI, newENI, none], [10, 8, 6, 5, 4, 2, 0]);
+  // A grow in flight: its addresses count as depth, and a drained node with addresses coming that no
+  // waiting binding has claimed yet ranks above one that must start a grow.
+  const grows = (free: number, coming: number, unmet = 0) =>
+    score({ targetFree: 4, enis: [['eni-0', 0, SN, { free, reserved: 4 }]], growing: coming, ...(unmet ? { unmet: { ips: unmet } } : {}) });
+  assert.deepEqual(
+    [grows(1, 4), grows(1, 0), grows(3, 2, 2), grows(0, 6), grows(0, 3, 3), grows(0, 2, 5)],
+    [10, 6, 8, 5, 4, 2],
+  );
   assert.equal(score({ enis: [['eni-0', 0, SN, { free: 5 }]] }, { ip: false, branch: false }), 0);
   const br = (attached: number) => score({ trunk: 'eni-t', limits: { maxENI: 3, ipv4PerENI: 10, branchENI: 10 }, branches: { attached }, enis: [['eni-0', 0, SN, { free: 9 }]] }, { ip: false, branch: true });
   assert.deepEqual([br(0), br(5), br(9), br(10)], [10, 5, 1, 0]);

@@ -139,6 +139,8 @@ export interface IPCapacity {
   growNewENIs: number;
   /** IPs owed to pods whose binding already found nothing free. */
   unmet: number;
+  /** IPs the allocator's grow in flight is adding (status.growing.addresses; 0 when none). */
+  coming: number;
   /** min(policy cap, instance limit) on the node's IPs. */
   cap: number;
   /** ENIs usable for pod IPs and secondary IPs per ENI, for messages. */
@@ -196,7 +198,8 @@ export function poolCapacity(pool: ENIPool, fallbackLimits?: (instanceType: stri
   const n = countIPs(status);
   const ip: IPCapacity = {
     free: n.free, cooldown: n.cooldown, reserved: n.reserved, total: n.free + n.reserved + n.cooldown + n.releasing,
-    growOnENIs: 0, growNewENIs: 0, unmet: Math.max(0, status?.unmetDemand?.ips ?? 0), cap: 0, podENISlots: 0, perENI: 0,
+    growOnENIs: 0, growNewENIs: 0, unmet: Math.max(0, status?.unmetDemand?.ips ?? 0),
+    coming: Math.max(0, status?.growing?.addresses ?? 0), cap: 0, podENISlots: 0, perENI: 0,
   };
   // Address slots used per ENI: one per secondary IP, one per /28 prefix (however many of its 16
   // addresses are listed).
@@ -380,9 +383,12 @@ export function nodeVerdict(c: PoolCapacity, need: PodNeed, instanceType = ''): 
 
 /**
  * Prioritize score, 0–10 (documented in docs/extender.md):
- *   IP:  free      → 6 + round(4 · min(1, (free − unmet − 1) / max(1, targetFree)))   (6..10)
- *        cooldown  → 5
+ *   IP:  free      → 6 + round(4 · min(1, (free + coming − unmet − 1) / max(1, targetFree)))   (6..10)
+ *        cooldown, or a grow in flight with addresses nobody waits for yet (coming > unmet) → 5
  *        growable  → 4 on an attached ENI (one AssignPrivateIpAddresses), 2 when a new ENI is needed
+ *   `coming` (status.growing) counts like free depth: the pods of a burst follow the addresses the
+ *   allocator is adding rather than start a grow on another node, which would then hold its
+ *   surplus for the release delay.
  *        rejected  → 0
  *   branch: 1 + round(9 · (free slots − 1) / max(1, limit − 1)), rejected → 0
  *   both needed → the lower of the two; neither → 0 for every node (no preference).
@@ -391,10 +397,10 @@ export function ipScore(c: PoolCapacity): number {
   const v = ipVerdict(c);
   if (!v.ok) return 0;
   if (v.kind === 'free') {
-    const spare = c.ip.free - c.ip.unmet - 1;
+    const spare = c.ip.free + c.ip.coming - c.ip.unmet - 1;
     return 6 + Math.round(4 * Math.min(1, Math.max(0, spare) / Math.max(1, c.targetFree)));
   }
-  if (v.kind === 'cooldown') return 5;
+  if (v.kind === 'cooldown' || c.ip.coming > c.ip.unmet) return 5;
   const owedBeyondLocal = Math.max(0, c.ip.unmet - c.ip.free - c.ip.cooldown);
   return c.ip.growOnENIs > owedBeyondLocal ? 4 : 2;
 }
