@@ -21,6 +21,7 @@ import type { ManifestOptions } from './manifest.ts';
 import { startRegistration, type Registration } from './register.ts';
 import { podMatchConditions } from './conditions.ts';
 import { PoolReserver } from './reserver.ts';
+import { branchSignature, shouldWake } from './wake.ts';
 import { deny, isAdmissionReview, reviewResponse, type AdmissionResponse, type AdmissionReview } from './review.ts';
 
 export type ReviewHandler = (review: AdmissionReview) => Promise<AdmissionResponse>;
@@ -170,13 +171,19 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
   const informers = [pods, poolInf, sgps, namespaces, serviceAccounts, nodes];
   const allSynced = () => informers.every((i) => i.hasSynced());
 
-  // Bindings waiting for a free IP wake up when the node's pool changes.
+  // Bindings waiting for a free IP wake up when the node's pool gains something reservable (wake.ts).
   const waiters = new Map<string, Set<() => void>>();
+  // The branch side of each node's pool when its waiters last looked.
+  const waitSig = new Map<string, string>();
   const wake = (p: ENIPool) => {
     const name = p.metadata?.name;
     if (!name) return;
     const set = waiters.get(name);
-    if (set) { waiters.delete(name); for (const w of set) w(); }
+    if (!set) return;
+    if (!shouldWake(p.status, waitSig.get(name))) return;
+    waiters.delete(name);
+    waitSig.delete(name);
+    for (const w of set) w();
   };
   poolInf.on('update', wake);
   poolInf.on('add', wake);
@@ -185,6 +192,7 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
     const finish = () => { if (!done) { done = true; t.cancel(); waiters.get(node)?.delete(finish); resolve(); } };
     const t = clock.setTimeout(finish, ms);
     const set = waiters.get(node) ?? new Set();
+    if (set.size === 0) waitSig.set(node, branchSignature((poolInf.get(node) as ENIPool | undefined)?.status));
     set.add(finish);
     waiters.set(node, set);
   });
