@@ -18,6 +18,8 @@ import { startKubeSim, type KubeSim } from '../sim/kube/index.ts';
 import { startWebhook, type Webhook } from '../webhook/server.ts';
 import { createNeedsWork, podMatchConditions, type CreateScope } from '../webhook/conditions.ts';
 import { changedSystemAnnotations } from '../lib/keys.ts';
+import { handlePodUpdate } from '../webhook/pod.ts';
+import type { AdmissionReview } from '../webhook/review.ts';
 import { waitFor } from './allocator-helpers.ts';
 
 const NAME = 'cond-eni-ipam';
@@ -133,4 +135,18 @@ test('the generated CEL and the handler\'s decision agree (kube-sim CEL, table o
     const sent = fn({ object: meta(after), oldObject: meta(before), request: { operation: 'UPDATE', namespace: 'a' } });
     assert.equal(sent, changedSystemAnnotations(before, after).length > 0, `UPDATE ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
   }
+  // With system users: their UPDATEs are never sent (the handler allows them unread), anyone else's as above.
+  const system = 'system:serviceaccount:eni-ipam:eni-ipam-allocator';
+  const withUsers = compileCel(podMatchConditions(policies, { systemUsers: [system] })[0]!.expression);
+  let updates = 0;
+  for (const username of [system, 'alice', 'system:serviceaccount:eni-ipam:other', '']) for (const before of maps) for (const after of maps) {
+    const meta = (a: Record<string, string> | undefined) => ({ metadata: { name: 'p', ...(a ? { annotations: a } : {}) } });
+    const request = { uid: 'u', operation: 'UPDATE', namespace: 'a', userInfo: { username } };
+    const sent = withUsers({ object: meta(after), oldObject: meta(before), request });
+    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { ...request, object: meta(after), oldObject: meta(before) } } as unknown as AdmissionReview;
+    // Sent exactly when the handler would deny: what it allows unread need not travel.
+    assert.equal(sent, !handlePodUpdate(review, { systemUsers: [system] }).allowed, `UPDATE by ${JSON.stringify(username)} ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
+    updates++;
+  }
+  assert.equal(updates, 4 * maps.length * maps.length);
 });

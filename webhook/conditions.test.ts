@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION, type SecurityGroupPolicy } from '../lib/enipool/types.ts';
-import { candidatePolicies, createNeedsWork, podMatchConditions, selectorCel, SYSTEM_ANNOTATION_CEL, SYSTEM_ANNOTATION_CHANGE_CEL, type CreateScope } from './conditions.ts';
+import { candidatePolicies, createNeedsWork, podMatchConditions, selectorCel, SYSTEM_ANNOTATION_CEL, SYSTEM_ANNOTATION_CHANGE_CEL, updateConditionCel, type CreateScope } from './conditions.ts';
 
 function sgp(ns: string, name: string, spec: Partial<SecurityGroupPolicy['spec']>, groups = ['sg-1']): SecurityGroupPolicy {
   return { apiVersion: API_VERSION, kind: 'SecurityGroupPolicy', metadata: { namespace: ns, name }, spec: { securityGroups: { groupIds: groups }, ...spec } };
@@ -76,4 +76,19 @@ test('podMatchConditions: system-annotation CREATEs and changes always sent; pol
   assert.ok(fine.length > 16_384);
   assert.match(coarse, /\|\| request\.namespace in \['ns-0', 'ns-1', 'ns-10', [^\]]*'ns-9'\]\) : /, 'past the limit: by namespace only');
   assert.deepEqual(podMatchConditions(many, {}, { maxLength: 100 }), [], 'past even that: no condition, every pod is sent');
+});
+
+test('updateConditionCel: system users\' UPDATEs are not sent; a username CEL cannot carry keeps everyone\'s sent (table)', () => {
+  const alloc = 'system:serviceaccount:eni-ipam:eni-ipam-allocator';
+  const cases: Array<[string, readonly string[] | undefined, string]> = [
+    ['no system users', undefined, SYSTEM_ANNOTATION_CHANGE_CEL],
+    ['empty list', [], SYSTEM_ANNOTATION_CHANGE_CEL],
+    ['one service account', [alloc], `(!(request.userInfo.username in ['${alloc}']) && (${SYSTEM_ANNOTATION_CHANGE_CEL}))`],
+    ['sorted and de-duplicated', ['b@x', 'a', 'b@x'], `(!(request.userInfo.username in ['a', 'b@x']) && (${SYSTEM_ANNOTATION_CHANGE_CEL}))`],
+    ['a quote: not expressed', [alloc, "o'brien"], SYSTEM_ANNOTATION_CHANGE_CEL],
+    ['a space: not expressed', ['a b'], SYSTEM_ANNOTATION_CHANGE_CEL],
+    ['an empty name: not expressed', [''], SYSTEM_ANNOTATION_CHANGE_CEL],
+  ];
+  for (const [name, users, want] of cases) assert.equal(updateConditionCel(users), want, name);
+  assert.ok(podMatchConditions([], { systemUsers: [alloc] })[0]!.expression.endsWith(`: (request.operation != 'UPDATE' || ${updateConditionCel([alloc])})`));
 });

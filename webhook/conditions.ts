@@ -13,6 +13,8 @@ export interface CreateScope {
   /** With schedulerNamespaceSelector: pods of matching namespaces get this schedulerName. */
   schedulerName?: string;
   schedulerNamespaceSelector?: LabelSelector;
+  /** Users whose pod UPDATEs the handler allows unread (handlePodUpdate): the apiserver need not send them. */
+  systemUsers?: readonly string[];
 }
 
 /** Policies resolveSecurityGroups can ever apply: groups and at least one well-formed selector. */
@@ -98,6 +100,19 @@ export const SYSTEM_ANNOTATION_CHANGE_CEL =
   `(has(${NEW}) && ${NEW}.exists(k, ${isSystemKey('k')} && !(has(${OLD}) && k in ${OLD} && ${OLD}[k] == ${NEW}[k])))` +
   ` || (has(${OLD}) && ${OLD}.exists(k, ${isSystemKey('k')} && !(has(${NEW}) && k in ${NEW})))`;
 
+/** Usernames are written as CEL literals only when they hold nothing a literal would need escaped. */
+const SAFE_USER = /^[A-Za-z0-9._:@/-]+$/;
+
+/**
+ * The UPDATE half of the condition: a change of a system annotation by anyone but a system user.
+ * A username that cannot be written safely keeps every user's changes sent (a superset is harmless).
+ */
+export function updateConditionCel(systemUsers: readonly string[] = []): string {
+  const users = [...new Set(systemUsers)].sort();
+  if (users.length === 0 || !users.every((u) => SAFE_USER.test(u))) return SYSTEM_ANNOTATION_CHANGE_CEL;
+  return `(!(request.userInfo.username in [${users.map(lit).join(', ')}]) && (${SYSTEM_ANNOTATION_CHANGE_CEL}))`;
+}
+
 export const CREATE_CONDITION_NAME = 'needs-eni-ipam';
 
 /** Limits of the generated expression; beyond them it falls back to coarser forms. */
@@ -109,7 +124,7 @@ export const DEFAULT_CONDITION_LIMITS: ConditionLimits = { maxLength: 16_384 };
 
 /**
  * The pods webhook's matchConditions: an UPDATE is sent only when it changes a system annotation (the
- * guard), a CREATE only when createNeedsWork could say true. When a policy's selector cannot be expressed its whole
+ * guard) and is not by one of the system users (the handler allows theirs unread), a CREATE only when createNeedsWork could say true. When a policy's selector cannot be expressed its whole
  * namespace is sent; when even the namespace list is too long there is no condition (every pod is
  * sent, as without this). Deterministic: the same policies give the same string in any order.
  */
@@ -128,8 +143,9 @@ export function podMatchConditions(policies: readonly SecurityGroupPolicy[], sco
   if (scope.schedulerName && scope.schedulerNamespaceSelector) {
     head.push(`(!has(object.spec.schedulerName) || object.spec.schedulerName in ['', 'default-scheduler'])`);
   }
+  const update = updateConditionCel(scope.systemUsers);
   const build = (policyTerms: string[]) => ({ name: CREATE_CONDITION_NAME,
-    expression: `request.operation == 'CREATE' ? (${[...head, ...policyTerms].join(' || ')}) : (request.operation != 'UPDATE' || ${SYSTEM_ANNOTATION_CHANGE_CEL})` });
+    expression: `request.operation == 'CREATE' ? (${[...head, ...policyTerms].join(' || ')}) : (request.operation != 'UPDATE' || ${update})` });
   const fine = build(namespaces.map((ns) => {
     const sels = byNs.get(ns)!;
     if (sels === 'all') return `request.namespace == ${lit(ns)}`;

@@ -464,7 +464,9 @@ diff('admission: the pod webhook\'s generated matchCondition sends exactly the p
     policy(NS, 'db', { podSelector: { matchLabels: { role: 'db-client' } } }),
     policy(NS, 'teams', { podSelector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['web'] }, { key: 'team', operator: 'Exists' }] } }),
     policy('elsewhere', 'by-sa', { serviceAccountSelector: { matchLabels: { role: 'x' } } }),
-  ], {});
+  ], { systemUsers: ['system:serviceaccount:eni-ipam:eni-ipam-allocator'] });
+  // The system users' clause reads request.userInfo.username; this test's user is not one of them.
+  assert.match(matchConditions[0]!.expression, /request\.userInfo\.username in \['system:serviceaccount:eni-ipam:eni-ipam-allocator'\]/);
   const path = `/cond-${t.name}`;
   const cfg = await t.raw('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', {
     apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'aaa-kdiff-cond' },
