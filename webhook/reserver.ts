@@ -66,7 +66,12 @@ export class PoolReserver {
     if (!w) return c;
     if (!c) return w;
     const cn = rvNumber(c); const wn = rvNumber(w);
-    if (cn !== undefined && wn !== undefined) return wn > cn ? w : c;
+    if (cn !== undefined && wn !== undefined) {
+      if (wn > cn) return w;
+      // The informer caught up: our copy is of no more use, and kept for the TTL it would be one
+      // more pool per binding held in the old generation (the webhook's major GCs, bench scale).
+      this.written.delete(node);
+    }
     return c;
   }
 
@@ -98,7 +103,7 @@ export class PoolReserver {
         const r = reserveAll(pool, reqs, new Date(this.o.clock.now()).toISOString(), { recordDemandFor });
         results = r.results;
         return r.pool;
-      }, { start, maxAttempts: this.o.maxAttempts ?? 8 });
+      }, { start, maxAttempts: this.o.maxAttempts ?? 8, copiesOnWrite: true });
       if (out) this.written.set(node, out);
       this.o.onBatch?.(batch.length, attempts);
       if (!results) {

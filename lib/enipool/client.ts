@@ -46,15 +46,16 @@ export class ENIPoolClient {
    * Read-modify-write of the status with compare-and-swap. `mutate` receives a fresh copy and returns
    * the new pool, or undefined to write nothing. Starts from `start` (e.g. an informer's copy) when given;
    * every conflict re-reads from the API. Returns the written pool, or undefined when nothing was written
-   * (mutate declined, or the pool does not exist).
+   * (mutate declined, or the pool does not exist). `copiesOnWrite`: mutate never edits the pool it is
+   * given (it returns a copy, e.g. reserveAll), so `start` is passed as it is instead of deep-copied.
    */
   async updateStatus(
     name: string,
     mutate: (pool: ENIPool) => ENIPool | undefined | Promise<ENIPool | undefined>,
-    o: { start?: ENIPool; maxAttempts?: number } = {},
+    o: { start?: ENIPool; maxAttempts?: number; copiesOnWrite?: boolean } = {},
   ): Promise<ENIPool | undefined> {
     const maxAttempts = o.maxAttempts ?? 10;
-    let current = o.start ? structuredClone(o.start) : await this.get(name);
+    let current = o.start ? (o.copiesOnWrite ? o.start : structuredClone(o.start)) : await this.get(name);
     for (let attempt = 1; ; attempt++) {
       if (!current) return undefined;
       const next = await mutate(current);

@@ -168,3 +168,35 @@ test('prefix mode: a reservation goes to the fullest prefix, keeps its prefix, a
   p.status!.capacity.mode = 'ips';
   assert.equal(pickFreeIP(p), '10.0.8.5', 'a node that adds single IPs now uses them before prefixes');
 });
+
+/** Freezes every object of `o` (an informer's copy is shared: reserveAll must not edit any part of it). */
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+test('reserveAll copies on write: a deep-frozen pool works on every path and is left as it was', () => {
+  const warmSlot = (uid: string, groups: string[]): BranchSlot => ({ state: 'warm', pod: pod(uid), securityGroups: groups, since: T0, eniID: `eni-${uid}`, ip: '10.0.9.1', mac: '02:00:00:00:00:09', vlanID: 1, associationID: `trunk-assoc-${uid}`, subnetCIDR: '10.0.8.0/21' });
+  const withWarm = () => { const p = pool({ '10.0.0.5': ['eni-1', 'free'] }, { branchLimit: 3 }); p.status!.branches = { w: warmSlot('w', ['sg-a']) }; return p; };
+  const cases: { name: string; p: ENIPool; reqs: Parameters<typeof reserveAll>[1]; demand?: number[]; want: (out: ReturnType<typeof reserveAll>) => void }[] = [
+    { name: 'an IP', p: pool({ '10.0.0.5': ['eni-1', 'free'] }), reqs: [{ pod: pod('u1'), ip: true }],
+      want: (o) => assert.equal(o.pool!.status!.ips['10.0.0.5']!.state, 'reserved') },
+    { name: 'a re-sent bind (nothing to write)', p: pool({ '10.0.0.5': ['eni-1', 'reserved', 'u1'] }), reqs: [{ pod: pod('u1'), ip: true }],
+      want: (o) => assert.equal(o.pool, undefined) },
+    { name: 'a warm branch ENI handed over, and a pending slot', p: withWarm(), reqs: [{ pod: pod('u1'), ip: true, branch: { securityGroups: ['sg-a'] } }, { pod: pod('u2'), ip: false, branch: { securityGroups: ['sg-z'] } }],
+      want: (o) => { assert.equal(o.pool!.status!.branches.u1!.state, 'attached'); assert.equal(o.pool!.status!.branches.u2!.state, 'pending'); assert.equal(o.pool!.status!.branches.w, undefined); } },
+    { name: 'a shortage recorded as unmet demand', p: pool({ '10.0.0.5': ['eni-1', 'cooldown'] }), reqs: [{ pod: pod('u1'), ip: true }], demand: [0],
+      want: (o) => assert.deepEqual(o.pool!.status!.unmetDemand, { ips: 1, branch: 0, since: T1 }) },
+    { name: 'a pool with no status yet', p: { ...pool({}), status: undefined }, reqs: [{ pod: pod('u1'), ip: true }], demand: [0],
+      want: (o) => assert.deepEqual(o.pool!.status!.unmetDemand, { ips: 1, branch: 0, since: T1 }) },
+  ];
+  for (const c of cases) {
+    const before = structuredClone(c.p);
+    const out = reserveAll(deepFreeze(c.p), c.reqs, T1, c.demand ? { recordDemandFor: new Set(c.demand) } : {});
+    assert.deepEqual(c.p, before, c.name);
+    c.want(out);
+  }
+});

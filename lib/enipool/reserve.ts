@@ -124,8 +124,9 @@ export function shortageReason(pool: Pick<ENIPool, 'spec' | 'status' | 'metadata
 }
 
 /**
- * Applies one request to `status` IN PLACE (callers pass a copy they own; see reserveAll). All or
- * nothing: when the branch slot or the IP is missing, nothing is changed.
+ * Applies one request to `status` IN PLACE (callers pass a copy they own; see reserveAll): it sets
+ * and deletes keys of `status.ips` and `status.branches` and never edits an entry, so a copy of
+ * those two maps is enough. All or nothing: when the branch slot or the IP is missing, nothing is changed.
  */
 export function reserveInStatus(pool: Pick<ENIPool, 'spec' | 'status' | 'metadata'> & { status: ENIPoolStatus }, req: ReservationRequest, nowISO: string): ReservationResult {
   const status = pool.status;
@@ -189,13 +190,16 @@ export interface BatchOutcome {
 /**
  * Applies requests in order to a copy of the pool. Requests listed in `recordDemandFor` (indices)
  * that end in a shortage add one IP / branch slot to the unmet demand, so the allocator surges.
+ *
+ * Copy on write: the pool and the maps a reservation changes (`status.ips`, `status.branches`) are
+ * copied, and their entries are replaced, never edited (reserveInStatus, handOver, addUnmetDemand),
+ * so the input (an informer's copy, shared) is untouched and the rest is shared with the result. A
+ * deep copy of the pool per binding was most of the webhook's allocation on the binding path.
  */
 export function reserveAll(pool: ENIPool, reqs: ReservationRequest[], nowISO: string, o: { recordDemandFor?: Set<number> } = {}): BatchOutcome {
-  const next: ENIPool = structuredClone(pool);
-  const status = next.status ?? (next.status = { enis: [], ips: {}, branches: {}, subnets: [] });
-  status.ips ??= {};
-  status.branches ??= {};
-  status.enis ??= [];
+  const src = pool.status;
+  const status: ENIPoolStatus = { ...(src ?? { subnets: [] }), enis: src?.enis ?? [], ips: { ...src?.ips }, branches: { ...src?.branches } };
+  const next: ENIPool = { ...pool, status };
   let changed = false;
   const demand = { ips: 0, branch: 0 };
   const results = reqs.map((req, i) => {
