@@ -205,6 +205,9 @@ export async function startWebhook(o: WebhookOptions): Promise<Webhook> {
     maxAttempts: o.maxCASAttempts,
     onBatch: (size, attempts) => { metrics.batches.observe(size); metrics.casAttempts.inc(attempts); },
   });
+  // The reserver drops its own copy of a write once the informer has delivered it.
+  poolInf.on('update', (p) => reserver.observed(p as ENIPool));
+  poolInf.on('add', (p) => reserver.observed(p as ENIPool));
 
   const podDeps: PodCreateDeps = {
     config: podCfg,
