@@ -54,7 +54,8 @@ test('bench scale --nodes 50 --pods 1500: valid JSON with every field', async ()
   for (const k of ['perSecond', 'p50Ms', 'p99Ms']) { num(`webhookBinding.real.${k}`); num(`webhookBinding.noop.${k}`); }
   assert.ok(num('webhookBinding.webhookPeakRssMB') > 20, 'the webhook ran in a process of its own (RSS read from /proc)');
   assert.ok(num('webhookBinding.cpuPerBinding.webhookMs') > 0, 'the webhook used CPU for the bindings');
-  num('webhookBinding.cpuPerBinding.kubeSimMs'); num('webhookBinding.loadAverage1m');
+  num('webhookBinding.cpuPerBinding.kubeSimMs'); assert.ok(num('webhookBinding.cpuPerBinding.noopWebhookMs') > 0, 'the no-op webhook used CPU for its bindings'); num('webhookBinding.loadAverage1m');
+  num('webhookBinding.kubeSimGc.pauses'); num('webhookBinding.kubeSimGc.totalMs'); num('webhookBinding.kubeSimGc.maxMs');
   const pass = at('pass') as Record<string, boolean>;
   assert.deepEqual(Object.keys(pass).sort(), ['allocatorResync', 'allocatorRss', 'bindings']);
   assert.equal(at('ok'), Object.values(pass).every(Boolean));
