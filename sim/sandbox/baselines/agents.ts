@@ -5,6 +5,7 @@
 import type { Clock, TimerHandle } from '../../../lib/clock.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { NodeDatastore } from './datastore.ts';
+import { CycleLoop } from './cycle-loop.ts';
 import type { BaselineEc2, BaselineSubnet } from './ec2ops.ts';
 import { freeEniAction, growActions, poolTooHigh, poolTooLow, releaseIpsAction, type IpamdConfig } from './ipamd.ts';
 import { maintain, excessIPs, type CiliumConfig } from './cilium.ts';
@@ -34,11 +35,9 @@ const insufficient = (err: unknown) => ['InsufficientFreeAddressesInSubnet', 'In
 
 abstract class BaseAgent implements NodeAgent {
   protected readonly ds = new NodeDatastore();
-  private timer?: TimerHandle;
-  private running = false;
-  private stopped = false;
+  private readonly loop: CycleLoop;
   /** EC2 calls that failed, by error code (EC2 errors are part of the report). */
-  readonly errors = new Map<string, number>();
+  get errors(): Map<string, number> { return this.loop.errors; }
   onRoom?: () => void;
   private hadRoom = false;
   /** Notices the node going from no assignable IP to some. */
@@ -49,27 +48,17 @@ abstract class BaseAgent implements NodeAgent {
     this.hadRoom = room;
   }
 
-  constructor(readonly node: AgentNode, protected readonly ec2: BaselineEc2, protected readonly clock: Clock, protected readonly log: Logger, private readonly intervalMs: number, protected readonly imds: InstanceMetadata) {
+  constructor(readonly node: AgentNode, protected readonly ec2: BaselineEc2, protected readonly clock: Clock, protected readonly log: Logger, intervalMs: number, protected readonly imds: InstanceMetadata) {
     this.ds.upsertEni({ id: node.primaryEniId, deviceIndex: 0, primary: true, ips: [], createdAtMs: clock.now(), subnetId: node.primarySubnetId });
-  }
-
-  start(): void {
-    this.timer = this.clock.setInterval(() => { void this.runOnce(); }, this.intervalMs);
-    void this.runOnce();
-  }
-  stop(): void { this.stopped = true; this.timer?.cancel(); }
-
-  /** Serialises cycles: one EC2 action at a time per node, like both anchors. */
-  protected async runOnce(): Promise<void> {
-    if (this.running || this.stopped) return;
-    this.running = true;
-    try { await this.cycle(); this.checkRoom(); } catch (err) {
+    this.loop = new CycleLoop(clock, intervalMs, async () => { await this.cycle(); this.checkRoom(); }, (err) => {
       const e = err as { name?: string; message?: string };
-      this.errors.set(e.name ?? 'Error', (this.errors.get(e.name ?? 'Error') ?? 0) + 1);
       this.log.debug({ node: this.node.name, err: e.name ?? e.message }, 'baseline agent cycle failed');
       this.onCycleError(err);
-    } finally { this.running = false; }
+    });
   }
+
+  start(): void { this.loop.start(); }
+  stop(): void { this.loop.stop(); }
 
   protected abstract cycle(): Promise<void>;
   protected onCycleError(_err: unknown): void { /* per anchor */ }

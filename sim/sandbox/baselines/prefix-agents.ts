@@ -4,10 +4,11 @@
 // Upstream behaviours kept: ipamd pauses growth 120 s after InsufficientCidrBlocks and never falls
 // back to secondary IPs; Cilium falls back to /32 secondary IPs for the node when no /28 is left
 // (`isSubnetAtPrefixCapacity`), and releases a /28 only when its excess reaches 16.
-import type { Clock, TimerHandle } from '../../../lib/clock.ts';
+import type { Clock } from '../../../lib/clock.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { prefixAddresses } from '../../../lib/enipool/prefix.ts';
 import { NodeDatastore } from './datastore.ts';
+import { CycleLoop } from './cycle-loop.ts';
 import type { BaselineEc2 } from './ec2ops.ts';
 import type { AgentNode, NodeAgent, PodNetRequest } from './agents.ts';
 import { excessIPs, neededIPs } from './cilium.ts';
@@ -20,35 +21,23 @@ abstract class PrefixAgent implements NodeAgent {
   protected readonly ds = new NodeDatastore();
   /** ENI → its /28 prefixes. */
   protected readonly prefixes = new Map<string, string[]>();
-  private timer?: TimerHandle;
-  private running = false;
-  private stopped = false;
+  private readonly loop: CycleLoop;
   /** EC2 calls that failed, by error code. */
-  readonly errors = new Map<string, number>();
+  get errors(): Map<string, number> { return this.loop.errors; }
   /** Told when addresses were added (a waiting pod may now get one). */
   onRoom?: () => void;
 
-  constructor(readonly node: AgentNode, protected readonly ec2: BaselineEc2, protected readonly clock: Clock, protected readonly log: Logger, private readonly intervalMs: number) {
+  constructor(readonly node: AgentNode, protected readonly ec2: BaselineEc2, protected readonly clock: Clock, protected readonly log: Logger, intervalMs: number) {
     this.ds.upsertEni({ id: node.primaryEniId, deviceIndex: 0, primary: true, ips: [], createdAtMs: clock.now(), subnetId: node.primarySubnetId });
     this.prefixes.set(node.primaryEniId, []);
-  }
-
-  start(): void {
-    this.timer = this.clock.setInterval(() => { void this.runOnce(); }, this.intervalMs);
-    void this.runOnce();
-  }
-  stop(): void { this.stopped = true; this.timer?.cancel(); }
-
-  private async runOnce(): Promise<void> {
-    if (this.running || this.stopped) return;
-    this.running = true;
-    try { await this.cycle(); } catch (err) {
-      const name = (err as { name?: string }).name ?? 'Error';
-      this.errors.set(name, (this.errors.get(name) ?? 0) + 1);
-      this.log.debug({ node: this.node.name, err: name }, 'baseline prefix agent cycle failed');
+    this.loop = new CycleLoop(clock, intervalMs, () => this.cycle(), (err) => {
+      this.log.debug({ node: this.node.name, err: (err as { name?: string }).name ?? 'Error' }, 'baseline prefix agent cycle failed');
       this.onCycleError(err);
-    } finally { this.running = false; }
+    });
   }
+
+  start(): void { this.loop.start(); }
+  stop(): void { this.loop.stop(); }
 
   protected abstract cycle(): Promise<void>;
   protected onCycleError(_err: unknown): void { /* per anchor */ }
