@@ -47,7 +47,14 @@ function describeViolations(r: RunReport): string {
 /** What each scenario must show besides "runs, and eni-ipam keeps its invariants". */
 const EXPECT: Record<string, (runs: Record<PolicyName, RunReport>) => void> = {
   'warm-pool-hoarding': ({ 'eni-ipam': ours, 'aws-vpc-cni': cni }) => {
-    assert.ok(cni.idleReservedIPs.peak >= 5 * ours.idleReservedIPs.peak, `idle reserved IPs at peak: eni-ipam ${ours.idleReservedIPs.peak}, aws-vpc-cni ${cni.idleReservedIPs.peak}`);
+    // Held idle, not a single sample: when the late nodes' burst arrives, eni-ipam grows each node for
+    // its pods in one call, and a sample taken before the pods take those addresses (within a sample
+    // interval) read up to 211 against a held 111 (one run in three at load 2).
+    const held = (r: RunReport): number => {
+      assert.ok(r.idleReservedIPs.sustainedPeak !== undefined, `${r.policy}: no held idle count in the report`);
+      return r.idleReservedIPs.sustainedPeak;
+    };
+    assert.ok(held(cni) >= 5 * held(ours), `idle reserved IPs held at peak: eni-ipam ${held(ours)} (max of any sample ${ours.idleReservedIPs.peak}), aws-vpc-cni ${held(cni)} (${cni.idleReservedIPs.peak})`);
     assert.ok(cni.pods.stuck > 0, `the baseline should reproduce the incident (stuck pods: ${cni.pods.stuck})`);
     assert.equal(ours.pods.stuck, 0, `eni-ipam stuck pods: ${ours.stuckExamples.join('; ')}`);
   },

@@ -2,7 +2,7 @@
 // over time: pods pending / stuck / running, IPs reserved on nodes vs used, subnet utilisation.
 import type { SimStore, WatchHandle } from '../kube/index.ts';
 import type { Ec2SimAdmin } from '../ec2/index.ts';
-import { censoredLatency, idleAtPeakPods, round, usableAddresses } from './stats.ts';
+import { censoredLatency, idleAtPeakPods, round, sustainedIdlePeak, SUSTAINED_IDLE_SECONDS, usableAddresses } from './stats.ts';
 import type { RunReport, SubnetSplitPoint } from './report.ts';
 import { accountSubnets, type AddressState } from '../../lib/enipool/accounting.ts';
 import { GROUP, VERSION, ENIPOOL_PLURAL, type ENIPool } from '../../lib/enipool/types.ts';
@@ -253,6 +253,7 @@ export class Recorder {
     }
     const createToIp = censoredLatency(ttIp, withoutIp);
     const atPeakPods = idleAtPeakPods(this.series.ips);
+    const sustainedPeak = sustainedIdlePeak(this.series.ips, SUSTAINED_IDLE_SECONDS);
     // Job throughput: completions over the window from the first pod's creation to the last success.
     const done = [...this.pods.values()].filter((t) => t.succeededMs !== undefined);
     const firstMs = Math.min(...[...this.pods.values()].map((t) => t.createdMs));
@@ -267,7 +268,7 @@ export class Recorder {
         createToBound: censoredLatency(toBound, neverBound), boundToIp: censoredLatency(boundToIp, neverIpAfterBind), createToIp,
         allHaveIpAtSeconds: this.allHaveIpAtMs !== undefined ? round((this.allHaveIpAtMs - this.startMs) / 1000, 1) : undefined,
       },
-      idleReservedIPs: { peak: this.peakIdle, atEnd: this.lastIdle, ...(atPeakPods ? { atPeakPods } : {}) },
+      idleReservedIPs: { peak: this.peakIdle, ...(sustainedPeak !== undefined ? { sustainedPeak } : {}), atEnd: this.lastIdle, ...(atPeakPods ? { atPeakPods } : {}) },
       subnets: this.subnets.map((s) => ({
         ...s, usable: usableAddresses(s.cidr), addressesAtEnd: this.lastSplit[s.id], peakUsed: this.peakUsed.get(s.id) ?? 0, peakUtilisation: round((this.peakUsed.get(s.id) ?? 0) / usableAddresses(s.cidr), 4),
         // Prefix delegation: free addresses with no free aligned /28 is fragmentation.

@@ -8,7 +8,7 @@ function run(policy: RunReport['policy'], violations = 0): RunReport {
     scenario: 's', policy, speed: 10, simulatedSeconds: 60, wallSeconds: 6,
     pods: { created: 10, bound: 10, running: 8, succeeded: 2, pendingAtEnd: 0, stuck: policy === 'eni-ipam' ? 0 : 3, stuckAtEnd: 0, stuckSecondsTotal: 40, stuckSecondsMax: 20, bindRefused: 0 },
     timeToIp: { count: 10, withoutIp: 0, p50Seconds: 1.5, p99Seconds: 4 },
-    idleReservedIPs: { peak: 20, atEnd: 5, ...(policy === 'eni-ipam' ? { atPeakPods: { pods: 8, idle: 12, atSeconds: 60, fromSeconds: 60, toSeconds: 60 } } : {}) },
+    idleReservedIPs: { peak: 20, sustainedPeak: policy === 'eni-ipam' ? 14 : 18, atEnd: 5, ...(policy === 'eni-ipam' ? { atPeakPods: { pods: 8, idle: 12, atSeconds: 60, fromSeconds: 60, toSeconds: 60 } } : {}) },
     subnets: [{ id: 'subnet-1', name: 'pods', cidr: '10.0.0.0/24', usable: 251, peakUsed: 100, peakUtilisation: 100 / 251 }],
     nodes: [{ name: 'node-big', instanceType: 'm6a.32xlarge', peakReserved: 98, peakInUse: 3, endReserved: 90, endInUse: 1 }, { name: 'node-small', instanceType: 'm5.large', peakReserved: 9, peakInUse: 8, endReserved: 9, endInUse: 8 }],
     ec2: { calls: {}, totalCalls: 5, mutatingCalls: 3, throttled: 0 },
@@ -28,7 +28,7 @@ test('summary table has a column per policy and calls out violations', () => {
   assert.equal(invariantViolations(run('cilium', 4)), 4);
   // Idle addresses at peak load next to the maximum over the run ('-' for a report without it).
   assert.match(t, /idle reserved IPs at peak pods\s+12 \(8 pods, t=60 s\)\s+-\n/);
-  assert.match(t, /idle reserved IPs max over run \/ end\s+20 \/ 5\s+20 \/ 5/);
+  assert.match(t, /idle reserved IPs max over run \/ held 5 s \/ end\s+20 \/ 14 \/ 5\s+20 \/ 18 \/ 5/);
 });
 
 test('summary table lists the pending pods by the scheduler\'s last reason', () => {

@@ -2,7 +2,7 @@
 // (inline SVG charts, no network) with one line per policy when comparing.
 
 import type { AddressState } from '../../lib/enipool/accounting.ts';
-import type { CensoredLatency, IdleAtPeakPods } from './stats.ts';
+import { SUSTAINED_IDLE_SECONDS, type CensoredLatency, type IdleAtPeakPods } from './stats.ts';
 
 /** The three compared systems, plus Cilium with its opt-in --aws-release-excess-ips. */
 export type PolicyName = 'eni-ipam' | 'aws-vpc-cni' | 'cilium' | 'cilium-release-excess';
@@ -52,9 +52,11 @@ export interface RunReport {
   /**
    * Pod addresses held on nodes (secondary IPs and prefix addresses) minus those used by pods, summed
    * over nodes: `peak` = the maximum over the whole run (empty nodes' first warm pool included),
+   * `sustainedPeak` = the most held for at least one sample interval (stats.ts `sustainedIdlePeak`:
+   * a burst's grow its pods take before the next sample is in flight, not hoarded),
    * `atEnd` = the last sample, `atPeakPods` = at peak load (stats.ts `idleAtPeakPods`).
    */
-  idleReservedIPs: { peak: number; atEnd: number; atPeakPods?: IdleAtPeakPods };
+  idleReservedIPs: { peak: number; sustainedPeak?: number; atEnd: number; atPeakPods?: IdleAtPeakPods };
   subnets: {
     id: string; name: string; cidr: string; zone?: string; usable: number; peakUsed: number; peakUtilisation: number;
     /** Usable addresses by state at the last sample (eni_ipam_subnet_addresses' states; they sum to `usable`). */
@@ -129,7 +131,7 @@ export function summaryTable(runs: RunReport[]): string {
     ] as [string, (r: RunReport) => string][] : []),
     ['all pods had IPs at (s)', (r) => fmt(r.timeToIp.allHaveIpAtSeconds)],
     ['idle reserved IPs at peak pods', (r) => { const a = r.idleReservedIPs.atPeakPods; return a ? `${a.idle} (${a.pods} pods, t=${fmt(a.atSeconds)} s)` : '-'; }],
-    ['idle reserved IPs max over run / end', (r) => `${r.idleReservedIPs.peak} / ${r.idleReservedIPs.atEnd}`],
+    [`idle reserved IPs max over run / held ${SUSTAINED_IDLE_SECONDS} s / end`, (r) => `${r.idleReservedIPs.peak} / ${r.idleReservedIPs.sustainedPeak ?? '-'} / ${r.idleReservedIPs.atEnd}`],
     ['peak subnet utilisation', (r) => r.subnets.map((s) => `${s.name} ${(s.peakUtilisation * 100).toFixed(0)}%`).join(', ')],
     ['pods per node (min / max at peak)', (r) => { const v = r.nodes.map((n) => n.peakInUse); return v.length ? `${Math.min(...v)} / ${Math.max(...v)}` : '-'; }],
     ['fragmented subnets (free, no /28)', (r) => r.subnets.filter((s) => (s.freeAtEnd ?? 0) >= 16 && s.freePrefixesAtEnd === 0).map((s) => `${s.name} (${s.freeAtEnd} free)`).join(', ') || 'none'],

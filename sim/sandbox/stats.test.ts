@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { censoredLatency, censoredQuantile, idleAtPeakPods, quantile, usableAddresses } from './stats.ts';
+import { censoredLatency, censoredQuantile, idleAtPeakPods, quantile, sustainedIdlePeak, usableAddresses } from './stats.ts';
 
 test('quantile by nearest rank', () => {
   const cases: [number[], number, number | undefined][] = [
@@ -36,4 +36,19 @@ test('idle at peak pods: the worst idle count among the samples at the most pods
     ['more used than held (branch ENIs) is 0 idle', [[5, 10, 12]], { pods: 12, idle: 0, atSeconds: 5, fromSeconds: 5, toSeconds: 5 }],
   ];
   for (const [name, samples, want] of cases) assert.deepEqual(idleAtPeakPods(samples), want, name);
+});
+
+test('sustained idle peak: the most idle addresses held for the whole hold time (table)', () => {
+  const cases: [string, [number, number, number][], number, number | undefined][] = [
+    ['no samples', [], 5, undefined],
+    ['one sample spans no time', [[0, 10, 0]], 5, undefined],
+    ['a warm pool held', [[0, 0, 0], [5, 50, 0], [10, 50, 0], [15, 50, 10]], 5, 50],
+    ['a burst grow taken before the next sample is in flight', [[0, 68, 0], [5, 314, 103], [10, 331, 236], [15, 331, 236]], 5, 95],
+    ['held for exactly the hold time counts', [[0, 0, 0], [5, 40, 0], [10, 40, 0]], 5, 40],
+    ['a longer hold needs a longer span', [[0, 0, 0], [5, 40, 0], [10, 40, 0], [15, 20, 0], [20, 20, 0]], 10, 20],
+    ['the hold is over time, not sample count (uneven samples)', [[0, 30, 0], [2, 30, 0], [4, 30, 0], [7, 5, 0]], 5, 5],
+    ['more used than held is 0 idle', [[0, 10, 12], [5, 10, 12]], 5, 0],
+    ['the peak held late in the run', [[0, 10, 0], [5, 12, 0], [100, 90, 0], [105, 95, 0]], 5, 90],
+  ];
+  for (const [name, samples, hold, want] of cases) assert.equal(sustainedIdlePeak(samples, hold), want, name);
 });

@@ -44,6 +44,29 @@ export function censoredLatency(seconds: number[], never: number): CensoredLaten
   return { n: seconds.length + never, never, p50Seconds: q(0.5), p99Seconds: q(0.99) };
 }
 
+/** How long idle addresses must be held to count towards the report's `idleReservedIPs.sustainedPeak` (one default sample interval). */
+export const SUSTAINED_IDLE_SECONDS = 5;
+
+/**
+ * The most idle addresses held for at least `holdSeconds`, from samples [t, addresses held on nodes,
+ * pods using one]: the largest m such that idle (held − used) stayed ≥ m at every sample of some span
+ * of at least holdSeconds. Addresses a burst's grow brings and its pods take before the next sample
+ * are in flight, not hoarded; a warm pool is held. undefined when no span reaches holdSeconds.
+ */
+export function sustainedIdlePeak(samples: readonly (readonly [number, number, number])[], holdSeconds: number): number | undefined {
+  let best: number | undefined;
+  for (let i = 0; i < samples.length; i++) {
+    let low = Infinity;
+    for (let j = i; j < samples.length; j++) {
+      const [t, held, used] = samples[j]!;
+      low = Math.min(low, Math.max(0, held - used));
+      if (best !== undefined && low <= best) break;
+      if (t - samples[i]![0] >= holdSeconds) { best = low; break; }
+    }
+  }
+  return best;
+}
+
 /** Idle addresses when the cluster ran the most pods (see `idleAtPeakPods`). */
 export interface IdleAtPeakPods {
   /** The most pods running on a pod address at any sample. */
