@@ -38,4 +38,13 @@ test('the reserver drops its own written pool once the informer delivers that ve
   reserver.observed(informer);
   assert.equal(reserver.held(), 0, 'the version written, delivered: dropped');
   assert.equal(reserver.freshest(node), informer);
+
+  // The informer's event came before the write's answer: nothing is held at all.
+  const ahead = new PoolReserver({
+    pools: new ENIPoolClient(sim.kubeConfig().makeApiClient(CustomObjectsApi)), clock: new ManualClock(0), logger: silentLogger(),
+    cached: () => ({ ...informer, metadata: { ...informer.metadata, resourceVersion: String(Number(informer.metadata.resourceVersion) + 1000) } }),
+  });
+  const r2 = await ahead.reserve(node, { pod: { uid: 'u-2', namespace: 'default', name: 'p-2' }, ip: true }, { recordDemand: false });
+  assert.ok(r2.ok && r2.ip && r2.ip !== r.ip);
+  assert.equal(ahead.held(), 0, 'the informer is already as new as the write');
 });

@@ -121,7 +121,8 @@ export class PoolReserver {
         results = r.results;
         return r.pool;
       }, { start, maxAttempts: this.o.maxAttempts ?? 8, copiesOnWrite: true });
-      if (out) this.written.set(node, out);
+      // Kept only while the informer lags behind it (its event can arrive before our answer does).
+      if (out && !((rvNumber(this.o.cached(node)) ?? -1) >= (rvNumber(out) ?? Infinity))) this.written.set(node, out);
       this.o.onBatch?.(batch.length, attempts);
       if (!results) {
         for (const p of batch) p.resolve({ ok: false, shortage: 'nopool', reason: `node ${node} has no ENIPool` });
