@@ -9,6 +9,7 @@ import { createJsonApp, listen } from '../lib/http.ts';
 import { loadKubeConfig } from '../lib/kube/clients.ts';
 import { createLogger } from '../lib/log.ts';
 import { DEFAULT_CONFIG, type NodeMetricsMode, type AllocatorConfigInput } from './config.ts';
+import { DEFAULT_BRANCH_WARM_SECONDS } from '../lib/enipool/types.ts';
 import { startAllocator } from './start.ts';
 import { DEFAULT_EC2_CONNECT_TIMEOUT_MS, DEFAULT_EC2_REQUEST_TIMEOUT_MS, makeEc2Client } from './ec2/sdk.ts';
 
@@ -38,7 +39,8 @@ export const SPEC = {
     'max-ips': count('warm pool: most IPs a node holds (0 = the instance limit)', P.maxIPs),
     'release-delay': seconds('how long an excess IP stays before it is released', P.releaseDelaySeconds),
     cooldown: seconds("how long a finished pod's IP rests before reuse", P.cooldownSeconds),
-    'branch-cooldown': seconds("how long a finished pod's branch ENI rests before deletion", P.branchCooldownSeconds),
+    'branch-cooldown': seconds("how long a finished pod's branch ENI rests before reuse or deletion", P.branchCooldownSeconds),
+    'branch-warm': seconds('how long a cooled-down branch ENI kept for reuse waits for a pod of its groups before deletion', DEFAULT_BRANCH_WARM_SECONDS),
     'unbound-grace': seconds('how long a reservation without a bound pod is kept', P.unboundGraceSeconds),
     'address-mode': { kind: 'string', choices: ['ips', 'prefixes'], default: 'ips', help: 'pod addresses from secondary IPs or /28 prefixes (Nitro only; docs/prefix-delegation.md)' },
     'no-prefix-fallback': { kind: 'boolean', help: 'in prefix mode, never add secondary IPs when no aligned /28 can be carved' },
@@ -76,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     firstInterfaceIndex: f['first-interface-index'],
     defaultPolicy: {
       minIPs: f['min-ips'], targetFree: f['target-free'], maxAboveTarget: f['max-above-target'], maxIPs: f['max-ips'],
-      releaseDelaySeconds: secs(f['release-delay']), cooldownSeconds: secs(f.cooldown), branchCooldownSeconds: secs(f['branch-cooldown']), unboundGraceSeconds: secs(f['unbound-grace']),
+      releaseDelaySeconds: secs(f['release-delay']), cooldownSeconds: secs(f.cooldown), branchCooldownSeconds: secs(f['branch-cooldown']), branchWarmSeconds: secs(f['branch-warm']), unboundGraceSeconds: secs(f['unbound-grace']),
       mode: f['address-mode'] === 'prefixes' ? 'prefixes' : undefined, prefixFallback: f['no-prefix-fallback'] ? false : undefined,
     },
     burstPlanning: f['burst-planning'] ? true : undefined,

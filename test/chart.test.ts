@@ -382,7 +382,7 @@ test('the roles accept the arguments the chart passes', { skip: skipHelm }, asyn
   }
   // The allocator reads seconds and counts as plain numbers.
   const alloc = containerOf(named(docs, 'Deployment', 'r1-eni-ipam-allocator')!)[0]!.args as string[];
-  for (const f of ['gc-interval', 'release-delay', 'cooldown', 'branch-cooldown', 'unbound-grace', 'concurrency', 'target-free', 'ec2-budget']) {
+  for (const f of ['gc-interval', 'release-delay', 'cooldown', 'branch-cooldown', 'branch-warm', 'unbound-grace', 'concurrency', 'target-free', 'ec2-budget']) {
     const a = alloc.find((x) => x.startsWith(`--${f}=`));
     assert.ok(a && Number.isFinite(Number(a.split('=')[1])), `allocator --${f} must be a plain number, got ${a}`);
   }
@@ -408,6 +408,7 @@ test('values.schema.json rejects nonsense: each bad value fails to render, namin
     ['allocator.subnetIDs[0]=sn-1', /subnetIDs/],
     ['allocator.securityGroups[0]=default', /securityGroups/],
     ['allocator.policy.targetFree=-3', /targetFree/],
+    ['allocator.policy.branchWarmSeconds=-1', /branchWarmSeconds/],
     ['logLevel=loud', /logLevel/],
     ['image.pullPolicy=Sometimes', /pullPolicy/],
     ['schedulerExtender.httpTimeout=5', /httpTimeout/],

@@ -7,6 +7,8 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 const iso = (t: number) => new Date(t).toISOString();
 const SG_A = ['sg-a', 'sg-b'];
 const SG_C = ['sg-c'];
+/** How long a kept warm ENI lives in these cases (idleMs is 60 s). */
+const KEEP_MS = 600_000;
 
 /** A slot; `eni: true` gives it a complete, associated ENI on VLAN `vlan`. */
 function slot(uid: string, state: BranchState, o: { sg?: string[]; since?: number; until?: number; vlan?: number; eni?: boolean | 'unassociated' } = {}): BranchSlot {
@@ -18,7 +20,7 @@ function slot(uid: string, state: BranchState, o: { sg?: string[]; since?: numbe
 }
 
 function run(branches: Record<string, BranchSlot>, o: Partial<BranchPlanInput> & { unbound?: string[] } = {}) {
-  const input: BranchPlanInput = { branches, now: T0, limit: 4, maxVlan: 4, trunkReady: true, boundHere: (u) => !(o.unbound ?? []).includes(u), keep: 1, idleMs: 60_000, ...o };
+  const input: BranchPlanInput = { branches, now: T0, limit: 4, maxVlan: 4, trunkReady: true, boundHere: (u) => !(o.unbound ?? []).includes(u), keep: 1, idleMs: 60_000, keepMs: KEEP_MS, ...o };
   const plan = planBranches(input);
   const states = Object.fromEntries(Object.entries(branches).map(([u, s]) => [u, s.state]));
   return { plan, states, branches };
@@ -63,9 +65,9 @@ test('branch plan table', async (t) => {
       states: { p: 'attached' }, handedOver: [['w', 'p']], check: (b) => assert.equal(b.p!.vlanID, 2),
     },
     {
-      name: 'different groups: no handover; the warm ENI stays while there is room',
+      name: 'different groups: no handover; the warm ENI stays while there is room (kept: the node is woken at its TTL)',
       slots: { w: slot('w', 'warm', { vlan: 1, eni: true }), p: slot('p', 'pending', { sg: SG_C }) },
-      states: { w: 'warm', p: 'pending' }, create: ['p'], dueAt: undefined,
+      states: { w: 'warm', p: 'pending' }, create: ['p'], dueAt: T0 - 1000 + KEEP_MS,
     },
     {
       name: 'a pod not bound here (or no trunk) takes nothing',
@@ -107,6 +109,66 @@ test('branch plan table', async (t) => {
       name: 'warm set: an ENI idle less than idleMs stays and the node is woken when it runs out',
       slots: { w1: slot('w1', 'warm', { vlan: 1, eni: true, since: T0 - 10_000 }), w2: slot('w2', 'warm', { vlan: 2, eni: true, since: T0 - 20_000 }) },
       states: { w1: 'warm', w2: 'warm' }, dueAt: T0 + 40_000,
+    },
+    {
+      name: 'warm TTL: a kept ENI warm less than keepMs stays; the node is woken when its keepMs runs out',
+      slots: { w: slot('w', 'warm', { vlan: 1, eni: true, since: T0 - KEEP_MS + 1 }) },
+      states: { w: 'warm' }, dueAt: T0 + 1,
+    },
+    {
+      name: 'warm TTL: a kept ENI warm for keepMs is deleted (its groups never came back)',
+      slots: { w: slot('w', 'warm', { vlan: 1, eni: true, since: T0 - KEEP_MS }) },
+      states: { w: 'deleting' }, expired: ['w'], dueAt: undefined,
+      check: (b) => assert.equal(b.w!.since, iso(T0), 'deleting since now'),
+    },
+    {
+      name: 'warm TTL: a kept ENI expires even while pods of its groups are in use on the node',
+      slots: {
+        w: slot('w', 'warm', { vlan: 1, eni: true, since: T0 - KEEP_MS - 5 }),
+        a: slot('a', 'attached', { vlan: 2, eni: true, since: T0 - 10 * KEEP_MS }),
+        c: slot('c', 'cooldown', { until: T0 + 1, vlan: 3, eni: true, since: T0 - 10 * KEEP_MS }),
+        p: slot('p', 'pending', { vlan: 4, eni: 'unassociated', since: T0 - 10 * KEEP_MS }),
+      },
+      states: { w: 'deleting', a: 'attached', c: 'cooldown', p: 'pending' }, expired: ['w'], create: ['p'],
+    },
+    {
+      name: 'warm TTL: the TTL never touches a slot in use or cooling down, however old',
+      slots: {
+        a: slot('a', 'attached', { vlan: 1, eni: true, since: T0 - 10 * KEEP_MS }),
+        c: slot('c', 'cooldown', { until: T0 + 1000, vlan: 2, eni: true, since: T0 - 10 * KEEP_MS }),
+        p: slot('p', 'pending', { since: T0 - 10 * KEEP_MS }),
+      },
+      states: { a: 'attached', c: 'cooldown', p: 'pending' }, create: ['p'], expired: [],
+    },
+    {
+      name: 'warm TTL: a handover happens before the TTL (a pod waiting takes the old ENI instead)',
+      slots: { w: slot('w', 'warm', { vlan: 1, eni: true, since: T0 - 2 * KEEP_MS }), p: slot('p', 'pending') },
+      states: { p: 'attached' }, handedOver: [['w', 'p']], expired: [],
+    },
+    {
+      name: 'warm TTL and keep count: an expired kept ENI frees its place; the next one is kept, the rest expire after idleMs',
+      input: { keep: 2 },
+      slots: {
+        old: slot('old', 'warm', { vlan: 1, eni: true, since: T0 - KEEP_MS }),
+        mid: slot('mid', 'warm', { vlan: 2, eni: true, since: T0 - 70_000 }),
+        young: slot('young', 'warm', { vlan: 3, eni: true, since: T0 - 50_000 }),
+        idle: slot('idle', 'warm', { sg: SG_C, vlan: 4, eni: true, since: T0 - 60_000 }),
+      },
+      // old: past the TTL. No group set is in use, so the 2 kept are the most recently warmed of the
+      // rest (young, idle); mid is not kept and past idleMs. Next wake-up: idle's TTL.
+      states: { old: 'deleting', mid: 'deleting', young: 'warm', idle: 'warm' }, expired: ['old', 'mid'], dueAt: T0 + KEEP_MS - 60_000,
+    },
+    {
+      name: 'warm TTL and keep count: keepMs below idleMs does not delete kept ENIs before idleMs',
+      input: { keep: 1, keepMs: 1_000 },
+      slots: { w: slot('w', 'warm', { vlan: 1, eni: true, since: T0 - 30_000 }), x: slot('x', 'warm', { vlan: 2, eni: true, since: T0 - 60_000 }) },
+      states: { w: 'warm', x: 'deleting' }, expired: ['x'], dueAt: T0 + 30_000,
+    },
+    {
+      name: 'warm TTL: keep 0 deletes every warm ENI after idleMs',
+      input: { keep: 0 },
+      slots: { w: slot('w', 'warm', { vlan: 1, eni: true, since: T0 - 59_999 }), x: slot('x', 'warm', { vlan: 2, eni: true, since: T0 - 60_000 }) },
+      states: { w: 'warm', x: 'deleting' }, expired: ['x'], dueAt: T0 + 1,
     },
     {
       name: 'EC2 limit: held ENIs + creations ≤ limit; the rest evict warm ENIs (not-kept first) and wait',

@@ -11,8 +11,11 @@
 //   1. cooldown over: a complete ENI (eniID and associationID) → warm; anything else → deleting.
 //   2. handover: each pending slot with no ENI yet, its pod bound here, oldest first, takes the warm
 //      ENI of the same group set (sorted group IDs) that has been warm longest → attached.
-//   3. warm set: the `keep` warm ENIs of the most-used group sets (most slots of the set not warm,
-//      then most recently warmed) stay; every other warm ENI → deleting once warm for `idleMs`.
+//   3. warm set: a warm ENI warm for max(idleMs, keepMs) → deleting, kept or not (its group set may
+//      never come back: a deleted SecurityGroupPolicy, a Job over for good; each would hold a subnet
+//      address and a branch slot forever). Of the rest, the `keep` warm ENIs of the most-used group
+//      sets (most slots of the set not warm, then most recently warmed) stay; every other warm ENI →
+//      deleting once warm for `idleMs`. So no ENI stays warm longer than max(idleMs, keepMs).
 //   4. EC2's branch limit: warm ENIs are free capacity for the webhook and the extender (they do not
 //      count them as in use), so creation is gated here: ENIs held (attached, cooldown, warm,
 //      deleting, pending with an ENI) plus new creations ≤ limit. Pending slots beyond that evict
@@ -40,6 +43,8 @@ export interface BranchPlanInput {
   keep: number;
   /** How long any other warm ENI is kept. */
   idleMs: number;
+  /** How long a kept warm ENI is kept (at least idleMs). */
+  keepMs: number;
 }
 
 export interface BranchPlan {
@@ -49,7 +54,7 @@ export interface BranchPlan {
   handedOver: { from: string; to: string; eniID: string }[];
   /** Pending slots to take through ENI creation/association now (VLAN assigned). */
   create: string[];
-  /** Warm slots marked deleting: idle too long / to make room for a creation. */
+  /** Warm slots marked deleting: idle too long (kept or not) / to make room for a creation. */
   expired: string[];
   evicted: string[];
   /** Clock ms when a warm ENI's idle time runs out (undefined: none pending). */
@@ -98,7 +103,11 @@ export function planBranches(i: BranchPlanInput): BranchPlan {
     plan.handedOver.push({ from, to: uid, eniID: slot.eniID! });
   }
 
-  // 3. The warm set: most-used group sets first.
+  // 3. The warm set: first the end of any warm ENI's life, then most-used group sets first.
+  const ttl = Math.max(i.idleMs, i.keepMs);
+  for (const [uid, s] of warm()) {
+    if (ms(s.since) + ttl <= now) { s.state = 'deleting'; s.since = iso(now); plan.expired.push(uid); }
+  }
   const usage = new Map<string, number>();
   for (const s of Object.values(branches)) {
     if (s.state === 'attached' || s.state === 'pending' || s.state === 'cooldown') usage.set(groupKey(s.securityGroups), (usage.get(groupKey(s.securityGroups)) ?? 0) + 1);
@@ -108,8 +117,7 @@ export function planBranches(i: BranchPlanInput): BranchPlan {
   const ranked = warm().sort(([ua, a], [ub, b]) => use(b) - use(a) || ms(b.since) - ms(a.since) || (ua < ub ? -1 : ua > ub ? 1 : 0));
   const kept = new Set(ranked.slice(0, Math.max(0, i.keep)).map(([u]) => u));
   for (const [uid, s] of ranked) {
-    if (kept.has(uid)) continue;
-    const end = ms(s.since) + i.idleMs;
+    const end = ms(s.since) + (kept.has(uid) ? ttl : i.idleMs);
     if (end <= now) { s.state = 'deleting'; s.since = iso(now); plan.expired.push(uid); } else due(end);
   }
 

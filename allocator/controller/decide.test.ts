@@ -230,6 +230,28 @@ test('branch reuse: a cooled-down ENI goes to the next bound pod with the same g
   assert.deepEqual({ inUse: c.inUse, warm: c.warm }, { inUse: 1, warm: 1 });
 });
 
+test('branch warm TTL: spec.policy.branchWarmSeconds (default when absent) ends a kept warm ENI; its deletion is the one branchDelete path', () => {
+  const enis = [eni('eni-0', 0, ips(8)), eni('eni-t', 1, [], { interfaceType: 'trunk' })];
+  const warm = (since: number) => ({ branches: { w: { state: 'warm' as const, pod: { uid: 'w', namespace: 'ns', name: 'w' }, securityGroups: ['sg-x'], since: iso(since), vlanID: 1, eniID: 'eni-w', ip: '10.0.9.9', mac: '02:aa', subnetCIDR: '10.0.0.0/16', associationID: 'trunk-assoc-w' } } });
+  const run = (since: number, policy: Partial<typeof DEFAULT_POLICY>) => decide(pool(warm(since), policy), obs({ enis }), { ...CFG, resyncMs: 3_600_000 });
+  const cases: { name: string; since: number; policy: Partial<typeof DEFAULT_POLICY>; deleted: boolean }[] = [
+    { name: 'default (600 s), warm 599 s', since: T0 - 599_000, policy: {}, deleted: false },
+    { name: 'default (600 s), warm 600 s', since: T0 - 600_000, policy: {}, deleted: true },
+    { name: 'absent from the spec (an older ENIPool): the default', since: T0 - 600_000, policy: { branchWarmSeconds: undefined }, deleted: true },
+    { name: 'policy 120 s, warm 119 s', since: T0 - 119_000, policy: { branchWarmSeconds: 120, releaseDelaySeconds: 20 }, deleted: false },
+    { name: 'policy 120 s, warm 120 s', since: T0 - 120_000, policy: { branchWarmSeconds: 120, releaseDelaySeconds: 20 }, deleted: true },
+    { name: 'policy 120 s below the release delay (180 s), warm 120 s: the release delay holds it', since: T0 - 120_000, policy: { branchWarmSeconds: 120, releaseDelaySeconds: 180 }, deleted: false },
+    { name: 'policy 0 s: the release delay still holds it', since: T0 - 10_000, policy: { branchWarmSeconds: 0, releaseDelaySeconds: 20 }, deleted: false },
+  ];
+  for (const c of cases) {
+    const d = run(c.since, c.policy);
+    assert.equal(d.status.branches.w!.state, c.deleted ? 'deleting' : 'warm', c.name);
+    assert.deepEqual(d.branchDelete, c.deleted ? ['w'] : [], c.name);
+  }
+  const ttl = DEFAULT_POLICY.branchWarmSeconds! * 1000;
+  assert.equal(run(T0 - 1000, {}).requeueAfterMs, ttl - 1000, 'the node is woken when the TTL runs out');
+});
+
 test('pod-eni annotation has the VPC CNI shape', () => {
   const v = podENIAnnotation({ state: 'attached', pod: { uid: 'u', namespace: 'n', name: 'p' }, securityGroups: [], since: iso(T0),
     eniID: 'eni-1', ip: '10.0.1.5', mac: '0a:62:00:00:00:01', vlanID: 3, subnetCIDR: '10.0.1.0/24', associationID: 'trunk-assoc-1' });

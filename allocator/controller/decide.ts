@@ -19,7 +19,7 @@ import { isAttached, isOurs, isPodENI, isTrunk } from '../../lib/enipool/eni.ts'
 import { BRANCH_WARM_KEEP, planBranches } from './branch-plan.ts';
 import { podENIAnnotation } from '../../lib/enipool/branch.ts';
 import type { BranchSlot, Condition, ENIEntry, ENIPool, ENIPoolStatus, IPEntry, SubnetStatus } from '../../lib/enipool/types.ts';
-import { emptyStatus } from '../../lib/enipool/types.ts';
+import { DEFAULT_BRANCH_WARM_SECONDS, emptyStatus } from '../../lib/enipool/types.ts';
 import { chooseReleaseUnits, effectiveMode, prefixAddresses, unitsFor, type AddressMode } from '../../lib/enipool/prefix.ts';
 
 /** What the allocator knows about a pod (from its informer). */
@@ -412,7 +412,7 @@ export function decide(pool: ENIPool, obs: Observation, cfg: DecideConfig): Deci
   }
   const plan = planBranches({
     branches: status.branches, now, limit: Math.max(0, obs.limits.branchENI), maxVlan, trunkReady, boundHere: (uid) => obs.pod(uid)?.nodeName === node,
-    keep: BRANCH_WARM_KEEP, idleMs: policy.releaseDelaySeconds * 1000,
+    keep: BRANCH_WARM_KEEP, idleMs: policy.releaseDelaySeconds * 1000, keepMs: (policy.branchWarmSeconds ?? DEFAULT_BRANCH_WARM_SECONDS) * 1000,
   });
   if (plan.dueAt !== undefined) dueAt(plan.dueAt);
   d.branchCreate = plan.create;

@@ -39,8 +39,14 @@ export interface WarmPoolPolicy {
   releaseDelaySeconds: number;
   /** How long an IP of a gone pod stays in `cooldown` before it is `free` again. */
   cooldownSeconds: number;
-  /** How long a branch slot of a gone pod stays in `cooldown` before its ENI is deleted. */
+  /** How long a branch slot of a gone pod stays in `cooldown` before its ENI is deleted or kept warm. */
   branchCooldownSeconds: number;
+  /**
+   * How long a cooled-down branch ENI kept warm for reuse (one of the node's few kept for its
+   * most-used group sets) may wait for a pod of its groups before it is deleted; never less than
+   * `releaseDelaySeconds`. Optional: ENIPools written before it existed get DEFAULT_BRANCH_WARM_SECONDS.
+   */
+  branchWarmSeconds?: number;
   /** How long a reservation may wait for the pod to be bound before it is reclaimed. */
   unboundGraceSeconds: number;
   /**
@@ -285,6 +291,9 @@ export interface SecurityGroupPolicy {
   spec: SecurityGroupPolicySpec;
 }
 
+/** A kept warm branch ENI is deleted after 10 minutes without a pod of its groups. */
+export const DEFAULT_BRANCH_WARM_SECONDS = 600;
+
 export const DEFAULT_POLICY: WarmPoolPolicy = {
   minIPs: 0,
   targetFree: 8,
@@ -293,6 +302,7 @@ export const DEFAULT_POLICY: WarmPoolPolicy = {
   releaseDelaySeconds: 180,
   cooldownSeconds: 30,
   branchCooldownSeconds: 60,
+  branchWarmSeconds: DEFAULT_BRANCH_WARM_SECONDS,
   unboundGraceSeconds: 120,
 };
 
