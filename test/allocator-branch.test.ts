@@ -4,15 +4,18 @@
 // each branch ENI and writes the vpc.amazonaws.com/pod-eni annotation; a finished pod's slot cools
 // down, then its ENI (still associated) is handed to the next pod, never before that cooldown is
 // over. The node never reports more than 18 in use, EC2 never holds more than 18 branch ENIs for it,
-// and when the Job is done only the node's small warm set is left (issue 16).
+// and when the Job is done only the node's small warm set is left (issue 16); once that set has been
+// warm for branchWarmSeconds with no pod of its groups, it is disassociated and deleted in EC2 too.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { DescribeNetworkInterfacesCommand, DescribeTrunkInterfaceAssociationsCommand } from '@aws-sdk/client-ec2';
 import { ANN_POD_ENI, TAG_INSTANCE } from '../lib/keys.ts';
 import { reserveAll } from '../lib/enipool/reserve.ts';
 import { BRANCH_WARM_KEEP } from '../allocator/controller/branch-plan.ts';
 import { branchInUse } from '../lib/enipool/summary.ts';
 import type { ENIPool } from '../lib/enipool/types.ts';
+import { ec2Client } from '../sim/ec2/index.ts';
 import { FAST_POLICY, startEnv, waitFor, type Env } from './allocator-helpers.ts';
 
 const envs: Env[] = [];
@@ -31,14 +34,25 @@ test(`a security-group Job completes ${COMPLETIONS} times on one m5a.xlarge with
   const env = await startEnv({ speed: 5 });
   envs.push(env);
   const node = await env.join('m5a.xlarge');
-  const policy = { ...FAST_POLICY, branchCooldownSeconds: 30, cooldownSeconds: 10 };
+  // branchWarmSeconds well above the release delay (20 s), so the kept set is seen between the two.
+  const policy = { ...FAST_POLICY, branchCooldownSeconds: 30, cooldownSeconds: 10, branchWarmSeconds: 120 };
   await env.start({ config: { defaultPolicy: policy } });
   await waitFor('trunk ENI', async () => (await env.pools.get(node.name))?.status?.trunkENI, 60_000);
 
   let maxInUse = 0;
   let maxAssociated = 0;
+  /** Branch ENI → clock times it last became warm and was marked deleting (from the slots' `since`). */
+  const warmSince = new Map<string, number>();
+  const warmEnded: { eniId: string; warm: number; deleting: number }[] = [];
   const watch = env.kube.store.watch<ENIPool>('enipools.eni-ipam.io', {}, (e) => {
-    if (e.object.status) maxInUse = Math.max(maxInUse, branchInUse(e.object.status));
+    if (!e.object.status) return;
+    maxInUse = Math.max(maxInUse, branchInUse(e.object.status));
+    for (const s of Object.values(e.object.status.branches)) {
+      if (!s.eniID) continue;
+      if (s.state === 'warm') warmSince.set(s.eniID, Date.parse(s.since));
+      else if (s.state === 'deleting' && warmSince.has(s.eniID)) { warmEnded.push({ eniId: s.eniID, warm: warmSince.get(s.eniID)!, deleting: Date.parse(s.since) }); warmSince.delete(s.eniID); }
+      else warmSince.delete(s.eniID);
+    }
   });
   const sampler = setInterval(() => {
     const n = env.ec2.admin.listEnis().filter((e) => e.interfaceType === 'branch' && e.status === 'in-use' && e.tags[TAG_INSTANCE] === node.instanceId).length;
@@ -103,9 +117,40 @@ test(`a security-group Job completes ${COMPLETIONS} times on one m5a.xlarge with
   const kept = Object.values((await env.pools.get(node.name))!.status!.branches).map((b) => b.eniID).sort();
   const left = env.ec2.admin.listEnis().filter((e) => e.interfaceType === 'branch');
   clearInterval(sampler);
-  watch.stop();
   assert.deepEqual(left.map((e) => e.id).sort(), kept, 'EC2 holds exactly the warm set the ENIPool lists; every other branch ENI was deleted');
   assert.ok(left.every((e) => e.status === 'in-use'), 'the warm ENIs stay associated with the trunk');
+  assert.equal(kept.length, BRANCH_WARM_KEEP, 'the Job left 18 cooled-down ENIs; the node keeps its warm set of them');
+
+  // No pod of their groups comes back: after branchWarmSeconds the kept ENIs go the way every other
+  // branch ENI goes (disassociate, then delete; ec2-sim refuses to delete an associated ENI).
+  const calls = () => { const s = env.ec2.admin.callStats(); return { disassociate: s.DisassociateTrunkInterface?.ok ?? 0, delete: s.DeleteNetworkInterface?.ok ?? 0, deleteErrors: s.DeleteNetworkInterface?.errors ?? 0 }; };
+  const before = calls();
+  const sdk = ec2Client(env.ec2.endpoint);
+  const trunk = (await env.pools.get(node.name))!.status!.trunkENI!;
+  const inEc2 = async () => {
+    const enis = (await sdk.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'interface-type', Values: ['branch'] }] }))).NetworkInterfaces ?? [];
+    const assocs = (await sdk.send(new DescribeTrunkInterfaceAssociationsCommand({ Filters: [{ Name: 'trunk-interface-association.trunk-interface-id', Values: [trunk] }] }))).InterfaceAssociations ?? [];
+    return { enis: enis.map((e) => e.NetworkInterfaceId), associations: assocs.map((a) => a.BranchInterfaceId) };
+  };
+  assert.deepEqual((await inEc2()).enis.sort(), kept, 'the SDK sees the warm set before its TTL');
+  await waitFor('the warm set deleted after branchWarmSeconds', async () => {
+    const p = await env.pools.get(node.name);
+    const e = await inEc2();
+    return Object.keys(p?.status?.branches ?? {}).length === 0 && e.enis.length === 0 && e.associations.length === 0;
+  }, 120_000, 50);
+  watch.stop();
+  const after = calls();
+  assert.deepEqual({ disassociate: after.disassociate - before.disassociate, delete: after.delete - before.delete, deleteErrors: after.deleteErrors - before.deleteErrors },
+    { disassociate: kept.length, delete: kept.length, deleteErrors: 0 }, 'each kept ENI: one disassociation, then one deletion');
+  // Kept ENIs lived until the TTL, every other warm ENI at least the release delay.
+  const ended = new Map(warmEnded.map((w) => [w.eniId, w]));
+  for (const id of kept) {
+    const w = ended.get(id!);
+    assert.ok(w, `${id}: seen warm, then deleting`);
+    assert.ok(w.deleting - w.warm >= policy.branchWarmSeconds * 1000, `${id}: kept warm ENI deleted ${w.deleting - w.warm} ms after it became warm, before branchWarmSeconds`);
+  }
+  const early = warmEnded.filter((w) => w.deleting - w.warm < policy.releaseDelaySeconds * 1000);
+  assert.deepEqual(early, [], 'a warm ENI was deleted before the release delay');
   assert.deepEqual(earlyReuse, [], 'a branch ENI went to a new pod before its cooldown was over');
   // 100 pods over 18 slots: without reuse every pod needs its own ENI; with it the node needs a few more than 18.
   assert.ok(annotations.size <= 36, `${annotations.size} branch ENIs created for ${COMPLETIONS} pods: cooled-down ENIs were not reused`);
