@@ -11,6 +11,7 @@ test('every shipped scenario validates', () => {
 test('bad scenarios are rejected with the field that is wrong', () => {
   const base = 'name: x\ndurationSeconds: 10\nsubnets: [{name: a, cidr: 10.0.0.0/24, zone: z}]\nnodeGroups: [{name: g, instanceType: m5.large, count: 1, subnet: a}]\nworkloads: []\n';
   assert.equal(parseScenario(base, 'ok.yaml').name, 'x');
+  assert.equal(parseScenario(base + "policies: {'eni-ipam': {branchWarmSeconds: 120}}\n", 'ok.yaml').policies?.['eni-ipam']?.branchWarmSeconds, 120);
   const cases: { name: string; text: string; want: RegExp }[] = [
     { name: 'missing duration', text: base.replace('durationSeconds: 10\n', ''), want: /bad\.yaml: \(top level\) must have required property 'durationSeconds'/ },
     { name: 'cidr too big', text: base.replace('10.0.0.0/24', '10.0.0.0/8'), want: /subnets\.0\.cidr must match pattern/ },
@@ -27,6 +28,7 @@ test('bad scenarios are rejected with the field that is wrong', () => {
     { name: 'bad maxSurge', text: base.replace('workloads: []', 'workloads: [{kind: Deployment, name: d, replicas: [{at: 0, count: 1}], strategy: {maxSurge: "lots"}}]'), want: /workloads\.0\.strategy\.maxSurge must match pattern/ },
     { name: 'rollouts on a Job', text: base.replace('workloads: []', 'workloads: [{kind: Job, name: j, completions: 1, durationSeconds: 1, rollouts: [{at: 1}]}]'), want: /must NOT have additional properties "rollouts"/ },
     { name: 'bad policy knob', text: base + 'policies: {cilium: {qps: 0}}\n', want: /policies\.cilium\.qps must be > 0/ },
+    { name: 'negative branch warm TTL', text: base + "policies: {'eni-ipam': {branchWarmSeconds: -1}}\n", want: /policies\.eni-ipam\.branchWarmSeconds must be >= 0/ },
   ];
   for (const c of cases) {
     assert.throws(() => parseScenario(c.text, 'bad.yaml'), (e: unknown) => e instanceof ScenarioError && c.want.test(e.message), c.name);

@@ -40,7 +40,7 @@ export interface JobSpec extends PlacementSpec {
   startAt?: number; completions: number; parallelism?: number; durationSeconds: number; ttlAfterFinishedSeconds?: number;
 }
 export type WorkloadSpec = DeploymentSpec | JobSpec;
-export interface EniIpamPolicySpec { mode?: 'ips' | 'prefixes'; minIPs?: number; targetFree?: number; maxAboveTarget?: number; maxIPs?: number; releaseDelaySeconds?: number; cooldownSeconds?: number; branchCooldownSeconds?: number }
+export interface EniIpamPolicySpec { mode?: 'ips' | 'prefixes'; minIPs?: number; targetFree?: number; maxAboveTarget?: number; maxIPs?: number; releaseDelaySeconds?: number; cooldownSeconds?: number; branchCooldownSeconds?: number; branchWarmSeconds?: number }
 export interface AwsVpcCniPolicySpec { ENABLE_PREFIX_DELEGATION?: boolean; WARM_PREFIX_TARGET?: number; WARM_ENI_TARGET?: number; WARM_IP_TARGET?: number; MINIMUM_IP_TARGET?: number; IP_COOLDOWN_PERIOD?: number; branchCooldownSeconds?: number;
   /** When the resource controller's branch cooldown starts: pod finished or deleted (default), or deleted only. */
   branchReleaseAt?: 'terminal' | 'deletion';
