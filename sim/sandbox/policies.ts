@@ -29,7 +29,8 @@ import { startAllocator, type RunningAllocator } from '../../allocator/start.ts'
 import type { Scenario } from './scenario.ts';
 import type { JoinedNode } from './nodes.ts';
 import type { PolicyName } from './report.ts';
-import { BaselineEc2, TrunkEc2, noGate, tokenBucketGate } from './baselines/ec2ops.ts';
+import { BaselineEc2, TrunkEc2 } from './baselines/ec2ops.ts';
+import { noGate, tokenBucketGate } from './gate.ts';
 import { ResourceController, type RcPod } from './baselines/resource-controller.ts';
 import { CiliumAgent, CiliumOperator, IpamdAgent, type AgentNode, type NodeAgent } from './baselines/agents.ts';
 import { CiliumPrefixAgent, IpamdPrefixAgent } from './baselines/prefix-agents.ts';

@@ -10,7 +10,8 @@ import { startEc2Sim, TYPICAL_EC2_LATENCY, type Ec2Sim } from '../ec2/index.ts';
 import { startKubeBackend, type KubeBackend, type KubeKind } from './kube-backend.ts';
 import { nodeSubnet, subnetTags, type Scenario } from './scenario.ts';
 import { joinNode, leaveNode, type JoinedNode } from './nodes.ts';
-import { WorkloadDriver } from './workloads.ts';
+import { CONTROLLER_MANAGER_DEFAULTS, WorkloadDriver } from './workloads.ts';
+import { tokenBucketGate } from './gate.ts';
 import { Recorder, type SubnetRef } from './recorder.ts';
 import { InvariantChecker } from './invariants.ts';
 import type { AddressState } from '../../lib/enipool/accounting.ts';
@@ -143,7 +144,9 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
     runtime.onBindRefused((podUid) => recorder.bindRefused.add(podUid));
     runtime.onNodeRoom((node) => recorder.noteNodeRoom(node));
 
-    const driver = new WorkloadDriver(store, s.workloads, () => clock.now());
+    const cm = { ...CONTROLLER_MANAGER_DEFAULTS, ...s.controllerManager };
+    const driver = new WorkloadDriver(store, s.workloads, () => clock.now(), () => tokenBucketGate(clock, cm.kubeApiQps, cm.kubeApiBurst));
+    stops.push(() => driver.stop());
     const events = nodeEvents(s);
     let launchFailures = 0;
     const failedLaunches = new Set<string>();
@@ -203,6 +206,7 @@ export async function runScenario(o: RunOptions): Promise<RunReport> {
       if (t >= s.durationSeconds) break;
       await clock.sleep(1000);
     }
+    await driver.stop();
     await runtime.settle();
     recorder.sample();
     await o.onEnd?.({ endpoints: { [kube.kind === 'sim' ? 'kube-sim' : 'kube-apiserver']: kube.url, 'ec2-sim': ec2.endpoint, ...runtime.endpoints() }, ec2, kube, split: recorder.subnetSplit(), subnets: subnetRefs,

@@ -59,6 +59,8 @@ export interface Scenario {
   subnets: SubnetSpec[]; nodeGroups: NodeGroupSpec[]; securityGroupPolicies?: SGPSpec[]; workloads: WorkloadSpec[];
   policies?: { 'eni-ipam'?: EniIpamPolicySpec; 'aws-vpc-cni'?: AwsVpcCniPolicySpec; cilium?: CiliumPolicySpec };
   faults?: FaultsSpec;
+  /** The API client limits of the modelled kube-controller-manager (defaults: its own, 20 / 30). */
+  controllerManager?: { kubeApiQps?: number; kubeApiBurst?: number };
 }
 
 export const SCENARIO_SCHEMA_PATH = new URL('./scenario.schema.json', import.meta.url);

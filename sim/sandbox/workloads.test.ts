@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { desiredReplicas, jobPodsToCreate, pickScaleDown, revisionAt, rolloutBounds, rolloutStep } from './workloads.ts';
+import { desiredReplicas, jobPodsToCreate, pickScaleDown, revisionAt, rolloutBounds, rolloutStep, slowStartBatches, WorkloadDriver } from './workloads.ts';
+import { tokenBucketGate } from './gate.ts';
+import { ManualClock } from '../../lib/clock.ts';
+import { startKubeSim } from '../kube/index.ts';
 import type { DeploymentSpec, JobSpec } from './scenario.ts';
 
 test('desiredReplicas follows the last step at or before t', () => {
@@ -57,4 +60,44 @@ test('rolling update step: surge first, old pods deleted only while enough stay 
     { name: 'maxSurge 0 after the delete: one new pod', in: { replicas: 4, surge: 0, unavailable: 1, newPods: [], old: old(3) }, want: { create: 1, remove: [] } },
   ];
   for (const c of cases) assert.deepEqual(rolloutStep(c.in), c.want, c.name);
+});
+
+test('slowStartBatches: 1, 2, 4, … with the remainder last', () => {
+  const cases: [number, number[]][] = [
+    [0, []], [1, [1]], [3, [1, 2]], [4, [1, 2, 1]], [15, [1, 2, 4, 8]], [100, [1, 2, 4, 8, 16, 32, 37]], [500, [1, 2, 4, 8, 16, 32, 64, 128, 245]],
+  ];
+  for (const [n, want] of cases) assert.deepEqual(slowStartBatches(n), want, `n=${n}`);
+  assert.deepEqual(slowStartBatches(10, 4), [4, 6]);
+});
+
+test('the workload driver creates pods like the ReplicaSet controller: rate-limited, in slow-start batches, one sync at a time', async () => {
+  const clock = new ManualClock();
+  const kube = await startKubeSim({ clock });
+  try {
+    await kube.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }).catch(() => undefined);
+    const d: DeploymentSpec = { kind: 'Deployment', name: 'web', replicas: [{ at: 0, count: 1200 }] };
+    const driver = new WorkloadDriver(kube.store, [d], () => clock.now(), () => tokenBucketGate(clock, 20, 30));
+    const settle = async () => { for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r)); };
+    const count = () => kube.store.list('pods', { namespace: 'default' }).items.length;
+    await driver.step(0);
+    await settle();
+    // The burst of 30 tokens: batches 1 + 2 + 4 + 8 = 15, and 15 of the batch of 16.
+    assert.equal(count(), 30);
+    const seen: number[] = [];
+    for (let s = 1; s <= 10; s++) {
+      clock.advance(1000);
+      await settle();
+      await driver.step(s); // a sync is in flight: no second one starts
+      seen.push(count());
+    }
+    // 20 per second after the burst, never more.
+    assert.deepEqual(seen, [50, 70, 90, 110, 130, 150, 170, 190, 210, 230]);
+    // At most 500 per sync: the first sync stops there, the next one creates the rest.
+    for (let s = 11; s <= 120 && count() < 1200; s++) { clock.advance(1000); await settle(); await driver.step(s); await settle(); }
+    assert.equal(count(), 1200);
+    assert.equal(driver.created, 1200);
+    await driver.stop();
+  } finally {
+    await kube.close();
+  }
 });

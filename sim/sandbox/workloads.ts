@@ -1,7 +1,10 @@
 // Replays the scenario's workloads against the API like their controllers would: Deployments keep
 // their replica count for the current time, Jobs keep `parallelism` pods running until
-// `completions` succeeded, and finished Job pods are deleted after their TTL.
+// `completions` succeeded, and finished Job pods are deleted after their TTL. Like
+// kube-controller-manager's controllers, each creates pods in slow-start batches through a
+// rate-limited client, so a scale-up of 1,000 replicas reaches the API over tens of seconds, not at once.
 import type { SimStore } from '../kube/index.ts';
+import { noGate, type CallGate } from './gate.ts';
 import type { DeploymentSpec, JobSpec, Resources, WorkloadSpec } from './scenario.ts';
 
 export const LABEL_WORKLOAD = 'sim.eni-ipam.io/workload';
@@ -47,6 +50,30 @@ export function rolloutStep(o: { replicas: number; surge: number; unavailable: n
   for (const p of o.old.filter((x) => x.ready)) { if (readyBudget <= 0) break; remove.push(p.name); readyBudget--; }
   return { create, remove };
 }
+
+/** kube-controller-manager's client defaults (--kube-api-qps, --kube-api-burst), per controller. */
+export const CONTROLLER_MANAGER_DEFAULTS = { kubeApiQps: 20, kubeApiBurst: 30 } as const;
+/** At most this many pod creations or deletions per sync (ReplicaSet BurstReplicas, Job MaxPodCreateDeletePerSync). */
+export const MAX_POD_CHANGES_PER_SYNC = 500;
+
+/**
+ * The batch sizes of the controllers' slowStartBatch for n creations: 1, 2, 4, … (the last one what
+ * is left). Each batch is sent at once and the next only after it succeeded, so a failing API
+ * costs one call instead of n.
+ */
+export function slowStartBatches(n: number, initial = 1): number[] {
+  const out: number[] = [];
+  let left = Math.max(0, Math.floor(n));
+  for (let size = Math.max(1, initial); left > 0; size *= 2) {
+    const b = Math.min(size, left);
+    out.push(b);
+    left -= b;
+  }
+  return out;
+}
+
+/** The kube-controller-manager controller that manages a workload's pods (each has its own client and rate limit). */
+export type PodController = 'replicaset' | 'job' | 'ttl-after-finished';
 
 /** Replica count a Deployment wants at simulated second t (the last step at or before t). */
 export function desiredReplicas(d: DeploymentSpec, t: number): number {
@@ -114,7 +141,20 @@ export class WorkloadDriver {
   createErrors = 0;
   lastCreateError?: string;
 
-  constructor(private readonly store: SimStore, private readonly workloads: WorkloadSpec[], private readonly now: () => number) {}
+  /** The sync in flight per workload: like a controller's work queue, a key is never synced twice at once. */
+  private readonly syncing = new Map<string, Promise<void>>();
+  private readonly gates = new Map<PodController, CallGate>();
+  private stopped = false;
+
+  constructor(private readonly store: SimStore, private readonly workloads: WorkloadSpec[], private readonly now: () => number,
+    /** The rate limit of each controller's API client (none: unlimited). */
+    private readonly gateFor: (controller: PodController) => CallGate = () => noGate) {}
+
+  private gate(c: PodController): CallGate {
+    let g = this.gates.get(c);
+    if (!g) { g = this.gateFor(c); this.gates.set(c, g); }
+    return g;
+  }
 
   private pods(w: WorkloadSpec): PodView[] {
     const list = this.store.list('pods', { namespace: w.namespace ?? 'default', labelSelector: `${LABEL_WORKLOAD}=${w.name}` });
@@ -135,34 +175,55 @@ export class WorkloadDriver {
     return `${w.name}-${n.toString(36).padStart(5, '0')}`;
   }
 
+  private controllerOf(w: WorkloadSpec): PodController { return w.kind === 'Job' ? 'job' : 'replicaset'; }
+
   private async create(w: WorkloadSpec, count: number, revision = 0): Promise<void> {
-    const iso = new Date(this.now()).toISOString();
-    await Promise.all(Array.from({ length: count }, async () => {
-      const name = this.nextName(w);
-      try {
-        await this.store.create('pods', podObject(w, name, iso, revision));
-        this.created++;
-      } catch (err) {
-        // As a ReplicaSet or Job controller would: count it and try again on the next step.
-        this.createErrors++;
-        this.lastCreateError = `${w.namespace ?? 'default'}/${name}: ${(err as Error).message}`;
-      }
-    }));
+    const gate = this.gate(this.controllerOf(w));
+    for (const batch of slowStartBatches(Math.min(count, MAX_POD_CHANGES_PER_SYNC))) {
+      if (this.stopped) return;
+      const failed = await Promise.all(Array.from({ length: batch }, async () => {
+        await gate();
+        const name = this.nextName(w);
+        try {
+          await this.store.create('pods', podObject(w, name, new Date(this.now()).toISOString(), revision));
+          this.created++;
+          return false;
+        } catch (err) {
+          // As a ReplicaSet or Job controller would: count it, skip the rest of this sync and try again on the next.
+          this.createErrors++;
+          this.lastCreateError = `${w.namespace ?? 'default'}/${name}: ${(err as Error).message}`;
+          return true;
+        }
+      }));
+      if (failed.some(Boolean)) return;
+    }
   }
 
-  private async remove(w: WorkloadSpec, names: string[]): Promise<void> {
+  private async remove(w: WorkloadSpec, names: string[], gate: CallGate = noGate): Promise<void> {
     await Promise.all(names.map(async (name) => {
+      await gate();
       try { await this.store.delete('pods', name, { namespace: w.namespace ?? 'default' }); } catch { /* already gone */ }
     }));
   }
 
-  /** One reconcile of every workload at simulated second t. */
+  /**
+   * One reconcile of every workload at simulated second t: the scenario's own deletions at once,
+   * then a controller sync for each workload that has none in flight. Syncs run in the background,
+   * paced by their controller's rate limit; `stop` waits for them.
+   */
   async step(t: number): Promise<void> {
     for (const w of this.workloads) {
       await this.deletions(w, t);
-      if (w.kind === 'Deployment') await this.stepDeployment(w, t);
-      else await this.stepJob(w, t);
+      if (this.stopped || this.syncing.has(w.name)) continue;
+      const sync = (w.kind === 'Deployment' ? this.stepDeployment(w, t) : this.stepJob(w, t)).finally(() => this.syncing.delete(w.name));
+      this.syncing.set(w.name, sync);
     }
+  }
+
+  /** Starts no further creations and waits for the syncs in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.syncing.values()]);
   }
 
   /** True when every Job has reached its completions. */
@@ -195,14 +256,14 @@ export class WorkloadDriver {
     const old = live.filter((p) => p.revision !== String(rev));
     if (old.length === 0) {
       if (live.length < want) await this.create(d, want - live.length, rev);
-      else if (live.length > want) await this.remove(d, pickScaleDown(live, live.length - want).map((p) => p.name));
+      else if (live.length > want) await this.remove(d, pickScaleDown(live, Math.min(live.length - want, MAX_POD_CHANGES_PER_SYNC)).map((p) => p.name), this.gate('replicaset'));
       return;
     }
     const { surge, unavailable } = rolloutBounds(want, d.strategy);
     const r = rolloutStep({ replicas: want, surge, unavailable, newPods: current.map((p) => ({ ready: p.phase === 'Running' })),
       old: [...old].sort((a, b) => a.created - b.created).map((p) => ({ name: p.name, ready: p.phase === 'Running' })) });
     if (r.create > 0) await this.create(d, r.create, rev);
-    if (r.remove.length) await this.remove(d, r.remove);
+    if (r.remove.length) await this.remove(d, r.remove.slice(0, MAX_POD_CHANGES_PER_SYNC), this.gate('replicaset'));
   }
 
   private async stepJob(j: JobSpec, t: number): Promise<void> {
@@ -226,9 +287,9 @@ export class WorkloadDriver {
     if (j.ttlAfterFinishedSeconds === undefined) return;
     const ttlMs = j.ttlAfterFinishedSeconds * 1000;
     const now = this.now();
-    const expired = this.pods(j).filter((p) => !p.deleting && p.phase === 'Succeeded' && p.finishedAt !== undefined && now - p.finishedAt >= ttlMs);
+    const expired = this.pods(j).filter((p) => !p.deleting && p.phase === 'Succeeded' && p.finishedAt !== undefined && now - p.finishedAt >= ttlMs).slice(0, MAX_POD_CHANGES_PER_SYNC);
     if (expired.length === 0) return;
     this.gcCount.set(j.name, this.deletedSucceeded(j) + expired.length);
-    await this.remove(j, expired.map((p) => p.name));
+    await this.remove(j, expired.map((p) => p.name), this.gate('ttl-after-finished'));
   }
 }

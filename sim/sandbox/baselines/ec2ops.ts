@@ -7,10 +7,9 @@ import {
   DisassociateTrunkInterfaceCommand, ModifyNetworkInterfaceAttributeCommand, UnassignPrivateIpAddressesCommand, type EC2Client,
 } from '@aws-sdk/client-ec2';
 import type { Clock } from '../../../lib/clock.ts';
+import { noGate, type CallGate } from '../gate.ts';
 
-/** Spends one token per EC2 call (Cilium's operator-wide limiter); ipamd has none. */
-export type CallGate = () => Promise<void>;
-export const noGate: CallGate = async () => {};
+// Each call spends one token of its gate (Cilium's operator-wide limiter); ipamd has none.
 
 export interface BaselineSubnet { id: string; cidr: string; available: number; tags: Record<string, string> }
 
@@ -172,20 +171,3 @@ export class TrunkEc2 {
   async delete(eniId: string): Promise<void> { await this.disassociateAndDelete(eniId); }
 }
 
-/** A token bucket on the injected clock (Cilium: --limit-ipam-api-qps 4, burst 20). */
-export function tokenBucketGate(clock: Clock, qps: number, burst: number): CallGate {
-  let tokens = burst;
-  let last = clock.now();
-  let chain: Promise<void> = Promise.resolve();
-  const take = async () => {
-    for (;;) {
-      const now = clock.now();
-      tokens = Math.min(burst, tokens + ((now - last) / 1000) * qps);
-      last = now;
-      if (tokens >= 1) { tokens -= 1; return; }
-      await clock.sleep(((1 - tokens) / qps) * 1000);
-    }
-  };
-  // Serialised so concurrent callers queue fairly instead of racing for the same token.
-  return () => { const p = chain.then(take); chain = p.catch(() => undefined); return p; };
-}
