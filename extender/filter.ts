@@ -10,6 +10,7 @@
 // pool changes), with the same keys and values filterNodes/prioritizeNodes produce.
 import type { ReasonClass } from '../lib/enipool/capacity.ts';
 import { needCode, podNeed, type NeedConfig } from '../lib/enipool/need.ts';
+import { podGroupKey } from '../lib/enipool/branch.ts';
 import type { ExtenderPod } from './need.ts';
 import type { NodeSlot, PoolIndex } from './pool-index.ts';
 import type { HostPriority } from './wire.ts';
@@ -62,12 +63,18 @@ export function filterNodes(pod: ExtenderPod, names: readonly string[], index: P
 /** Scores 0–10 for every node given (see lib/enipool/capacity.ts nodeScore and docs/extender.md). */
 export function prioritizeNodes(pod: ExtenderPod, names: readonly string[], index: PoolIndex, cfg: DecideConfig): HostPriority[] {
   const code = needCode(podNeed(pod, cfg));
+  const warm = warmKeyFor(pod, code);
   const out: HostPriority[] = new Array(names.length);
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    out[i] = { Host: name, Score: code === 0 ? 0 : (index.slot(name)?.entry.scores[code] ?? 0) };
+    out[i] = { Host: name, Score: scoreOf(index.slot(name), code, warm) };
   }
   return out;
+}
+
+/** The pod's group set when it needs a branch ENI (a warm ENI of that set scores higher), else undefined. */
+export function warmKeyFor(pod: ExtenderPod, code: number): string | undefined {
+  return code & 2 ? podGroupKey(pod) : undefined;
 }
 
 
@@ -213,8 +220,14 @@ function buildFilterReply(r: ResolvedList, code: 0 | 1 | 2 | 3, cfg: DecideConfi
  * moved (under pool churn, a few) a copy is patched in place — no string per node, no join. The old
  * buffer is never written again (a response may still be sending it).
  */
-export function prioritizeReply(r: ResolvedList, code: 0 | 1 | 2 | 3): Buffer {
+export function prioritizeReply(r: ResolvedList, code: 0 | 1 | 2 | 3, warm?: string): Buffer {
   const n = r.slots.length;
+  // A branch pod whose group set has a warm ENI somewhere: per-pod scores, so not the cached reply.
+  if (warm !== undefined && r.slots.some((s) => s?.entry.warmGroups.has(warm))) {
+    const parts: string[] = new Array<string>(n);
+    for (let i = 0; i < n; i++) parts[i] = `{"Host":${r.quoted[i]},"Score":${scoreOf(r.slots[i], code, warm)}}`;
+    return Buffer.from(`[${parts.join(',')}]`, 'utf8');
+  }
   let c = r.scoreReplies[code];
   if (c) {
     let next: Buffer | undefined;
@@ -262,6 +275,7 @@ export function prioritizeReplyJSON(r: ResolvedList, code: 0 | 1 | 2 | 3): strin
 function fixedWidth(score: number): boolean { return Number.isInteger(score) && score >= 0 && score <= 99; }
 function scoreField(score: number): string { return score < 10 ? `${score} ` : String(score); }
 
-function scoreOf(s: NodeSlot | undefined, code: number): number {
-  return code === 0 ? 0 : (s?.entry.scores[code] ?? 0);
+function scoreOf(s: NodeSlot | undefined, code: number, warm?: string): number {
+  if (code === 0 || !s) return 0;
+  return warm !== undefined && s.entry.warmGroups.has(warm) ? s.entry.warmScores[code] : s.entry.scores[code];
 }

@@ -1,6 +1,7 @@
 // The extender's view of the cluster: node name → capacity, recomputed when an ENIPool changes
 // (informer event), never per request. Filtering 5,000 nodes is then a map lookup per node.
-import { datapathVerdict, nodeScore, nodeVerdict, normaliseLimits, poolCapacity, type PoolCapacity, type Verdict } from '../lib/enipool/capacity.ts';
+import { datapathVerdict, nodeScore, nodeVerdict, normaliseLimits, poolCapacity, warmNodeScore, type PoolCapacity, type Verdict } from '../lib/enipool/capacity.ts';
+import { warmGroupKeys } from '../lib/enipool/branch.ts';
 import type { ENIPool, InstanceLimitsStatus } from '../lib/enipool/types.ts';
 import type { LimitsTable } from '../lib/limits.ts';
 
@@ -11,6 +12,10 @@ export interface NodeEntry {
   /** Verdicts and scores by need code (1 = IP, 2 = branch, 3 = both; 0 = nothing). */
   verdicts: By4<Verdict>;
   scores: By4<number>;
+  /** Group sets (`groupKey`) with a warm branch ENI a binding could hand over now; empty on most nodes. */
+  warmGroups: ReadonlySet<string>;
+  /** Scores by need code for a pod of one of those group sets. */
+  warmScores: By4<number>;
   /** JSON string literal of each rejection reason (undefined where the verdict is ok), for the hot path. */
   reasonJSON: By4<string | undefined>;
 }
@@ -68,6 +73,8 @@ export function nodeEntry(pool: ENIPool, fallbackLimits?: (t: string) => Instanc
     capacity: c,
     verdicts: verdicts as unknown as NodeEntry['verdicts'],
     scores: needs.map((n) => nodeScore(c, n)) as unknown as NodeEntry['scores'],
+    warmGroups: warmGroupKeys(pool.status?.branches),
+    warmScores: needs.map((n) => warmNodeScore(c, n)) as unknown as NodeEntry['warmScores'],
     reasonJSON: verdicts.map((v) => (v.ok ? undefined : JSON.stringify(v.reason))) as unknown as NodeEntry['reasonJSON'],
   };
 }

@@ -146,3 +146,32 @@ test('HTTPS: serves the same verbs with a serving certificate', async () => {
     await x.close();
   }
 });
+
+test('prioritize: a branch pod scores 10 on the node holding a warm branch ENI of its own security groups, in both modes', async () => {
+  const index = new CapacityIndex({ ready: () => true });
+  const lim = { maxENI: 3, ipv4PerENI: 10, branchENI: 9 };
+  index.upsert(mkPool({ trunk: 'eni-t', limits: lim, enis: [['eni-0', 0, SN, { free: 4 }]], subnets: [[SN, '10.0.0.0/20', 40]] }, 'cold'));
+  const warm = mkPool({ trunk: 'eni-t', limits: lim, branches: { attached: 4 }, enis: [['eni-0', 0, SN, { free: 4 }]], subnets: [[SN, '10.0.0.0/20', 40]] }, 'warm');
+  // A cooled-down branch ENI a binding could hand over: associated, every pod-eni field known.
+  warm.status!.branches!['gone-pod'] = { state: 'warm', pod: { uid: 'gone-pod', namespace: 'default', name: 'job-1' }, securityGroups: ['sg-2', 'sg-1'], since: '2026-01-01T00:00:00Z',
+    eniID: 'eni-b1', ip: '10.0.0.77', mac: '02:00:00:00:00:77', vlanID: 3, associationID: 'trunk-assoc-1', subnetCIDR: '10.0.0.0/20' };
+  index.upsert(warm);
+  const x = await startExtender({ clock: new ManualClock(), logger: silentLogger(), registry: new Registry(), poolIndex: index, port: 0, config: { prefix: '/scheduler', bodyLimit: '1mb' } });
+  const post = async (body: unknown) => (await fetch(`${x.urlPrefix}/prioritize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<{ Host: string; Score: number }[]>;
+  const withGroups = (groups: string) => pod({ metadata: { name: 'job-2', namespace: 'default', uid: 'u-2', annotations: { 'eni-ipam.io/security-groups': groups } } });
+  const scores = (r: { Host: string; Score: number }[]) => Object.fromEntries(r.map((h) => [h.Host, h.Score]));
+  try {
+    for (const mode of ['names', 'nodes'] as const) {
+      const ask = (p: unknown) => post(mode === 'names' ? { Pod: p, Nodes: null, NodeNames: ['cold', 'warm'] } : { Pod: p, Nodes: { items: [node('cold'), node('warm')] }, NodeNames: null });
+      // The same set in another order: the warm node wins, though the cold one has more free slots (9 vs 5).
+      assert.deepEqual(scores(await ask(withGroups('sg-1,sg-2'))), { cold: 9, warm: 10 }, mode);
+      // Another group set: the warm ENI is no use to it, so free slots decide.
+      assert.deepEqual(scores(await ask(withGroups('sg-3'))), { cold: 9, warm: 5 }, mode);
+      // A plain pod is scored on IPs alone, as before (and is not served a branch pod's reply).
+      assert.deepEqual(scores(await ask(pod())), { cold: 9, warm: 9 }, mode);
+      assert.deepEqual(scores(await ask(withGroups('sg-2,sg-1'))), { cold: 9, warm: 10 }, `${mode}, again`);
+    }
+  } finally {
+    await x.close();
+  }
+});

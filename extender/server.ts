@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client';
 import { compileValidator, createJsonApp, jsonErrorHandler, makeAjv, validationMessage } from '../lib/http.ts';
 import type { Logger } from '../lib/log.ts';
 import { filterNodes, prioritizeNodes, type DecideConfig } from './filter.ts';
-import { filterReply, NameResolver, prioritizeReply } from './filter.ts';
+import { filterReply, NameResolver, prioritizeReply, warmKeyFor } from './filter.ts';
 import { extenderMetrics } from './metrics.ts';
 import { needCode, podNeed } from '../lib/enipool/need.ts';
 import { podName } from './need.ts';
@@ -200,7 +200,8 @@ export function createExtenderApp(o: { index: PoolIndex; config: ExtenderConfig;
 
   app.post(`${prefix}/prioritize`, verb('prioritize', (p, res, t0) => {
     if (!p.list) {
-      sendJSON(res, prioritizeReply(resolver.resolve(p.names), needCode(podNeed(p.args.Pod, config))));
+      const code = needCode(podNeed(p.args.Pod, config));
+      sendJSON(res, prioritizeReply(resolver.resolve(p.names), code, warmKeyFor(p.args.Pod, code)));
     } else {
       const scores: HostPriority[] = prioritizeNodes(p.args.Pod, p.names, index, config);
       res.json(scores);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { branchVerdict, ipVerdict, nodeScore, nodeVerdict, podIpCapacity, poolCapacity } from './capacity.ts';
+import { branchVerdict, ipVerdict, nodeScore, nodeVerdict, podIpCapacity, poolCapacity, warmNodeScore } from './capacity.ts';
 import type { PodNeed } from './need.ts';
 import { mkPool, type PoolSpec as Spec } from './capacity-fixtures.ts';
 import type { IPState } from './types.ts';
@@ -145,9 +145,29 @@ test('nodeScore: prefers free pools over growth, scaled by depth; 0..10', () => 
   );
   assert.equal(score({ enis: [['eni-0', 0, SN, { free: 5 }]] }, { ip: false, branch: false }), 0);
   const br = (attached: number) => score({ trunk: 'eni-t', limits: { maxENI: 3, ipv4PerENI: 10, branchENI: 10 }, branches: { attached }, enis: [['eni-0', 0, SN, { free: 9 }]] }, { ip: false, branch: true });
-  assert.deepEqual([br(0), br(5), br(9), br(10)], [10, 5, 1, 0]);
+  // 1..9 by free slots: 10 is kept for a node holding a warm ENI of the pod's groups.
+  assert.deepEqual([br(0), br(5), br(9), br(10)], [9, 5, 1, 0]);
   // Both: the lower of the two.
   assert.equal(score({ trunk: 'eni-t', limits: { maxENI: 3, ipv4PerENI: 10, branchENI: 10 }, branches: { attached: 9 }, enis: [['eni-0', 0, SN, { free: 9 }]] }, { ip: true, branch: true }), 1);
+});
+
+test('warmNodeScore: a warm branch ENI of the pod\'s groups scores 10 for the branch, bounded by the IP side when both are needed', () => {
+  const cap = (s: Spec) => poolCapacity(mkPool({ subnets: [[SN, '10.0.0.0/20', 100]], ...s }));
+  const lim = { maxENI: 3, ipv4PerENI: 10, branchENI: 10 };
+  const branch: PodNeed = { ip: false, branch: true };
+  const both: PodNeed = { ip: true, branch: true };
+  const cases: { name: string; spec: Spec; need: PodNeed; want: number }[] = [
+    { name: 'branch only, slots nearly full', spec: { trunk: 'eni-t', limits: lim, branches: { attached: 9, warm: 1 }, enis: [['eni-0', 0, SN, { free: 9 }]] }, need: branch, want: 10 },
+    { name: 'both, deep IP pool', spec: { trunk: 'eni-t', limits: lim, branches: { warm: 1 }, enis: [['eni-0', 0, SN, { free: 9 }]] }, need: both, want: 10 },
+    { name: 'both, the IP needs a new ENI: the IP score bounds it', spec: { trunk: 'eni-t', limits: lim, branches: { warm: 1 }, enis: [['eni-0', 0, SN, { reserved: 9 }]] }, need: both, want: 2 },
+    { name: 'not synced', spec: { trunk: 'eni-t', limits: null, branches: { warm: 1 } }, need: branch, want: 0 },
+    { name: 'no branch need: the plain score', spec: { trunk: 'eni-t', limits: lim, branches: { warm: 1 }, enis: [['eni-0', 0, SN, { free: 9 }]] }, need: { ip: true, branch: false }, want: 10 },
+  ];
+  for (const c of cases) {
+    const got = warmNodeScore(cap(c.spec), c.need);
+    assert.equal(got, c.want, c.name);
+    assert.ok(got >= nodeScore(cap(c.spec), c.need), `${c.name}: never below the plain score`);
+  }
 });
 
 test('podIpCapacity', () => {

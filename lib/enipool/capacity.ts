@@ -390,7 +390,10 @@ export function nodeVerdict(c: PoolCapacity, need: PodNeed, instanceType = ''): 
  *   allocator is adding rather than start a grow on another node, which would then hold its
  *   surplus for the release delay.
  *        rejected  → 0
- *   branch: 1 + round(9 · (free slots − 1) / max(1, limit − 1)), rejected → 0
+ *   branch: 1 + round(8 · (free slots − 1) / max(1, limit − 1))   (1..9), rejected → 0
+ *           10 when a warm branch ENI of the pod's own security groups waits on the node
+ *           (`warmNodeScore`): the binding hands it over with no EC2 call, where any other node
+ *           would create and associate one (two calls, and two more to delete it later)
  *   both needed → the lower of the two; neither → 0 for every node (no preference).
  */
 export function ipScore(c: PoolCapacity): number {
@@ -409,7 +412,17 @@ export function branchScore(c: PoolCapacity): number {
   const v = branchVerdict(c);
   if (!v.ok) return 0;
   const freeSlots = c.branch.limit - c.branch.inUse - c.branch.unmet;
-  return 1 + Math.round((9 * (freeSlots - 1)) / Math.max(1, c.branch.limit - 1));
+  return 1 + Math.round((8 * (freeSlots - 1)) / Math.max(1, c.branch.limit - 1));
+}
+
+/** The branch score on a node holding a warm branch ENI of the pod's security groups. */
+export const WARM_BRANCH_SCORE = 10;
+
+/** nodeScore for a pod whose security groups have a warm branch ENI on the node (see the scores above). */
+export function warmNodeScore(c: PoolCapacity, need: PodNeed): number {
+  if (!need.branch) return nodeScore(c, need);
+  if (!c.synced || !branchVerdict(c).ok) return 0;
+  return need.ip ? Math.min(ipScore(c), WARM_BRANCH_SCORE) : WARM_BRANCH_SCORE;
 }
 
 export function nodeScore(c: PoolCapacity, need: PodNeed): number {
